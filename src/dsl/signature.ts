@@ -1,0 +1,36 @@
+import type { DocPath } from "./diagnostics.js"
+import type { InputPort, OutputPort, PortType } from "./ports.js"
+
+export type JsonSchema = { readonly [key: string]: unknown }
+
+export type InputTypes = Readonly<Record<string, PortType | ReadonlyArray<PortType>>>
+
+export interface TypingResult {
+  /** Output types refined from the config and the input types (e.g. the resolution of loaded images). */
+  readonly outputs?: Readonly<Record<string, PortType>>
+  /** What the node needs on an input beyond its kind (e.g. images of the model's resolution). */
+  readonly expects?: Readonly<Record<string, PortType>>
+  /** Problems found from config and inputs together; paths are relative to the node (`["with", "resolution"]`). */
+  readonly errors?: ReadonlyArray<{ readonly path: DocPath; readonly message: string }>
+}
+
+/** What the DSL knows of a node kind: enough to validate and type-check a graph without running it. */
+export interface KindSignature {
+  readonly kind: string
+  /** Bump when the kind's results change for the same config and inputs: it is part of every cache key. */
+  readonly version: number
+  readonly summary: string
+  /** JSON Schema of `with`, defaults included (a validated config is complete). */
+  readonly configSchema: JsonSchema
+  readonly inputs: Readonly<Record<string, InputPort>>
+  readonly outputs: Readonly<Record<string, OutputPort>>
+  /** The port a bare `in: { x: node }` reference means when the kind has several outputs. */
+  readonly defaultOutput?: string
+  readonly typing?: (config: any, inputs: InputTypes) => TypingResult
+  /** Draws random numbers: the pipeline seed is part of its cache key. */
+  readonly seeded?: boolean
+  /** Its results depend on the tensor backend's arithmetic: the backend fingerprint is part of its key. */
+  readonly backendSensitive?: boolean
+}
+
+export type KindLookup = (kind: string) => KindSignature | undefined

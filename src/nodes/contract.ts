@@ -1,0 +1,54 @@
+import type * as tfc from "@tensorflow/tfjs-core"
+import { Data, type Effect, type Option } from "effect"
+import type { KindSignature } from "../dsl/signature.js"
+import type { Progress } from "../runtime/events.js"
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
+
+/**
+ * What flows along an edge and is stored in the cache: JSON metadata plus named tensors. It is saved as one
+ * safetensors file (metadata in its header), so any cached value opens in Python with `safetensors`.
+ */
+export interface PortValue {
+  readonly meta: Json
+  readonly tensors: Readonly<Record<string, tfc.Tensor>>
+}
+
+export interface BackendInfo {
+  readonly name: string
+  readonly version: string
+  readonly device: string
+  readonly threads?: number
+  /** Identifies what changes numeric results; part of the key of backend-sensitive nodes. */
+  readonly fingerprint: string
+}
+
+/** Saved and restored atomically under the node's cache key; survives a killed run, cleared on success. */
+export interface Checkpoints {
+  readonly load: Effect.Effect<Option.Option<PortValue>, NodeFailure>
+  readonly save: (state: PortValue) => Effect.Effect<void, NodeFailure>
+}
+
+export interface NodeContext<Config> {
+  readonly id: string
+  readonly config: Config
+  /** Input values by port; a port declared `many` gets an array in the order of the references. */
+  readonly inputs: Readonly<Record<string, PortValue | ReadonlyArray<PortValue>>>
+  /** A 32-bit seed derived from the pipeline seed and the node's cache key. */
+  readonly seed: number
+  readonly tf: typeof tfc
+  readonly backend: BackendInfo
+  /** A folder of this run for files a person looks at (plots, image grids, tables). */
+  readonly reportDir: string
+  readonly progress: (progress: Progress) => Effect.Effect<void>
+  readonly log: (message: string, level?: "info" | "warn" | "debug") => Effect.Effect<void>
+  readonly checkpoints: Checkpoints
+}
+
+/** A node's run failed for a reason its user can act on; the message says what happened and what to do. */
+export class NodeFailure extends Data.TaggedError("NodeFailure")<{ readonly message: string }> {}
+
+/** A node kind: its signature (what the DSL checks) and how it runs. Outputs are disposed by the runtime. */
+export interface NodeKind<Config = any> extends KindSignature {
+  readonly run: (ctx: NodeContext<Config>) => Effect.Effect<Readonly<Record<string, PortValue>>, NodeFailure>
+}

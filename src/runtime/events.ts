@@ -1,0 +1,64 @@
+/** The one typed event stream of a run. Every reporter (Ink, plain lines, NDJSON, the run log) consumes it. */
+
+export interface BackendSummary {
+  readonly name: string
+  readonly version: string
+  readonly device: string
+  readonly threads?: number
+}
+
+export interface NodeSummary {
+  readonly id: string
+  readonly kind: string
+}
+
+export type PlanStatus = "cached" | "run"
+
+export interface Progress {
+  readonly done: number
+  readonly total?: number
+  readonly unit?: string
+  readonly scalars?: Readonly<Record<string, number>>
+  readonly message?: string
+}
+
+export interface MemoryDelta {
+  readonly tensors: number
+  readonly bytes: number
+}
+
+export type RunStatus = "succeeded" | "failed" | "interrupted"
+
+export type RunEvent =
+  | {
+      readonly type: "run-started"
+      readonly at: number
+      readonly runId: string
+      readonly pipeline: { readonly name: string; readonly file: string }
+      readonly backend: BackendSummary
+      readonly nodes: ReadonlyArray<NodeSummary>
+    }
+  | { readonly type: "node-planned"; readonly at: number; readonly id: string; readonly status: PlanStatus; readonly reason: string }
+  | { readonly type: "node-cached"; readonly at: number; readonly id: string }
+  | { readonly type: "node-started"; readonly at: number; readonly id: string; readonly resumed?: string }
+  | ({ readonly type: "node-progress"; readonly at: number; readonly id: string } & Progress)
+  | { readonly type: "node-log"; readonly at: number; readonly id: string; readonly level: "info" | "warn" | "debug"; readonly message: string }
+  | {
+      readonly type: "node-finished"
+      readonly at: number
+      readonly id: string
+      readonly durationMs: number
+      readonly memory?: MemoryDelta
+    }
+  | { readonly type: "node-failed"; readonly at: number; readonly id: string; readonly error: string }
+  | { readonly type: "node-skipped"; readonly at: number; readonly id: string; readonly reason: string }
+  | {
+      readonly type: "run-finished"
+      readonly at: number
+      readonly status: RunStatus
+      readonly durationMs: number
+      readonly counts: { readonly ran: number; readonly cached: number; readonly failed: number; readonly skipped: number }
+      readonly outputs?: string
+    }
+
+export type RunEventType = RunEvent["type"]

@@ -1,0 +1,173 @@
+import { Box, Static, Text } from "ink"
+import {
+  firstLine,
+  formatBytes,
+  formatDuration,
+  formatEta,
+  formatNumber,
+  formatPercent,
+  formatRate,
+  formatScalars,
+  progressBar,
+} from "../format.js"
+import { countByStatus, isRunOver, type NodeView, type RunState } from "../run-state.js"
+
+export interface RunViewProps {
+  readonly state: RunState
+  /** Running nodes shown in the live region; the rest are summarised in one line. */
+  readonly maxRunning?: number
+  readonly barWidth?: number
+}
+
+type StaticItem = { readonly key: string; readonly header: RunState } | { readonly key: string; readonly node: NodeView }
+
+export const RunView = ({ state, maxRunning = 4, barWidth = 24 }: RunViewProps) => {
+  const byId = new Map(state.nodes.map((n) => [n.id, n]))
+  const items: StaticItem[] = state.runId === undefined ? [] : [{ key: "header", header: state }]
+  for (const id of state.settledOrder) {
+    const node = byId.get(id)
+    if (node !== undefined) items.push({ key: `node:${id}`, node })
+  }
+  const running = state.nodes.filter((n) => n.status === "running")
+  const over = isRunOver(state)
+  return (
+    <>
+      <Static items={items}>
+        {(item) => ("header" in item ? <Header key={item.key} state={item.header} /> : <SettledLine key={item.key} node={item.node} />)}
+      </Static>
+      <Box flexDirection="column">
+        {running.slice(0, maxRunning).map((node) =>
+          over ? <InterruptedLine key={node.id} node={node} /> : <RunningNode key={node.id} node={node} now={state.lastEventAt} barWidth={barWidth} />,
+        )}
+        {running.length > maxRunning && <Text dimColor>  … and {running.length - maxRunning} more running</Text>}
+        {over ? <Summary state={state} /> : state.runId !== undefined && <CountsLine state={state} />}
+      </Box>
+    </>
+  )
+}
+
+const Header = ({ state }: { state: RunState }) => {
+  const b = state.backend
+  const threads = b?.threads !== undefined ? `, ${b.threads} threads` : ""
+  return (
+    <Text>
+      <Text bold>{state.pipeline?.name ?? "pipeline"}</Text>
+      <Text dimColor> run {state.runId}</Text>
+      {b !== undefined && <Text dimColor> · backend {b.name} {b.version} ({b.device}{threads})</Text>}
+    </Text>
+  )
+}
+
+const Label = ({ node }: { node: NodeView }) => (
+  <>
+    <Text bold>{node.id}</Text>
+    <Text dimColor> ({node.kind})</Text>
+  </>
+)
+
+const SettledLine = ({ node }: { node: NodeView }) => {
+  switch (node.status) {
+    case "done":
+      return (
+        <Text>
+          <Text color="green">✓ </Text>
+          <Label node={node} /> ran in {formatDuration(node.durationMs ?? 0)}
+          {node.memory !== undefined && node.memory.tensors !== 0 && (
+            <Text color="yellow">
+              {" "}· {node.memory.tensors > 0 ? "+" : ""}
+              {node.memory.tensors} tensors ({formatBytes(node.memory.bytes)})
+            </Text>
+          )}
+        </Text>
+      )
+    case "cached":
+      return (
+        <Text>
+          <Text color="cyan">⚡ </Text>
+          <Label node={node} /> cached
+        </Text>
+      )
+    case "failed":
+      return (
+        <Text>
+          <Text color="red">✗ </Text>
+          <Label node={node} />
+          <Text color="red"> failed: {node.error ?? "unknown error"}</Text>
+        </Text>
+      )
+    case "skipped":
+      return (
+        <Text dimColor>
+          ⊘ {node.id} ({node.kind}) skipped: {node.skipReason ?? ""}
+        </Text>
+      )
+    default:
+      return null
+  }
+}
+
+const RunningNode = ({ node, now, barWidth }: { node: NodeView; now?: number; barWidth: number }) => {
+  const p = node.progress
+  const elapsed = node.startedAt !== undefined && now !== undefined ? formatDuration(now - node.startedAt) : ""
+  const unit = p?.unit !== undefined ? ` ${p.unit}` : ""
+  const stats: string[] = []
+  if (p !== undefined) {
+    stats.push(p.total !== undefined ? `${formatNumber(p.done)}/${formatNumber(p.total)}${unit} ${formatPercent(p.done, p.total)}` : `${formatNumber(p.done)}${unit}`)
+    if (node.rate !== undefined) stats.push(formatRate(node.rate, p.unit))
+    if (node.etaSeconds !== undefined) stats.push(`ETA ${formatEta(node.etaSeconds)}`)
+  }
+  if (elapsed !== "") stats.push(elapsed)
+  const scalars = formatScalars(p?.scalars)
+  const message = p?.message ?? node.logs.findLast((l) => l.level !== "debug")?.message
+  const detail = [scalars, message !== undefined ? firstLine(message) : ""].filter((s) => s !== "").join(" · ")
+  return (
+    <Box flexDirection="column">
+      <Text wrap="truncate-end">
+        <Text color="yellow">▸ </Text>
+        <Label node={node} />{" "}
+        {p?.total !== undefined && <Text color="cyan">{progressBar(p.done / p.total, barWidth)} </Text>}
+        {stats.join(" · ")}
+      </Text>
+      {detail !== "" && (
+        <Text dimColor wrap="truncate-end">
+          {"    "}
+          {detail}
+        </Text>
+      )}
+    </Box>
+  )
+}
+
+const InterruptedLine = ({ node }: { node: NodeView }) => (
+  <Text>
+    <Text color="red">⊘ </Text>
+    <Label node={node} /> interrupted
+  </Text>
+)
+
+const CountsLine = ({ state }: { state: RunState }) => {
+  const c = countByStatus(state)
+  return (
+    <Text dimColor>
+      {c.pending} pending · {c.running} running · {c.done} done · {c.cached} cached
+      {c.failed > 0 ? ` · ${c.failed} failed` : ""}
+      {c.skipped > 0 ? ` · ${c.skipped} skipped` : ""}
+    </Text>
+  )
+}
+
+const Summary = ({ state }: { state: RunState }) => {
+  const c = state.counts
+  const marker = state.status === "succeeded" ? "✓" : "✗"
+  const color = state.status === "succeeded" ? "green" : "red"
+  return (
+    <Text>
+      <Text color={color} bold>
+        {marker} {state.status}
+      </Text>
+      {c !== undefined && `: ${c.ran} ran, ${c.cached} cached, ${c.failed} failed, ${c.skipped} skipped`}
+      {state.durationMs !== undefined && ` in ${formatDuration(state.durationMs)}`}
+      {state.outputs !== undefined && <Text dimColor> · outputs: {state.outputs}</Text>}
+    </Text>
+  )
+}
