@@ -31,6 +31,8 @@ export interface KindSignature {
   readonly seeded?: boolean
   /** Its results depend on the tensor backend's arithmetic: the backend fingerprint is part of its key. */
   readonly backendSensitive?: boolean
+  /** Does no heavy tensor work, so it may run while another node holds the backend. */
+  readonly sharesBackend?: boolean
 }
 
 export type KindLookup = (kind: string) => KindSignature | undefined

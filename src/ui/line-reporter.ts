@@ -36,7 +36,7 @@ export const formatEventLine = (event: RunEvent, state: RunState, debug = false)
   switch (event.type) {
     case "run-started": {
       const b = event.backend
-      const threads = b.threads !== undefined ? `, ${b.threads} threads` : ""
+      const threads = b.threads !== undefined && !b.device.includes("thread") ? `, ${b.threads} threads` : ""
       return `[run] ${event.pipeline.name} run ${event.runId} backend ${b.name} (${b.device}${threads})`
     }
     case "node-planned":

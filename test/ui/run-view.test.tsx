@@ -1,9 +1,8 @@
-import { render } from "ink-testing-library"
+import { cleanup, render } from "ink-testing-library"
 import { afterEach, describe, expect, it } from "vitest"
 import type { RunEvent } from "../../src/runtime/events.js"
 import { RunView } from "../../src/ui/ink/RunView.js"
 import { initialRunState, reduceRun, replayRun } from "../../src/ui/run-state.js"
-import { cleanup } from "ink-testing-library"
 import { midRun, sampleRun, T0 } from "./sample-events.js"
 
 const strip = (s: string | undefined): string => (s ?? "").replace(/\u001b\[[0-9;]*m/g, "")

@@ -48,7 +48,7 @@ export const RunView = ({ state, maxRunning = 4, barWidth = 24 }: RunViewProps) 
 
 const Header = ({ state }: { state: RunState }) => {
   const b = state.backend
-  const threads = b?.threads !== undefined ? `, ${b.threads} threads` : ""
+  const threads = b?.threads !== undefined && !b.device.includes("thread") ? `, ${b.threads} threads` : ""
   return (
     <Text>
       <Text bold>{state.pipeline?.name ?? "pipeline"}</Text>

@@ -1,0 +1,83 @@
+import { Effect } from "effect"
+import { readdir, readFile, rm, stat } from "node:fs/promises"
+import { join } from "node:path"
+import { makeArtifactStore } from "../../runtime/ArtifactStore.js"
+import type { RunRecord } from "../../runtime/planner.js"
+import { formatBytes } from "../../ui/format.js"
+import { UsageError } from "../args.js"
+import { cacheDir, commonFlags, exitCodes } from "../context.js"
+import type { Command } from "./command.js"
+
+const sizeOf = (files: Record<string, { bytes: number }>) => Object.values(files).reduce((sum, f) => sum + f.bytes, 0)
+
+const listDir = (path: string) => readdir(path).catch(() => [] as string[])
+
+const keptKeys = async (root: string): Promise<Set<string>> => {
+  const keys = new Set<string>()
+  for (const file of await listDir(join(root, "records"))) {
+    const record = JSON.parse(await readFile(join(root, "records", file), "utf8")) as RunRecord
+    for (const node of Object.values(record.nodes)) keys.add(node.key)
+  }
+  return keys
+}
+
+export const cache: Command = {
+  name: "cache",
+  summary: "list, verify or garbage-collect the cache",
+  usage: "pipe cache ls|verify|gc [--cache-dir DIR]",
+  flags: [{ name: "checkpoints", description: "gc: also delete checkpoints of unfinished nodes" }, ...commonFlags],
+  details: [
+    "ls      every stored artifact: key, pipeline, node, size, date",
+    "verify  re-hash every artifact; corrupted ones are removed (they would be recomputed anyway); exit 1 if any",
+    "gc      delete artifacts that the latest run of no pipeline uses",
+  ].join("\n"),
+  run: (args) =>
+    Effect.gen(function* () {
+      const root = cacheDir(args)
+      const store = makeArtifactStore(root)
+      const action = args.positional[0]
+      const manifests = yield* store.list
+      if (action === "ls") {
+        if (manifests.length === 0) process.stdout.write(`${root}: empty\n`)
+        for (const m of [...manifests].sort((a, b) => a.createdAt.localeCompare(b.createdAt))) {
+          process.stdout.write(`${m.key.slice(0, 12)}  ${m.pipeline}/${m.node}  ${m.material.kind}  ${formatBytes(sizeOf(m.files))}  ${m.createdAt}\n`)
+        }
+        return exitCodes.ok
+      }
+      if (action === "verify") {
+        let bad = 0
+        for (const m of manifests) {
+          const problem = yield* store.verify(m.key).pipe(Effect.as(undefined), Effect.catch((e) => Effect.succeed(e.message)))
+          if (problem) {
+            bad++
+            yield* store.remove(m.key)
+            process.stdout.write(`${m.pipeline}/${m.node}: ${problem}; removed, it will be recomputed\n`)
+          }
+        }
+        process.stdout.write(`${manifests.length - bad} of ${manifests.length} artifacts intact\n`)
+        return bad === 0 ? exitCodes.ok : exitCodes.failed
+      }
+      if (action === "gc") {
+        const keep = yield* Effect.promise(() => keptKeys(root))
+        let freed = 0
+        let removed = 0
+        for (const m of manifests) {
+          if (keep.has(m.key)) continue
+          freed += sizeOf(m.files)
+          removed++
+          yield* store.remove(m.key)
+        }
+        yield* Effect.promise(async () => {
+          await rm(join(root, "tmp"), { recursive: true, force: true })
+          if (!args.flags.has("checkpoints")) return
+          for (const key of await listDir(join(root, "checkpoints"))) {
+            freed += (await stat(join(root, "checkpoints", key, "state.safetensors")).catch(() => ({ size: 0 }))).size
+            await rm(join(root, "checkpoints", key), { recursive: true, force: true })
+          }
+        })
+        process.stdout.write(`removed ${removed} artifact${removed === 1 ? "" : "s"}, freed ${formatBytes(freed)}; kept ${manifests.length - removed}\n`)
+        return exitCodes.ok
+      }
+      return yield* Effect.fail(new UsageError(action ? `unknown cache action '${action}': use ls, verify or gc` : "missing the action: pipe cache ls|verify|gc"))
+    }),
+}

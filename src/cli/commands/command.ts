@@ -1,0 +1,12 @@
+import type { Effect } from "effect"
+import type { FlagSpec, ParsedArgs } from "../args.js"
+
+export interface Command {
+  readonly name: string
+  readonly summary: string
+  readonly usage: string
+  readonly flags: ReadonlyArray<FlagSpec>
+  readonly details?: string
+  /** Resolves to the process exit code. */
+  readonly run: (args: ParsedArgs) => Effect.Effect<number, unknown>
+}

@@ -1,0 +1,56 @@
+import { Effect } from "effect"
+import { acceptedKinds } from "../../dsl/ports.js"
+import type { NodeKind } from "../../nodes/contract.js"
+import { didYouMean } from "../../dsl/suggest.js"
+import { UsageError } from "../args.js"
+import { commonFlags, exitCodes, loadKinds } from "../context.js"
+import type { Command } from "./command.js"
+
+interface PropertySchema {
+  type?: string | string[]
+  default?: unknown
+  description?: string
+  enum?: unknown[]
+  minimum?: number
+  maximum?: number
+}
+
+/** A kind's ports and config, with defaults: what `pipe nodes KIND` prints and README.md reproduces. */
+export const describeKind = (kind: NodeKind): string => {
+  const lines = [`${kind.kind} (version ${kind.version}): ${kind.summary}`]
+  const inputs = Object.entries(kind.inputs)
+  lines.push("  inputs:", ...(inputs.length ? inputs.map(([port, p]) => `    ${port}: ${acceptedKinds(p).join(" | ")}${p.many ? " (list)" : ""}${p.required === false ? " (optional)" : ""} - ${p.description}`) : ["    (none)"]))
+  lines.push("  outputs:", ...Object.entries(kind.outputs).map(([port, p]) => `    ${port}: ${p.type} - ${p.description}${kind.defaultOutput === port ? " (default)" : ""}`))
+  const properties = Object.entries((kind.configSchema.properties ?? {}) as Record<string, PropertySchema>)
+  const required = new Set((kind.configSchema.required ?? []) as string[])
+  lines.push("  config (with):", ...(properties.length ? properties.map(([name, s]) => `    ${name}: ${describeProperty(s)}${required.has(name) ? " (required)" : ""}${s.description ? ` - ${s.description}` : ""}`) : ["    (none)"]))
+  return lines.join("\n")
+}
+
+const describeProperty = (s: PropertySchema): string => {
+  const type = s.enum ? s.enum.map(String).join(" | ") : [s.type ?? "any"].flat().join(" | ")
+  const bounds = [s.minimum !== undefined ? `>= ${s.minimum}` : "", s.maximum !== undefined ? `<= ${s.maximum}` : ""].filter(Boolean).join(", ")
+  return `${type}${bounds ? ` (${bounds})` : ""}${s.default !== undefined ? ` = ${JSON.stringify(s.default)}` : ""}`
+}
+
+export const nodes: Command = {
+  name: "nodes",
+  summary: "list node kinds, or show one kind's ports and config",
+  usage: "pipe nodes [KIND]",
+  flags: commonFlags,
+  run: (args) =>
+    Effect.gen(function* () {
+      const kinds = yield* loadKinds(args)
+      const name = args.positional[0]
+      if (name) {
+        const kind = kinds.find((k) => k.kind === name)
+        if (!kind) return yield* Effect.fail(new UsageError(`unknown node kind '${name}'${didYouMean(name, kinds.map((k) => k.kind))}`))
+        process.stdout.write(`${describeKind(kind)}\n`)
+      } else {
+        if (kinds.length === 0) process.stdout.write("no node kinds are registered\n")
+        const width = Math.max(0, ...kinds.map((k) => k.kind.length))
+        for (const kind of kinds) process.stdout.write(`${kind.kind.padEnd(width)}  ${kind.summary}\n`)
+      }
+      return exitCodes.ok
+    }),
+}

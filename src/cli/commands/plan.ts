@@ -1,0 +1,23 @@
+import { Effect } from "effect"
+import { planRun } from "../../runtime/run.js"
+import { exitCodes, loadGraph, loadKinds, pipelineFlags } from "../context.js"
+import type { Command } from "./command.js"
+import { backendFlags, runtimeLayer } from "./run.js"
+
+export const plan: Command = {
+  name: "plan",
+  summary: "say, for each node, 'cached' or why it will run",
+  usage: "pipe plan FILE [--set PATH=VALUE]... [--backend NAME]",
+  flags: [...backendFlags, { name: "json", description: "one JSON object per node on stdout" }, ...pipelineFlags],
+  run: (args) =>
+    Effect.gen(function* () {
+      const graph = yield* loadGraph(args, yield* loadKinds(args))
+      const planned = yield* planRun(graph, {}).pipe(Effect.provide(runtimeLayer(args, graph)))
+      const width = Math.max(...planned.map((p) => p.id.length))
+      for (const p of planned) {
+        if (args.flags.has("json")) process.stdout.write(`${JSON.stringify({ id: p.id, status: p.status, reason: p.reason, key: p.key })}\n`)
+        else process.stdout.write(`${p.id.padEnd(width)}  ${p.status === "cached" ? "cached" : `will run because ${p.reason}`}\n`)
+      }
+      return exitCodes.ok
+    }),
+}

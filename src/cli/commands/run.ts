@@ -1,0 +1,108 @@
+import { Effect, Layer } from "effect"
+import { randomBytes } from "node:crypto"
+import { existsSync } from "node:fs"
+import { join, relative } from "node:path"
+import { cpus } from "node:os"
+import { didYouMean } from "../../dsl/suggest.js"
+import type { PipelineGraph } from "../../dsl/graph.js"
+import { ArtifactStore } from "../../runtime/ArtifactStore.js"
+import { EventBus } from "../../runtime/EventBus.js"
+import { NodeRegistry } from "../../runtime/NodeRegistry.js"
+import { planRun, runPipeline } from "../../runtime/run.js"
+import { upstreamOf } from "../../runtime/planner.js"
+import { Seeds } from "../../runtime/Seeds.js"
+import { TensorBackend } from "../../runtime/TensorBackend.js"
+import { chooseReporter, type UiMode } from "../../ui/choose.js"
+import { choiceFlag, flags, hasFlag, integerFlag, UsageError, type FlagSpec, type ParsedArgs } from "../args.js"
+import { cacheDir, exitCodes, loadGraph, loadKinds, pipelineFlags, pluginPaths } from "../context.js"
+import type { Command } from "./command.js"
+
+const backends = ["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const
+
+export const backendFlags: ReadonlyArray<FlagSpec> = [
+  { name: "backend", value: "NAME", description: "auto (native TensorFlow if installed, else wasm), tensorflow, webgpu, wasm, cpu" },
+  { name: "threads", value: "N", description: "wasm threads (default: the number of CPU cores, at most 8)" },
+]
+
+export const runtimeLayer = (args: ParsedArgs, graph: PipelineGraph) =>
+  Layer.mergeAll(
+    ArtifactStore.layer(cacheDir(args, graph.file)),
+    EventBus.layer,
+    TensorBackend.layer(choiceFlag(args, "backend", backends) ?? "auto", { threads: integerFlag(args, "threads", 1) ?? Math.min(8, cpus().length) }),
+    NodeRegistry.layer(pluginPaths(args)),
+    Seeds.layer(graph.seed),
+  )
+
+/** `--only`, `--to`: which nodes this run brings up to date. */
+const selection = (args: ParsedArgs, graph: PipelineGraph): ReadonlySet<string> | undefined => {
+  const check = (name: string, id: string) => {
+    if (!graph.nodes.has(id)) throw new UsageError(`--${name} ${id}: no such node${didYouMean(id, graph.nodes.keys())}`)
+    return id
+  }
+  const only = flags(args, "only").map((id) => check("only", id))
+  const to = flags(args, "to").map((id) => check("to", id))
+  flags(args, "force").forEach((id) => id === "*" || check("force", id))
+  if (only.length === 0 && to.length === 0) return undefined
+  return new Set([...only, ...upstreamOf(graph, to)])
+}
+
+const newRunId = () => `${new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15)}-${randomBytes(2).toString("hex")}`
+
+export const run: Command = {
+  name: "run",
+  summary: "check a pipeline, then run what is not cached",
+  usage: "pipe run FILE [options]",
+  flags: [
+    ...backendFlags,
+    { name: "only", value: "NODE", repeatable: true, description: "run just this node (its inputs must be cached)" },
+    { name: "to", value: "NODE", repeatable: true, description: "run this node and what it needs" },
+    { name: "force", value: "NODE", repeatable: true, description: "recompute this node even if cached ('*' for all)" },
+    { name: "jobs", value: "N", description: "nodes that may run at once (default 2; tensor work is serialised)" },
+    { name: "ui", value: "MODE", description: "auto, tui, lines or json (default auto: tui on a terminal)" },
+    { name: "json", description: "NDJSON events on stdout (same as --ui json)" },
+    { name: "debug", description: "debug logs, tensor memory per node, stack traces" },
+    ...pipelineFlags,
+  ],
+  details: "Exit codes: 0 all nodes done, 1 a node failed, 2 invalid pipeline or options, 130 interrupted.",
+  run: (args) =>
+    Effect.gen(function* () {
+      const kinds = yield* loadKinds(args)
+      const graph = yield* loadGraph(args, kinds)
+      const selected = selection(args, graph)
+      const layer = runtimeLayer(args, graph)
+      const mode: UiMode = hasFlag(args, "json") ? "json" : choiceFlag(args, "ui", ["auto", "tui", "lines", "json"] as const) ?? "auto"
+      return yield* Effect.gen(function* () {
+        const store = yield* ArtifactStore
+        if (flags(args, "only").length > 0) {
+          const planned = yield* planRun(graph, {})
+          const keys = new Map(planned.map((p) => [p.id, p.key]))
+          for (const id of flags(args, "only")) {
+            for (const [port, ref] of Object.entries(graph.nodes.get(id)!.inputs)) {
+              for (const r of [ref].flat()) {
+                if (!selected!.has(r.node) && !existsSync(join(store.dirOf(keys.get(r.node)!), "manifest.json"))) {
+                  return yield* Effect.fail(new UsageError(`--only ${id}: its input '${port}' comes from '${r.node}', which is not cached; use --to ${id} to run what it needs`))
+                }
+              }
+            }
+          }
+        }
+        const reporter = chooseReporter(mode, { debug: hasFlag(args, "debug") })
+        const bus = yield* EventBus
+        yield* bus.subscribe(reporter.onEvent)
+        const result = yield* runPipeline(graph, { runId: newRunId(), selected, force: flags(args, "force"), jobs: integerFlag(args, "jobs", 1) }).pipe(
+          Effect.ensuring(Effect.promise(() => reporter.close())),
+        )
+        if (mode !== "json") {
+          const shown = (path: string) => relative(process.cwd(), path) || "."
+          process.stdout.write(`run ${result.runId} ${result.status}\n`)
+          process.stdout.write(`events: ${shown(join(result.runDir, "events.ndjson"))}\n`)
+          for (const p of result.planned) {
+            const outcome = result.outcomes.find((o) => o.id === p.id)?.result
+            if (outcome === "ran" || outcome === "cached") process.stdout.write(`${p.id}: ${shown(store.dirOf(p.key))}\n`)
+          }
+        }
+        return result.status === "succeeded" ? exitCodes.ok : exitCodes.failed
+      }).pipe(Effect.scoped, Effect.provide(layer))
+    }),
+}
+

@@ -1,0 +1,23 @@
+import { Effect } from "effect"
+import { pipelineSchema } from "../../dsl/schema.js"
+import { didYouMean } from "../../dsl/suggest.js"
+import { UsageError } from "../args.js"
+import { commonFlags, exitCodes, loadKinds } from "../context.js"
+import type { Command } from "./command.js"
+
+export const schema: Command = {
+  name: "schema",
+  summary: "print the JSON Schema of pipeline files, or of one kind's config",
+  usage: "pipe schema [KIND]",
+  flags: commonFlags,
+  details: "Editors: put '# yaml-language-server: $schema=../schemas/pipeline.schema.json' at the top of a pipeline file.",
+  run: (args) =>
+    Effect.gen(function* () {
+      const kinds = yield* loadKinds(args)
+      const name = args.positional[0]
+      const kind = name === undefined ? undefined : kinds.find((k) => k.kind === name)
+      if (name !== undefined && !kind) return yield* Effect.fail(new UsageError(`unknown node kind '${name}'${didYouMean(name, kinds.map((k) => k.kind))}`))
+      process.stdout.write(`${JSON.stringify(kind ? kind.configSchema : pipelineSchema(kinds), null, 2)}\n`)
+      return exitCodes.ok
+    }),
+}

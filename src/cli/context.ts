@@ -1,0 +1,70 @@
+import { Effect } from "effect"
+import { existsSync } from "node:fs"
+import { readFile } from "node:fs/promises"
+import { dirname, join, relative, resolve } from "node:path"
+import type { PipelineGraph } from "../dsl/graph.js"
+import { loadPipeline } from "../dsl/load.js"
+import { InvalidInput } from "../runtime/errors.js"
+import { loadPlugins } from "../runtime/NodeRegistry.js"
+import { builtinKinds } from "../nodes/index.js"
+import type { NodeKind } from "../nodes/contract.js"
+import { flag, flags, UsageError, type FlagSpec, type ParsedArgs } from "./args.js"
+
+export const exitCodes = {
+  ok: 0,
+  failed: 1,
+  invalid: 2,
+  internal: 3,
+  interrupted: 130,
+} as const
+
+export const commonFlags: ReadonlyArray<FlagSpec> = [
+  { name: "cache-dir", value: "DIR", description: "cache folder (default: .pipe beside the project; env PIPE_CACHE_DIR)" },
+  { name: "plugin", value: "FILE", repeatable: true, description: "a module exporting more node kinds (env PIPE_PLUGINS, ':'-separated)" },
+  { name: "help", description: "show this help" },
+]
+
+export const pipelineFlags: ReadonlyArray<FlagSpec> = [
+  { name: "set", value: "PATH=VALUE", repeatable: true, description: "override a value: params.steps=500, train.with.lr=2e-4" },
+  ...commonFlags,
+]
+
+/** The project of a pipeline file: the nearest folder above it with package.json, .git or .pipe. */
+const projectRoot = (start: string): string => {
+  let dir = resolve(start)
+  for (;;) {
+    if (["package.json", ".git", ".pipe"].some((marker) => existsSync(join(dir, marker)))) return dir
+    const parent = dirname(dir)
+    if (parent === dir) return resolve(start)
+    dir = parent
+  }
+}
+
+export const cacheDir = (args: ParsedArgs, pipelineFile?: string): string =>
+  resolve(flag(args, "cache-dir") ?? process.env.PIPE_CACHE_DIR ?? join(projectRoot(pipelineFile ? dirname(pipelineFile) : process.cwd()), ".pipe"))
+
+export const pluginPaths = (args: ParsedArgs): string[] => [
+  ...(process.env.PIPE_PLUGINS ?? "").split(":").filter((p) => p.trim() !== ""),
+  ...flags(args, "plugin"),
+]
+
+export const loadKinds = (args: ParsedArgs): Effect.Effect<NodeKind[], UsageError> =>
+  loadPlugins(pluginPaths(args)).pipe(
+    Effect.map((plugins) => [...new Map([...builtinKinds, ...plugins].map((k) => [k.kind, k])).values()]),
+    Effect.mapError((e) => new UsageError(e.message)),
+  )
+
+/** Reads and checks a pipeline file named on the command line: a graph, or every problem in it. */
+export const loadGraph = (args: ParsedArgs, kinds: ReadonlyArray<NodeKind>): Effect.Effect<PipelineGraph, UsageError | InvalidInput> =>
+  Effect.gen(function* () {
+    const file = args.positional[0]
+    if (!file) return yield* Effect.fail(new UsageError("missing the pipeline file, e.g. pipelines/quickstart-blur.yaml"))
+    const text = yield* Effect.tryPromise({
+      try: () => readFile(file, "utf8"),
+      catch: (e) => new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`),
+    })
+    const shown = relative(process.cwd(), resolve(file)) || file
+    const { graph, diagnostics } = loadPipeline(shown.startsWith("..") ? resolve(file) : shown, text, kinds, flags(args, "set"))
+    if (!graph || diagnostics.length > 0) return yield* Effect.fail(new InvalidInput({ diagnostics }))
+    return graph
+  })

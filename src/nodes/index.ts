@@ -1,0 +1,4 @@
+import type { NodeKind } from "./contract.js"
+
+/** Every node kind that ships with `pipe`. */
+export const builtinKinds: ReadonlyArray<NodeKind> = []

@@ -1,0 +1,163 @@
+import { Context, Effect, Layer, Option } from "effect"
+import { createHash, randomUUID } from "node:crypto"
+import { createReadStream } from "node:fs"
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises"
+import { join } from "node:path"
+import { readSafetensors, writeSafetensors, type RawTensor } from "../dirac/io/safetensors.js"
+import type { Json } from "../nodes/contract.js"
+import type { KeyMaterial } from "./cache-key.js"
+import { CorruptArtifact, StoreError } from "./errors.js"
+
+/** A port value on disk: JSON metadata and raw tensors. */
+export interface StoredValue {
+  readonly meta: Json
+  readonly tensors: Readonly<Record<string, RawTensor>>
+}
+
+export interface Manifest {
+  readonly key: string
+  readonly node: string
+  readonly pipeline: string
+  readonly material: KeyMaterial
+  readonly backend: string
+  readonly createdAt: string
+  readonly durationMs: number
+  readonly files: Readonly<Record<string, { readonly sha256: string; readonly bytes: number }>>
+}
+
+export interface ArtifactStoreShape {
+  readonly root: string
+  readonly dirOf: (key: string) => string
+  readonly manifest: (key: string) => Effect.Effect<Option.Option<Manifest>, StoreError>
+  /** Re-hashes every file of an entry; fails with CorruptArtifact on any difference. */
+  readonly verify: (key: string) => Effect.Effect<void, CorruptArtifact | StoreError>
+  readonly read: (key: string, port: string) => Effect.Effect<StoredValue, CorruptArtifact | StoreError>
+  /** Writes into a temporary folder, checksums, then renames into place: never a half-written entry. */
+  readonly write: (
+    manifest: Omit<Manifest, "files" | "createdAt">,
+    values: Readonly<Record<string, StoredValue>>,
+  ) => Effect.Effect<void, StoreError>
+  readonly remove: (key: string) => Effect.Effect<void, StoreError>
+  readonly list: Effect.Effect<ReadonlyArray<Manifest>, StoreError>
+  readonly checkpoint: {
+    readonly load: (key: string) => Effect.Effect<Option.Option<StoredValue>, StoreError>
+    readonly save: (key: string, value: StoredValue) => Effect.Effect<void, StoreError>
+    readonly clear: (key: string) => Effect.Effect<void, StoreError>
+  }
+}
+
+const portFile = (port: string) => `${port}.safetensors`
+const metaKey = "pipe.meta"
+
+const attempt = <A>(path: string, run: () => Promise<A>): Effect.Effect<A, StoreError> =>
+  Effect.tryPromise({ try: run, catch: (cause) => new StoreError({ path, cause }) })
+
+const exists = (path: string) => stat(path).then(() => true, () => false)
+
+const hashFile = (path: string): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const hash = createHash("sha256")
+    createReadStream(path)
+      .on("data", (chunk) => hash.update(chunk))
+      .on("error", reject)
+      .on("end", () => resolve(hash.digest("hex")))
+  })
+
+const writeValue = async (path: string, value: StoredValue) => {
+  await writeSafetensors(path, value.tensors, { [metaKey]: JSON.stringify(value.meta) })
+}
+
+const readValue = async (path: string): Promise<StoredValue> => {
+  const { metadata, tensors } = await readSafetensors(path)
+  return { meta: JSON.parse(metadata[metaKey] ?? "null") as Json, tensors }
+}
+
+/** Content-addressed artifacts under `root/objects/KEY/`, checkpoints under `root/checkpoints/KEY/`. */
+export const makeArtifactStore = (root: string): ArtifactStoreShape => {
+  const objects = join(root, "objects")
+  const tmp = join(root, "tmp")
+  const dirOf = (key: string) => join(objects, key)
+  const checkpointFile = (key: string) => join(root, "checkpoints", key, "state.safetensors")
+
+  const manifest = (key: string) =>
+    attempt(dirOf(key), async () => {
+      const path = join(dirOf(key), "manifest.json")
+      if (!(await exists(path))) return Option.none<Manifest>()
+      return Option.some(JSON.parse(await readFile(path, "utf8")) as Manifest)
+    })
+
+  const checkFile = (key: string, m: Manifest, name: string) =>
+    Effect.gen(function* () {
+      const expected = m.files[name]
+      const actual = yield* attempt(dirOf(key), () => hashFile(join(dirOf(key), name)).catch(() => "missing"))
+      if (!expected || actual !== expected.sha256) return yield* Effect.fail(new CorruptArtifact({ key, file: name }))
+    })
+
+  const requireManifest = (key: string) =>
+    Effect.flatMap(manifest(key), (m) =>
+      Option.isSome(m) ? Effect.succeed(m.value) : Effect.fail(new CorruptArtifact({ key, file: "manifest.json" })),
+    )
+
+  const verify = (key: string) =>
+    Effect.gen(function* () {
+      const m = yield* requireManifest(key)
+      for (const name of Object.keys(m.files)) yield* checkFile(key, m, name)
+    })
+
+  const read = (key: string, port: string) =>
+    Effect.gen(function* () {
+      const m = yield* requireManifest(key)
+      yield* checkFile(key, m, portFile(port))
+      return yield* attempt(dirOf(key), () => readValue(join(dirOf(key), portFile(port))))
+    })
+
+  const write: ArtifactStoreShape["write"] = (info, values) => {
+    const staging = join(tmp, randomUUID())
+    return attempt(staging, async () => {
+      await mkdir(staging, { recursive: true })
+      const files: Record<string, { sha256: string; bytes: number }> = {}
+      for (const [port, value] of Object.entries(values)) {
+        const path = join(staging, portFile(port))
+        await writeValue(path, value)
+        files[portFile(port)] = { sha256: await hashFile(path), bytes: (await stat(path)).size }
+      }
+      const full: Manifest = { ...info, createdAt: new Date().toISOString(), files }
+      await writeFile(join(staging, "manifest.json"), JSON.stringify(full, null, 2))
+      await mkdir(objects, { recursive: true })
+      await rm(dirOf(info.key), { recursive: true, force: true })
+      await rename(staging, dirOf(info.key))
+    }).pipe(Effect.ensuring(Effect.promise(() => rm(staging, { recursive: true, force: true }))))
+  }
+
+  const remove = (key: string) => attempt(dirOf(key), () => rm(dirOf(key), { recursive: true, force: true }))
+
+  const list = attempt(objects, async () => {
+    const keys = (await exists(objects)) ? await readdir(objects) : []
+    const manifests = await Promise.all(
+      keys.map((key) => readFile(join(dirOf(key), "manifest.json"), "utf8").then((t) => JSON.parse(t) as Manifest, () => undefined)),
+    )
+    return manifests.filter((m): m is Manifest => m !== undefined)
+  })
+
+  const checkpoint: ArtifactStoreShape["checkpoint"] = {
+    load: (key) =>
+      attempt(checkpointFile(key), async () =>
+        (await exists(checkpointFile(key))) ? Option.some(await readValue(checkpointFile(key))) : Option.none<StoredValue>(),
+      ),
+    save: (key, value) =>
+      attempt(checkpointFile(key), async () => {
+        const target = checkpointFile(key)
+        const partial = `${target}.${randomUUID()}.partial`
+        await mkdir(join(root, "checkpoints", key), { recursive: true })
+        await writeValue(partial, value)
+        await rename(partial, target)
+      }),
+    clear: (key) => attempt(checkpointFile(key), () => rm(join(root, "checkpoints", key), { recursive: true, force: true })),
+  }
+
+  return { root, dirOf, manifest, verify, read, write, remove, list, checkpoint }
+}
+
+export class ArtifactStore extends Context.Service<ArtifactStore, ArtifactStoreShape>()("dirac-pipe/runtime/ArtifactStore") {
+  static readonly layer = (root: string) => Layer.succeed(ArtifactStore, makeArtifactStore(root))
+}

@@ -1,0 +1,19 @@
+export { BackendUnavailable, type BackendName } from "./errors.js"
+export { initBackend, type BackendChoice, type BackendInfo, type InitBackendOptions } from "./select.js"
+export {
+  FAST_GRADIENT_BACKENDS,
+  registerConvGradients,
+  unregisterConvGradients,
+  convGradientsRegistered,
+  conv2dInputGrad,
+  conv2dFilterGrad,
+  depthwiseInputGrad,
+  depthwiseFilterGrad,
+} from "./conv-gradients.js"
+export {
+  MAX_WASM_THREADS,
+  defaultWasmThreads,
+  wasmThreadsActive,
+  activeWasmThreads,
+  releaseWasmThreads,
+} from "./wasm-threads.js"

@@ -1,0 +1,298 @@
+/**
+ * Tensor backend selection for Node.
+ *
+ * Everything here (and the optional backend packages, which `import
+ * "@tensorflow/tfjs-core"` themselves) shares the one `@tensorflow/tfjs-core`
+ * that Node resolves from this package, so `BackendInfo.tf` is the instance
+ * the backends are registered in.
+ */
+import * as tf from "@tensorflow/tfjs-core"
+import "@tensorflow/tfjs-backend-cpu"
+import { getThreadsCount, setThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm"
+import { BackendUnavailable } from "./errors.js"
+import { registerConvGradients } from "./conv-gradients.js"
+import { ensureStockGradients } from "./stock-gradients.js"
+import { isResolvable, wasmBinaryDir } from "./paths.js"
+import { MAX_WASM_THREADS, setWasmThreadsActive, withWasmThreadShim } from "./wasm-threads.js"
+
+export { BackendUnavailable } from "./errors.js"
+
+export type BackendChoice = "auto" | "tensorflow" | "webgpu" | "wasm" | "cpu"
+
+export interface BackendInfo {
+  readonly name: "tensorflow" | "webgpu" | "wasm" | "cpu"
+  /** tfjs-core version. */
+  readonly version: string
+  /** Human readable device, e.g. "CUDA", "CPU (libtensorflow)", "WASM SIMD, 2 threads", "JS". */
+  readonly device: string
+  /** wasm only: threads actually used by XNNPACK. */
+  readonly threads?: number
+  /**
+   * Identifies what changes numeric results: backend / tfjs-core version /
+   * device class, e.g. "wasm/4.22.0/simd". The wasm thread count is not part
+   * of it (threaded and single-threaded results are identical).
+   */
+  readonly fingerprint: string
+  readonly tf: typeof tf
+}
+
+export interface InitBackendOptions {
+  /**
+   * wasm only (also wasm reached through "auto"): number of threads. 1 (the
+   * default) is the stock single-threaded SIMD build; N > 1 enables the
+   * threaded build through the shim in wasm-threads.ts (capped at 8), after
+   * which the process must end with `process.exit()`.
+   */
+  readonly threads?: number
+}
+
+// Paths for the .wasm binaries, set once at load so that the wasm backend can
+// never try to fetch anything (not even when tfjs initialises it implicitly).
+setWasmPaths(wasmBinaryDir())
+
+const version = tf.version_core
+
+/** Bypass the TypeScript resolver for optional packages that may be absent. */
+const importOptional = (specifier: string): Promise<unknown> => import(specifier)
+
+const errorText = (error: unknown): string =>
+  error instanceof Error ? error.message.split("\n")[0]! : String(error)
+
+const isModuleNotFound = (error: unknown): boolean => {
+  const code = (error as { code?: string } | null)?.code
+  return code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND"
+}
+
+const TENSORFLOW_HOWTO =
+  "The 'tensorflow' backend needs the native TensorFlow binding, which is an optional dependency " +
+  "that is not installed. Install it with internet access (its install script downloads libtensorflow):\n" +
+  "  CPU: npm install @tensorflow/tfjs-node@4.22.0\n" +
+  "  GPU: npm install @tensorflow/tfjs-node-gpu@4.22.0  (Linux x64, NVIDIA driver + CUDA 11.2 + cuDNN 8.1)\n" +
+  "Offline installs silently skip it. Use --backend wasm (or auto) otherwise."
+
+const WEBGPU_HOWTO =
+  "The 'webgpu' backend needs two optional packages that are not installed: " +
+  "npm install @tensorflow/tfjs-backend-webgpu@4.22.0 webgpu  (needs internet at install time; " +
+  "'webgpu' is Dawn for Node). On Linux it also needs a Vulkan driver: libvulkan1 plus the GPU vendor's " +
+  "ICD (for CPU emulation, mesa-vulkan-drivers >= 25 / lavapipe). Use --backend wasm otherwise."
+
+// ---------------------------------------------------------------- tensorflow
+
+interface NativeAttempt {
+  readonly pkg: string
+  readonly problem: string
+}
+
+const NATIVE_PACKAGES = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"] as const
+
+/** Try the native bindings (GPU first). Returns null plus the reasons when none works. */
+const tryNative = async (): Promise<{ info: BackendInfo } | { attempts: NativeAttempt[] }> => {
+  const attempts: NativeAttempt[] = []
+  for (const pkg of NATIVE_PACKAGES) {
+    try {
+      await importOptional(pkg)
+    } catch (error) {
+      attempts.push({ pkg, problem: isModuleNotFound(error) ? "not installed" : `failed to load: ${errorText(error)}` })
+      continue
+    }
+    if (tf.findBackendFactory("tensorflow") == null) {
+      attempts.push({
+        pkg,
+        problem:
+          "loaded, but it registered its backend in another copy of @tensorflow/tfjs-core " +
+          `(install the version matching tfjs-core ${version})`,
+      })
+      continue
+    }
+    try {
+      if (!(await tf.setBackend("tensorflow"))) throw new Error("tf.setBackend('tensorflow') returned false")
+    } catch (error) {
+      attempts.push({ pkg, problem: `backend failed to initialise: ${errorText(error)}` })
+      continue
+    }
+    const gpu = (tf.backend() as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === true
+    return {
+      info: {
+        name: "tensorflow",
+        version,
+        device: gpu ? "CUDA" : "CPU (libtensorflow)",
+        fingerprint: `tensorflow/${version}/${gpu ? "cuda" : "cpu"}`,
+        tf,
+      },
+    }
+  }
+  return { attempts }
+}
+
+const initTensorflow = async (): Promise<BackendInfo> => {
+  const result = await tryNative()
+  if ("info" in result) return result.info
+  const details = result.attempts.map((a) => `  ${a.pkg}: ${a.problem}`).join("\n")
+  throw new BackendUnavailable("tensorflow", `${TENSORFLOW_HOWTO}\nTried:\n${details}`)
+}
+
+// ---------------------------------------------------------------- webgpu
+
+const initWebgpu = async (): Promise<BackendInfo> => {
+  const missing = ["@tensorflow/tfjs-backend-webgpu", "webgpu"].filter((p) => !isResolvable(p))
+  if (missing.length > 0) {
+    throw new BackendUnavailable("webgpu", `${WEBGPU_HOWTO}\nMissing: ${missing.join(", ")}`)
+  }
+  if (tf.findBackendFactory("webgpu") == null) {
+    // tfjs-backend-webgpu registers itself at import time only when
+    // navigator.gpu exists, so Dawn must be wired up first.
+    try {
+      const dawn = (await importOptional("webgpu")) as { create: (flags: string[]) => unknown; globals: object }
+      Object.assign(globalThis, dawn.globals)
+      const g = globalThis as { navigator?: { gpu?: unknown } }
+      if (g.navigator == null) {
+        Object.defineProperty(globalThis, "navigator", { value: {}, configurable: true, writable: true })
+      }
+      if (g.navigator!.gpu == null) {
+        Object.defineProperty(g.navigator!, "gpu", { value: dawn.create([]), configurable: true })
+      }
+      await importOptional("@tensorflow/tfjs-backend-webgpu")
+    } catch (error) {
+      throw new BackendUnavailable("webgpu", `${WEBGPU_HOWTO}\nLoading failed: ${errorText(error)}`, { cause: error })
+    }
+  }
+  if (tf.findBackendFactory("webgpu") == null) {
+    throw new BackendUnavailable(
+      "webgpu",
+      "@tensorflow/tfjs-backend-webgpu loaded but did not register the 'webgpu' backend in this " +
+        `@tensorflow/tfjs-core (${version}); install @tensorflow/tfjs-backend-webgpu@${version}.`,
+    )
+  }
+  let ok = false
+  let cause: unknown
+  try {
+    ok = await tf.setBackend("webgpu")
+  } catch (error) {
+    cause = error
+  }
+  if (!ok) {
+    throw new BackendUnavailable(
+      "webgpu",
+      "No usable WebGPU adapter (Dawn found no Vulkan device). Check `vulkaninfo`, the GPU driver's Vulkan ICD, " +
+        "or install mesa-vulkan-drivers >= 25 for CPU emulation." +
+        (cause === undefined ? "" : ` (${errorText(cause)})`),
+      { cause },
+    )
+  }
+  const adapter = (tf.backend() as { adapterInfo?: { vendor?: string; architecture?: string } }).adapterInfo
+  const vendor = adapter?.vendor || "unknown"
+  return {
+    name: "webgpu",
+    version,
+    device: `WebGPU (${[adapter?.vendor, adapter?.architecture].filter(Boolean).join(" ") || "unknown adapter"})`,
+    fingerprint: `webgpu/${version}/${vendor}`,
+    tf,
+  }
+}
+
+// ---------------------------------------------------------------- wasm
+
+const normaliseThreads = (threads: number | undefined): number => {
+  if (threads === undefined) return 1
+  if (!Number.isFinite(threads) || threads < 1) {
+    throw new RangeError(`threads must be a positive integer, got ${threads}`)
+  }
+  return Math.min(MAX_WASM_THREADS, Math.floor(threads))
+}
+
+const initWasm = async (threads: number | undefined): Promise<BackendInfo> => {
+  const wanted = normaliseThreads(threads)
+  const existing = tf.findBackend("wasm")
+  if (existing != null) {
+    const current = getThreadsCount()
+    if (current !== wanted) {
+      // Re-instantiate with the other build. Tensors held on the old wasm
+      // backend become invalid (this is meant for start-up, not mid-run).
+      const factory = tf.findBackendFactory("wasm")!
+      tf.removeBackend("wasm") // disposes it, terminating its pthreads
+      tf.registerBackend("wasm", factory, 2)
+      setWasmThreadsActive(false)
+    }
+  }
+  if (tf.findBackend("wasm") == null) {
+    const init = async (): Promise<void> => {
+      if (!(await tf.setBackend("wasm"))) throw new Error("tf.setBackend('wasm') returned false")
+    }
+    try {
+      if (wanted > 1) {
+        await withWasmThreadShim(wanted, init)
+      } else {
+        tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false)
+        setThreadsCount(1)
+        await init()
+      }
+    } catch (error) {
+      throw new BackendUnavailable("wasm", `The wasm backend failed to initialise: ${errorText(error)}`, { cause: error })
+    }
+  } else if (!(await tf.setBackend("wasm"))) {
+    throw new BackendUnavailable("wasm", "tf.setBackend('wasm') returned false")
+  }
+  const actual = getThreadsCount()
+  setWasmThreadsActive(actual > 1)
+  const simd = (await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")) === true
+  return {
+    name: "wasm",
+    version,
+    device: `WASM ${simd ? "SIMD" : "(no SIMD)"}, ${actual} thread${actual === 1 ? "" : "s"}`,
+    threads: actual,
+    fingerprint: `wasm/${version}/${simd ? "simd" : "nosimd"}`,
+    tf,
+  }
+}
+
+// ---------------------------------------------------------------- cpu
+
+const initCpu = async (): Promise<BackendInfo> => {
+  if (!(await tf.setBackend("cpu"))) throw new BackendUnavailable("cpu", "tf.setBackend('cpu') returned false")
+  // Silence tfjs-backend-cpu's one-time "install tfjs-node" banner.
+  const backend = tf.backend() as { firstUse?: boolean }
+  if (typeof backend.firstUse === "boolean") backend.firstUse = false
+  return { name: "cpu", version, device: "JS", fingerprint: `cpu/${version}/js`, tf }
+}
+
+// ---------------------------------------------------------------- entry
+
+/**
+ * Initialise and select a tensor backend. Safe to call repeatedly: an already
+ * initialised backend is re-selected (wasm is re-instantiated only when the
+ * requested thread count differs).
+ *
+ * - "auto": tfjs-node-gpu, then tfjs-node (failures fall through silently), else wasm.
+ * - "tensorflow": the native binding; rejects with {@link BackendUnavailable} saying how to install it.
+ * - "webgpu": tfjs-backend-webgpu on Dawn (`webgpu` package); rejects with {@link BackendUnavailable} when absent.
+ * - "wasm": XNNPACK wasm, SIMD, `threads` threads.
+ * - "cpu": the pure-JS backend (tests only; slow).
+ *
+ * Also registers tfjs-core's stock gradients and chained ops, which the
+ * tfjs-core Node bundle lacks (stock-gradients.ts, ~0.6 s once), then the
+ * fast Conv2D / depthwise gradients (conv-gradients.ts), which only take
+ * effect on the wasm and cpu backends.
+ */
+export async function initBackend(choice: BackendChoice = "auto", options: InitBackendOptions = {}): Promise<BackendInfo> {
+  await ensureStockGradients()
+  registerConvGradients()
+  switch (choice) {
+    case "auto": {
+      const native = await tryNative()
+      if ("info" in native) return native.info
+      return initWasm(options.threads)
+    }
+    case "tensorflow":
+      return initTensorflow()
+    case "webgpu":
+      return initWebgpu()
+    case "wasm":
+      return initWasm(options.threads)
+    case "cpu":
+      return initCpu()
+    default: {
+      const never: never = choice
+      throw new TypeError(`unknown backend choice: ${String(never)}`)
+    }
+  }
+}

@@ -1,0 +1,143 @@
+import { Deferred, Effect, Option, Semaphore } from "effect"
+import { join } from "node:path"
+import { refsOf, type PipelineGraph } from "../dsl/graph.js"
+import { NodeFailure, type NodeContext, type PortValue } from "../nodes/contract.js"
+import { ArtifactStore } from "./ArtifactStore.js"
+import { EventBus } from "./EventBus.js"
+import { NodeRegistry } from "./NodeRegistry.js"
+import type { PlannedNode } from "./planner.js"
+import { Seeds } from "./Seeds.js"
+import { TensorBackend } from "./TensorBackend.js"
+import { disposeValue, toPortValue, toStored } from "./tensors.js"
+
+export interface ExecuteOptions {
+  /** Nodes that may run at once; tensor work is serialised on the backend regardless. */
+  readonly jobs: number
+  /** Folder of this run's human-facing outputs; a node that writes any creates its subfolder. */
+  readonly reportDir: string
+}
+
+export interface NodeOutcome {
+  readonly id: string
+  readonly result: "ran" | "cached" | "failed" | "skipped"
+}
+
+const describeCause = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
+
+/**
+ * Runs the planned nodes as fibers that wait for their inputs. A failed node skips its descendants; the other
+ * branches go on. Cached results are verified before they are trusted. Interruption disposes tensors and keeps
+ * checkpoints, and nothing half-written reaches the store.
+ */
+export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, planned: ReadonlyArray<PlannedNode>, options: ExecuteOptions) {
+  const store = yield* ArtifactStore
+  const bus = yield* EventBus
+  const { tf, info: backend } = yield* TensorBackend
+  const registry = yield* NodeRegistry
+  const seeds = yield* Seeds
+  const tensorLock = yield* Semaphore.make(1)
+  const jobs = yield* Semaphore.make(Math.max(1, options.jobs))
+  const done = new Map<string, Deferred.Deferred<boolean>>()
+  for (const p of planned) done.set(p.id, yield* Deferred.make<boolean>())
+  const now = () => Date.now()
+
+  const loadInputs = (p: PlannedNode) =>
+    Effect.gen(function* () {
+      const node = graph.nodes.get(p.id)!
+      const values: Record<string, PortValue | PortValue[]> = {}
+      for (const [port, ref] of Object.entries(node.inputs)) {
+        const loaded: PortValue[] = []
+        for (const source of p.material.inputs[port]) {
+          const [key, sourcePort] = source.split(":")
+          loaded.push(toPortValue(tf, yield* store.read(key, sourcePort)))
+        }
+        values[port] = Array.isArray(ref) ? loaded : loaded[0]
+      }
+      return values
+    })
+
+  const runNode = (p: PlannedNode) =>
+    Effect.gen(function* () {
+      const node = graph.nodes.get(p.id)!
+      const kind = registry.get(node.kind.kind)!
+      const started = now()
+      const checkpoint = yield* store.checkpoint.load(p.key).pipe(
+        Effect.catch((e) => Effect.as(bus.publish({ type: "node-log", at: now(), id: p.id, level: "warn", message: `ignoring an unreadable checkpoint: ${e.message}` }), Option.none())),
+      )
+      yield* bus.publish({ type: "node-started", at: started, id: p.id, ...(Option.isSome(checkpoint) ? { resumed: "checkpoint" } : {}) })
+      const reportDir = join(options.reportDir, p.id)
+      const before = tf.memory()
+      const inputs = yield* loadInputs(p)
+      const ctx: NodeContext<unknown> = {
+        id: p.id,
+        config: node.config,
+        inputs,
+        seed: seeds.forNode(p.key),
+        tf,
+        backend,
+        reportDir,
+        progress: (progress) => Effect.andThen(bus.publish({ type: "node-progress", at: now(), id: p.id, ...progress }), Effect.yieldNow),
+        log: (message, level = "info") => bus.publish({ type: "node-log", at: now(), id: p.id, level, message }),
+        checkpoints: {
+          load: Effect.succeed(Option.map(checkpoint, (v) => toPortValue(tf, v))),
+          save: (state) =>
+            Effect.tryPromise({ try: () => toStored(state), catch: (e) => new NodeFailure({ message: describeCause(e) }) }).pipe(
+              Effect.flatMap((stored) => store.checkpoint.save(p.key, stored)),
+              Effect.mapError((e) => new NodeFailure({ message: `saving a checkpoint failed: ${e.message}` })),
+            ),
+        },
+      }
+      const outputs = yield* kind.run(ctx).pipe(
+        Effect.catchDefect((defect) => Effect.fail(new NodeFailure({ message: describeCause(defect) }))),
+        Effect.ensuring(Effect.sync(() => Object.values(inputs).flat().forEach(disposeValue))),
+      )
+      yield* Effect.gen(function* () {
+        const missing = Object.keys(kind.outputs).filter((port) => !(port in outputs))
+        if (missing.length > 0) return yield* Effect.fail(new NodeFailure({ message: `internal: kind '${kind.kind}' returned no value for output ${missing.join(", ")}` }))
+        const stored = yield* Effect.tryPromise({
+          try: async () => Object.fromEntries(await Promise.all(Object.entries(outputs).map(async ([port, v]) => [port, await toStored(v)] as const))),
+          catch: (e) => new NodeFailure({ message: describeCause(e) }),
+        })
+        yield* store.write({ key: p.key, node: p.id, pipeline: graph.name, material: p.material, backend: backend.fingerprint, durationMs: now() - started }, stored)
+      }).pipe(Effect.ensuring(Effect.sync(() => Object.values(outputs).forEach(disposeValue))))
+      yield* store.checkpoint.clear(p.key)
+      const after = tf.memory()
+      const memory = { tensors: after.numTensors - before.numTensors, bytes: after.numBytes - before.numBytes }
+      if (memory.tensors !== 0) {
+        yield* bus.publish({ type: "node-log", at: now(), id: p.id, level: "debug", message: `tensor memory grew by ${memory.tensors} tensors (${memory.bytes} bytes)` })
+      }
+      yield* bus.publish({ type: "node-finished", at: now(), id: p.id, durationMs: now() - started, memory })
+    })
+
+  const settle = (p: PlannedNode): Effect.Effect<NodeOutcome> =>
+    Effect.gen(function* () {
+      const node = graph.nodes.get(p.id)!
+      const upstream = [...new Set(Object.values(node.inputs).flatMap((ref) => refsOf(ref).map((r) => r.node)))]
+      for (const id of upstream) {
+        const deferred = done.get(id)
+        if (deferred && !(yield* Deferred.await(deferred))) {
+          yield* bus.publish({ type: "node-skipped", at: now(), id: p.id, reason: `upstream '${id}' did not complete` })
+          return { id: p.id, result: "skipped" as const }
+        }
+      }
+      if (p.status === "cached") {
+        const intact = yield* store.verify(p.key).pipe(
+          Effect.as(true),
+          Effect.catch((e) => Effect.as(bus.publish({ type: "node-log", at: now(), id: p.id, level: "warn", message: `${e.message}: recomputing` }), false)),
+        )
+        if (intact) {
+          yield* bus.publish({ type: "node-cached", at: now(), id: p.id })
+          return { id: p.id, result: "cached" as const }
+        }
+      }
+      const run = node.kind.sharesBackend ? runNode(p) : tensorLock.withPermits(1)(runNode(p))
+      return yield* jobs.withPermits(1)(run).pipe(
+        Effect.as({ id: p.id, result: "ran" as const }),
+        Effect.catch((e) =>
+          Effect.as(bus.publish({ type: "node-failed", at: now(), id: p.id, error: e.message }), { id: p.id, result: "failed" as const }),
+        ),
+      )
+    }).pipe(Effect.tap((outcome) => Deferred.succeed(done.get(p.id)!, outcome.result === "ran" || outcome.result === "cached")))
+
+  return yield* Effect.forEach(planned, settle, { concurrency: "unbounded" })
+})

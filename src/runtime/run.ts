@@ -1,0 +1,110 @@
+import { Effect } from "effect"
+import { existsSync } from "node:fs"
+import { mkdir, readFile, writeFile } from "node:fs/promises"
+import { join } from "node:path"
+import type { PipelineGraph } from "../dsl/graph.js"
+import { ArtifactStore } from "./ArtifactStore.js"
+import { EventBus } from "./EventBus.js"
+import type { RunStatus } from "./events.js"
+import { execute, type NodeOutcome } from "./executor.js"
+import { plan, type PlannedNode, type RunRecord } from "./planner.js"
+import { makeRunLogWriter } from "./RunLog.js"
+import { TensorBackend } from "./TensorBackend.js"
+
+export interface RunOptions {
+  readonly runId: string
+  readonly selected?: ReadonlySet<string>
+  readonly force?: ReadonlyArray<string>
+  readonly jobs?: number
+}
+
+export interface RunResult {
+  readonly runId: string
+  readonly runDir: string
+  readonly status: RunStatus
+  readonly outcomes: ReadonlyArray<NodeOutcome>
+  readonly planned: ReadonlyArray<PlannedNode>
+}
+
+const recordPath = (root: string, pipeline: string) => join(root, "records", `${pipeline}.json`)
+
+export const readRecord = (root: string, pipeline: string): Effect.Effect<RunRecord | undefined> =>
+  Effect.promise(() =>
+    readFile(recordPath(root, pipeline), "utf8").then((text) => JSON.parse(text) as RunRecord, () => undefined),
+  )
+
+/** The plan of a pipeline against the current cache: what is cached and why the rest will run. */
+export const planRun = Effect.fn("planRun")(function* (graph: PipelineGraph, options: Pick<RunOptions, "selected" | "force">) {
+  const store = yield* ArtifactStore
+  const { info } = yield* TensorBackend
+  const previous = yield* readRecord(store.root, graph.name)
+  return plan(graph, {
+    backend: info.fingerprint,
+    isStored: (key) => existsSync(join(store.dirOf(key), "manifest.json")),
+    previous,
+    force: options.force,
+    selected: options.selected,
+  })
+})
+
+/** One run of a pipeline: plan, execute, and leave the event log and the run record behind. */
+export const runPipeline = Effect.fn("runPipeline")(function* (graph: PipelineGraph, options: RunOptions) {
+  const store = yield* ArtifactStore
+  const bus = yield* EventBus
+  const { info } = yield* TensorBackend
+  const runDir = join(store.root, "runs", options.runId)
+  yield* Effect.promise(async () => {
+    await mkdir(runDir, { recursive: true })
+    await writeFile(join(runDir, "run.json"), JSON.stringify({ runId: options.runId, pipeline: graph.name, file: graph.file, pid: process.pid, startedAt: new Date().toISOString() }, null, 2))
+  })
+  yield* bus.subscribe(makeRunLogWriter(join(runDir, "events.ndjson")))
+  const started = Date.now()
+  yield* bus.publish({
+    type: "run-started",
+    at: started,
+    runId: options.runId,
+    pipeline: { name: graph.name, file: graph.file },
+    backend: { name: info.name, version: info.version, device: info.device, threads: info.threads },
+    nodes: graph.order.filter((id) => !options.selected || options.selected.has(id)).map((id) => ({ id, kind: graph.nodes.get(id)!.kind.kind })),
+  })
+  const planned = yield* planRun(graph, options)
+  for (const p of planned) yield* bus.publish({ type: "node-planned", at: Date.now(), id: p.id, status: p.status, reason: p.reason })
+
+  const finish = (status: RunStatus, outcomes: ReadonlyArray<NodeOutcome>) =>
+    bus.publish({
+      type: "run-finished",
+      at: Date.now(),
+      status,
+      durationMs: Date.now() - started,
+      counts: {
+        ran: outcomes.filter((o) => o.result === "ran").length,
+        cached: outcomes.filter((o) => o.result === "cached").length,
+        failed: outcomes.filter((o) => o.result === "failed").length,
+        skipped: outcomes.filter((o) => o.result === "skipped").length,
+      },
+      ...(existsSync(join(runDir, "report")) ? { outputs: join(runDir, "report") } : {}),
+    })
+
+  const outcomes = yield* execute(graph, planned, { jobs: options.jobs ?? 2, reportDir: join(runDir, "report") }).pipe(
+    Effect.onInterrupt(() => finish("interrupted", [])),
+  )
+  yield* saveRecord(store.root, graph, options.runId, planned, outcomes)
+  const status: RunStatus = outcomes.some((o) => o.result !== "ran" && o.result !== "cached") ? "failed" : "succeeded"
+  yield* finish(status, outcomes)
+  return { runId: options.runId, runDir, status, outcomes, planned } satisfies RunResult
+})
+
+/** Remembers what each completed node computed, for the next plan's "changed from ... to ...". */
+const saveRecord = (root: string, graph: PipelineGraph, runId: string, planned: ReadonlyArray<PlannedNode>, outcomes: ReadonlyArray<NodeOutcome>) =>
+  Effect.gen(function* () {
+    const pipeline = graph.name
+    const previous = yield* readRecord(root, pipeline)
+    const completed = new Set(outcomes.filter((o) => o.result === "ran" || o.result === "cached").map((o) => o.id))
+    const nodes = Object.fromEntries(Object.entries(previous?.nodes ?? {}).filter(([id]) => graph.nodes.has(id)))
+    for (const p of planned) if (completed.has(p.id)) nodes[p.id] = { key: p.key, material: p.material }
+    const record: RunRecord = { pipeline, runId, nodes }
+    yield* Effect.promise(async () => {
+      await mkdir(join(root, "records"), { recursive: true })
+      await writeFile(recordPath(root, pipeline), JSON.stringify(record, null, 2))
+    })
+  })
