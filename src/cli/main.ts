@@ -1,6 +1,5 @@
 import { Cause, Effect, Exit, Fiber } from "effect"
 import { formatDiagnostic } from "../dsl/diagnostics.js"
-import { releaseWasmThreads } from "../runtime/backend/wasm-threads.js"
 import { formatFlags, parseArgs, UsageError } from "./args.js"
 import { didYouMean } from "../dsl/suggest.js"
 import { exitCodes } from "./context.js"
@@ -104,7 +103,6 @@ const main = async (argv: ReadonlyArray<string>): Promise<number> => {
 
 main(process.argv.slice(2)).then(
   (code) => {
-    releaseWasmThreads()
     process.exitCode = code
     // wasm worker threads keep the event loop alive; stdout must drain first.
     process.stdout.write("", () => process.stderr.write("", () => process.exit(code)))

@@ -60,7 +60,10 @@ export const buildGraph = (
   for (const id of ids) {
     const raw = doc.nodes[id]
     const kind = lookup(raw.use)
-    if (!kind) continue
+    if (!kind) {
+      problems.push({ path: ["nodes", id, "use"], message: `unknown node kind '${raw.use}' (run 'pipe nodes' for the list)` })
+      continue
+    }
     const inputs: Record<string, PortRef | PortRef[]> = {}
     for (const [port, value] of Object.entries(raw.in ?? {})) {
       const path = ["nodes", id, "in", port]

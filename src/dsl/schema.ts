@@ -33,7 +33,7 @@ export const pipelineSchema = (kinds: ReadonlyArray<KindSignature>): JsonSchema 
       required: ["use"],
       additionalProperties: false,
       properties: {
-        use: { enum: kinds.map((k) => k.kind), description: "The node kind." },
+        use: kinds.length > 0 ? { enum: kinds.map((k) => k.kind), description: "The node kind." } : { type: "string" },
         description: { type: "string" },
         with: { type: "object", description: "The kind's configuration." },
         in: {
@@ -42,7 +42,7 @@ export const pipelineSchema = (kinds: ReadonlyArray<KindSignature>): JsonSchema 
           additionalProperties: { type: ["string", "array"], items: { type: "string" } },
         },
       },
-      allOf: kinds.map((k) => ({
+      allOf: kinds.length === 0 ? undefined : kinds.map((k) => ({
         if: { properties: { use: { const: k.kind } }, required: ["use"] },
         then: { properties: { with: { $ref: configSchemaRef(k.kind) } } },
       })),

@@ -38,7 +38,7 @@ export interface NodeContext<Config> {
   readonly seed: number
   readonly tf: typeof tfc
   readonly backend: BackendInfo
-  /** A folder of this run for files a person looks at (plots, image grids, tables). */
+  /** A folder of this run for files a person looks at (plots, image grids, tables); create it before writing. */
   readonly reportDir: string
   readonly progress: (progress: Progress) => Effect.Effect<void>
   readonly log: (message: string, level?: "info" | "warn" | "debug") => Effect.Effect<void>

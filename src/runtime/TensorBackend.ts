@@ -1,7 +1,7 @@
 import type * as tfc from "@tensorflow/tfjs-core"
 import { Context, Effect, Layer } from "effect"
 import type { BackendInfo } from "../nodes/contract.js"
-import { initBackend, type BackendChoice } from "./backend/select.js"
+import type { BackendChoice } from "./backend/select.js"
 import { BackendError } from "./errors.js"
 
 export interface TensorBackendShape {
@@ -15,7 +15,8 @@ export class TensorBackend extends Context.Service<TensorBackend, TensorBackendS
     Layer.effect(
       TensorBackend,
       Effect.tryPromise({
-        try: () => initBackend(choice, options),
+        // Loaded on first use: commands that never touch tensors start faster.
+        try: () => import("./backend/select.js").then(({ initBackend }) => initBackend(choice, options)),
         catch: (cause) => new BackendError({ reason: cause instanceof Error ? cause.message : String(cause) }),
       }).pipe(
         Effect.map(({ tf, ...info }) =>

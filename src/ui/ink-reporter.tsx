@@ -16,6 +16,8 @@ export const makeInkReporter = (options: InkReporterOptions): Reporter => {
   let state = initialRunState()
   let timer: NodeJS.Timeout | undefined
   let closed = false
+  // A pseudo-terminal that reports no size (script, some CI runners) would make ink wrap every character.
+  if (!options.stream.columns) Object.defineProperty(options.stream, "columns", { value: 100, configurable: true })
   // exitOnCtrlC false and no useInput: ink never puts stdin in raw mode, so SIGINT reaches the CLI.
   const instance = render(<RunView state={state} />, {
     stdout: options.stream,

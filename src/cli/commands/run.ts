@@ -86,7 +86,7 @@ export const run: Command = {
             }
           }
         }
-        const reporter = chooseReporter(mode, { debug: hasFlag(args, "debug") })
+        const reporter = yield* Effect.promise(() => chooseReporter(mode, { debug: hasFlag(args, "debug") }))
         const bus = yield* EventBus
         yield* bus.subscribe(reporter.onEvent)
         const result = yield* runPipeline(graph, { runId: newRunId(), selected, force: flags(args, "force"), jobs: integerFlag(args, "jobs", 1) }).pipe(

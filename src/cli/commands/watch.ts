@@ -61,7 +61,7 @@ export const watch: Command = {
       const runId = yield* Effect.tryPromise({ try: () => findRun(root, args.positional[0]), catch: (e) => e as UsageError })
       const runDir = join(root, "runs", runId)
       const { pid } = JSON.parse(yield* Effect.promise(() => readFile(join(runDir, "run.json"), "utf8"))) as { pid: number }
-      const reporter = chooseReporter(choiceFlag(args, "ui", ["auto", "tui", "lines", "json"] as const) ?? "auto")
+      const reporter = yield* Effect.promise(() => chooseReporter(choiceFlag(args, "ui", ["auto", "tui", "lines", "json"] as const) ?? "auto"))
       const next = tailer(join(runDir, "events.ndjson"))
       return yield* Effect.gen(function* () {
         const exitCode = (events: RunEvent[]) => {

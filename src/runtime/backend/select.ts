@@ -13,7 +13,7 @@ import { BackendUnavailable } from "./errors.js"
 import { registerConvGradients } from "./conv-gradients.js"
 import { ensureStockGradients } from "./stock-gradients.js"
 import { isResolvable, wasmBinaryDir } from "./paths.js"
-import { MAX_WASM_THREADS, setWasmThreadsActive, withWasmThreadShim } from "./wasm-threads.js"
+import { MAX_WASM_THREADS, releaseWasmThreads, setWasmThreadsActive, withWasmThreadShim } from "./wasm-threads.js"
 
 export { BackendUnavailable } from "./errors.js"
 
@@ -40,8 +40,9 @@ export interface InitBackendOptions {
   /**
    * wasm only (also wasm reached through "auto"): number of threads. 1 (the
    * default) is the stock single-threaded SIMD build; N > 1 enables the
-   * threaded build through the shim in wasm-threads.ts (capped at 8), after
-   * which the process must end with `process.exit()`.
+   * threaded build through the shim in wasm-threads.ts (capped at 8). The
+   * pthread workers are unref'd so the process can still exit by itself, but
+   * a CLI should end with `process.exit()` when `wasmThreadsActive()`.
    */
   readonly threads?: number
 }
@@ -234,6 +235,7 @@ const initWasm = async (threads: number | undefined): Promise<BackendInfo> => {
   }
   const actual = getThreadsCount()
   setWasmThreadsActive(actual > 1)
+  if (actual > 1) releaseWasmThreads()
   const simd = (await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")) === true
   return {
     name: "wasm",

@@ -20,9 +20,12 @@
  * `tf.setBackend("wasm")` settles, success or failure.
  *
  * Exit: emscripten pre-spawns 8 pthread workers and keeps the ones running the
- * XNNPACK thread pool ref'd, so the Node event loop never drains. A CLI that
- * used threads must end with `process.exit()` (check {@link wasmThreadsActive}),
- * or call {@link releaseWasmThreads} first to unref them.
+ * XNNPACK thread pool ref'd, so the Node event loop would never drain.
+ * select.ts calls {@link releaseWasmThreads} right after initialisation to
+ * unref them (all wasm work is synchronous on the main thread, so nothing
+ * waits on those handles), and the process then exits by itself. That reaches
+ * into emscripten internals, so a CLI should still end with `process.exit()`
+ * whenever {@link wasmThreadsActive} is true.
  */
 import fs from "node:fs"
 import os from "node:os"
@@ -48,8 +51,8 @@ let threadsActive = false
 
 /**
  * True once the wasm backend runs with a pthread pool (more than 1 thread).
- * The process will then not exit on its own: call `process.exit()` at the end
- * (or {@link releaseWasmThreads}).
+ * A CLI should then end with `process.exit()`: the pthread workers are
+ * unref'd by initBackend, but that relies on emscripten internals.
  */
 export const wasmThreadsActive = (): boolean => threadsActive
 
@@ -140,13 +143,20 @@ interface PThreadLike {
 
 /**
  * Unref the wasm pthread workers so that the event loop can drain and the
- * process exit by itself. Best effort (reaches into emscripten's `PThread`):
- * `process.exit()` stays the robust way to end a CLI that used threads.
- * The backend keeps working afterwards.
+ * process exit by itself (initBackend already does this). Best effort: it
+ * reaches into emscripten's `PThread`, so `process.exit()` stays the robust way
+ * to end a CLI that used threads. The backend keeps working afterwards.
+ * Returns the number of workers unref'd.
  */
-export const releaseWasmThreads = (): void => {
-  if (!threadsActive) return
+export const releaseWasmThreads = (): number => {
   const backend = tf.findBackend("wasm") as { wasm?: { PThread?: PThreadLike } } | null
   const pthread = backend?.wasm?.PThread
-  for (const w of [...(pthread?.runningWorkers ?? []), ...(pthread?.unusedWorkers ?? [])]) w.unref?.()
+  let n = 0
+  for (const w of [...(pthread?.runningWorkers ?? []), ...(pthread?.unusedWorkers ?? [])]) {
+    if (typeof w.unref === "function") {
+      w.unref()
+      n++
+    }
+  }
+  return n
 }

@@ -1,0 +1,412 @@
+import { spawnSync } from "node:child_process"
+import fs from "node:fs"
+import os from "node:os"
+import path from "node:path"
+import { fileURLToPath } from "node:url"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type * as TF from "@tensorflow/tfjs-core"
+import {
+  BackendUnavailable,
+  convGradientsRegistered,
+  initBackend,
+  registerConvGradients,
+  unregisterConvGradients,
+  wasmThreadsActive,
+  type BackendInfo,
+} from "../../src/runtime/backend/index.js"
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
+
+type Shape4 = [number, number, number, number]
+type Pad = "same" | "valid" | [[number, number], [number, number], [number, number], [number, number]]
+
+/** Deterministic pseudo-random data (identical in every process). */
+const data = (n: number, seed: number): Float32Array => {
+  const out = new Float32Array(n)
+  let s = seed >>> 0 || 1
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0
+    out[i] = s / 2 ** 31 - 1
+  }
+  return out
+}
+const size = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1)
+
+const relErr = (a: Float32Array, b: Float32Array): number => {
+  expect(a.length).toBe(b.length)
+  let num = 0
+  let den = 0
+  for (let i = 0; i < a.length; i++) {
+    num = Math.max(num, Math.abs(a[i]! - b[i]!))
+    den = Math.max(den, Math.abs(b[i]!))
+  }
+  return num / Math.max(den, 1e-12)
+}
+
+let info: BackendInfo
+let tf: typeof TF
+
+/** Select a backend (silencing tfjs-backend-cpu's "install tfjs-node" banner) and run fn. */
+const onBackend = async <T>(name: string, fn: () => T): Promise<T> => {
+  await tf.setBackend(name)
+  const b = tf.backend() as { firstUse?: boolean }
+  if (typeof b.firstUse === "boolean") b.firstUse = false
+  return fn()
+}
+const read = (t: TF.Tensor): Float32Array => {
+  const v = t.dataSync() as Float32Array
+  t.dispose()
+  return Float32Array.from(v)
+}
+
+beforeAll(async () => {
+  info = await initBackend("wasm")
+  tf = info.tf
+})
+afterAll(async () => {
+  await initBackend("wasm")
+})
+
+describe("initBackend", () => {
+  it("initialises single-threaded SIMD wasm with the conv gradients installed", async () => {
+    expect(info.name).toBe("wasm")
+    expect(info.version).toBe(tf.version_core)
+    expect(info.threads).toBe(1)
+    expect(info.device).toBe("WASM SIMD, 1 thread")
+    expect(info.fingerprint).toBe(`wasm/${tf.version_core}/simd`)
+    expect(wasmThreadsActive()).toBe(false)
+    expect(convGradientsRegistered()).toBe(true)
+    // stock gradients and chained ops are available from tfjs-core alone
+    expect(tf.getGradient("Relu")).toBeDefined()
+    expect(typeof (tf.ones([1]) as unknown as { sum: unknown }).sum).toBe("function")
+  })
+
+  it("is safe to call repeatedly and can switch backends", async () => {
+    const again = await initBackend("wasm", { threads: 1 })
+    expect(again.name).toBe("wasm")
+    expect(again.tf).toBe(tf)
+    const cpu = await initBackend("cpu")
+    expect(cpu).toMatchObject({ name: "cpu", device: "JS", fingerprint: `cpu/${tf.version_core}/js` })
+    expect(tf.getBackend()).toBe("cpu")
+    const back = await initBackend("wasm")
+    expect(back.name).toBe("wasm")
+    expect(tf.getBackend()).toBe("wasm")
+  })
+
+  it("rejects 'tensorflow' with install instructions when tfjs-node is absent", async () => {
+    const error = await initBackend("tensorflow").then(
+      () => null,
+      (e: unknown) => e,
+    )
+    expect(error).toBeInstanceOf(BackendUnavailable)
+    const e = error as BackendUnavailable
+    expect(e._tag).toBe("BackendUnavailable")
+    expect(e.backend).toBe("tensorflow")
+    expect(e.message).toContain("npm install @tensorflow/tfjs-node")
+    expect(e.message).toContain("@tensorflow/tfjs-node-gpu")
+    expect(e.message).toContain("CUDA 11.2")
+    expect(e.message).toContain("cuDNN 8.1")
+    expect(e.message).toContain("internet")
+    expect(tf.getBackend()).toBe("wasm")
+  })
+
+  it("rejects 'webgpu' with install instructions when the packages are absent", async () => {
+    const e = (await initBackend("webgpu").catch((x: unknown) => x)) as BackendUnavailable
+    expect(e).toBeInstanceOf(BackendUnavailable)
+    expect(e.backend).toBe("webgpu")
+    expect(e.message).toContain("npm install @tensorflow/tfjs-backend-webgpu")
+    expect(e.message).toContain("webgpu")
+  })
+
+  it("'auto' falls back to wasm silently", async () => {
+    const auto = await initBackend("auto")
+    expect(auto.name).toBe("wasm")
+  })
+})
+
+// ------------------------------------------------------------ Conv2D gradients
+
+interface ConvCase {
+  readonly k: number
+  readonly stride: number
+  readonly pad: Pad
+  readonly hw: number
+}
+const convCases: ConvCase[] = [
+  { k: 3, stride: 1, pad: "same", hw: 9 },
+  { k: 3, stride: 1, pad: "valid", hw: 9 },
+  { k: 3, stride: 2, pad: "same", hw: 9 },
+  { k: 3, stride: 2, pad: "valid", hw: 9 },
+  { k: 3, stride: 2, pad: "same", hw: 8 },
+  { k: 1, stride: 1, pad: "same", hw: 7 },
+  { k: 1, stride: 1, pad: "valid", hw: 7 },
+  { k: 1, stride: 2, pad: "valid", hw: 7 },
+  { k: 3, stride: 1, pad: [[0, 0], [2, 0], [1, 2], [0, 0]], hw: 6 },
+  { k: 3, stride: 2, pad: [[0, 0], [0, 1], [2, 1], [0, 0]], hw: 7 },
+]
+
+describe("Conv2D gradient override (wasm vs cpu native kernels)", () => {
+  for (const c of convCases) {
+    it(`k=${c.k} stride=${c.stride} pad=${JSON.stringify(c.pad)} ${c.hw}x${c.hw}`, async () => {
+      const B = 2
+      const cin = 3
+      const cout = 4
+      const xShape: Shape4 = [B, c.hw, c.hw, cin]
+      const wShape: Shape4 = [c.k, c.k, cin, cout]
+      const xv = data(size(xShape), 11)
+      const wv = data(size(wShape), 12)
+      const yShape = tf.tidy(() => tf.conv2d(tf.zeros(xShape) as TF.Tensor4D, tf.zeros(wShape) as TF.Tensor4D, c.stride, c.pad).shape)
+      const dyv = data(size(yShape), 13)
+
+      // Reference: the cpu backend's own backprop kernels.
+      const [refDx, refDw] = await onBackend("cpu", () =>
+        tf.tidy(() => {
+          const x = tf.tensor4d(xv, xShape)
+          const w = tf.tensor4d(wv, wShape)
+          const dy = tf.tensor4d(dyv, yShape as Shape4)
+          const attrs = { strides: c.stride, pad: c.pad, dataFormat: "NHWC", dimRoundingMode: undefined }
+          const dx = tf.engine().runKernel("Conv2DBackpropInput", { dy, filter: w }, { ...attrs, inputShape: xShape } as never) as TF.Tensor
+          const dw = tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, { ...attrs, filterShape: wShape } as never) as TF.Tensor
+          return [read(tf.keep(dx)), read(tf.keep(dw))]
+        }),
+      )
+
+      // Under test: the registered gradient, through the tape, on wasm.
+      const [dx, dw] = await onBackend("wasm", () => {
+        const x = tf.tensor4d(xv, xShape)
+        const w = tf.tensor4d(wv, wShape)
+        const dy = tf.tensor4d(dyv, yShape as Shape4)
+        const f = (a: TF.Tensor, b: TF.Tensor) => tf.sum(tf.mul(tf.conv2d(a as TF.Tensor4D, b as TF.Tensor4D, c.stride, c.pad), dy))
+        const [gx, gw] = tf.grads(f)([x, w])
+        tf.dispose([x, w, dy])
+        return [read(gx!), read(gw!)]
+      })
+      expect(relErr(dx!, refDx!)).toBeLessThan(1e-4)
+      expect(relErr(dw!, refDw!)).toBeLessThan(1e-4)
+    })
+  }
+
+  it("also applies on the cpu backend", async () => {
+    const xShape: Shape4 = [2, 6, 6, 2]
+    const wShape: Shape4 = [3, 3, 2, 3]
+    const xv = data(size(xShape), 21)
+    const wv = data(size(wShape), 22)
+    const grad = (name: string) =>
+      onBackend(name, () => {
+        const x = tf.tensor4d(xv, xShape)
+        const w = tf.tensor4d(wv, wShape)
+        const [gx, gw] = tf.grads((a: TF.Tensor, b: TF.Tensor) => tf.sum(tf.square(tf.conv2d(a as TF.Tensor4D, b as TF.Tensor4D, 2, "same"))))([x, w])
+        tf.dispose([x, w])
+        return [read(gx!), read(gw!)]
+      })
+    const onCpu = await grad("cpu")
+    const onWasm = await grad("wasm")
+    expect(relErr(onCpu[0]!, onWasm[0]!)).toBeLessThan(1e-4)
+    expect(relErr(onCpu[1]!, onWasm[1]!)).toBeLessThan(1e-4)
+  })
+
+  it("dispatches to the stock gradient on other backends", async () => {
+    // A clone of the cpu backend under another name stands in for tensorflow/webgpu.
+    const name = "stock-dispatch-check"
+    const calls: string[] = []
+    const cloned: string[] = []
+    tf.registerBackend(name, tf.findBackendFactory("cpu")!, 0)
+    for (const k of tf.getKernelsForBackend("cpu")) {
+      const counted = k.kernelName.startsWith("Conv2DBackprop")
+      tf.registerKernel({
+        ...k,
+        backendName: name,
+        kernelFunc: counted
+          ? (args) => {
+              calls.push(k.kernelName)
+              return k.kernelFunc(args)
+            }
+          : k.kernelFunc,
+      })
+      cloned.push(k.kernelName)
+    }
+    try {
+      await onBackend(name, () => undefined)
+      const x = tf.tensor4d(data(2 * 5 * 5 * 2, 61), [2, 5, 5, 2])
+      const w = tf.tensor4d(data(3 * 3 * 2 * 2, 62), [3, 3, 2, 2])
+      const [gx, gw] = tf.grads((a: TF.Tensor, b: TF.Tensor) => tf.sum(tf.conv2d(a as TF.Tensor4D, b as TF.Tensor4D, 1, "same")))([x, w])
+      tf.dispose([x, w, gx!, gw!])
+      expect(calls.sort()).toEqual(["Conv2DBackpropFilter", "Conv2DBackpropInput"])
+      calls.length = 0
+      await onBackend("cpu", () => undefined)
+      const x2 = tf.tensor4d(data(2 * 5 * 5 * 2, 61), [2, 5, 5, 2])
+      tf.dispose(tf.grad((a: TF.Tensor) => tf.sum(tf.conv2d(a as TF.Tensor4D, tf.ones([3, 3, 2, 2]) as TF.Tensor4D, 1, "same")))(x2))
+      x2.dispose()
+      expect(calls).toEqual([])
+    } finally {
+      await tf.setBackend("wasm")
+      tf.removeBackend(name)
+      for (const k of cloned) tf.unregisterKernel(k, name)
+    }
+  })
+
+  it("without the override, wasm cannot compute dW (the missing kernel)", async () => {
+    await tf.setBackend("wasm")
+    unregisterConvGradients()
+    try {
+      expect(convGradientsRegistered()).toBe(false)
+      const x = tf.ones([1, 4, 4, 1]) as TF.Tensor4D
+      const w = tf.ones([3, 3, 1, 1]) as TF.Tensor4D
+      expect(() => tf.grad((b: TF.Tensor) => tf.sum(tf.conv2d(x, b as TF.Tensor4D, 1, "same")))(w)).toThrow(/Conv2DBackpropFilter/)
+      tf.dispose([x, w])
+    } finally {
+      registerConvGradients()
+    }
+    expect(convGradientsRegistered()).toBe(true)
+  })
+})
+
+// -------------------------------------------------------- depthwise gradients
+
+describe("DepthwiseConv2dNative gradient override (wasm vs cpu native kernels)", () => {
+  const cases = [
+    { k: 3, stride: 1, pad: "same" as Pad, mult: 1 },
+    { k: 5, stride: 1, pad: "valid" as Pad, mult: 1 },
+    { k: 3, stride: 2, pad: "same" as Pad, mult: 1 },
+    { k: 3, stride: 1, pad: "same" as Pad, mult: 2 },
+    { k: 3, stride: 2, pad: "valid" as Pad, mult: 2 },
+  ]
+  for (const c of cases) {
+    it(`k=${c.k} stride=${c.stride} pad=${c.pad} multiplier=${c.mult}`, async () => {
+      const xShape: Shape4 = [2, 9, 9, 3]
+      const wShape: Shape4 = [c.k, c.k, 3, c.mult]
+      const xv = data(size(xShape), 31)
+      const wv = data(size(wShape), 32)
+      const yShape = tf.tidy(
+        () => tf.depthwiseConv2d(tf.zeros(xShape) as TF.Tensor4D, tf.zeros(wShape) as TF.Tensor4D, c.stride, c.pad).shape,
+      ) as Shape4
+      const dyv = data(size(yShape), 33)
+      const [refDx, refDw] = await onBackend("cpu", () =>
+        tf.tidy(() => {
+          const x = tf.tensor4d(xv, xShape)
+          const w = tf.tensor4d(wv, wShape)
+          const dy = tf.tensor4d(dyv, yShape)
+          const attrs = { strides: c.stride, pad: c.pad, dilations: 1, dimRoundingMode: undefined }
+          const dx = tf.engine().runKernel("DepthwiseConv2dNativeBackpropInput", { dy, filter: w }, { ...attrs, inputShape: xShape } as never) as TF.Tensor
+          const dw = tf.engine().runKernel("DepthwiseConv2dNativeBackpropFilter", { x, dy }, { ...attrs, filterShape: wShape } as never) as TF.Tensor
+          return [read(tf.keep(dx)), read(tf.keep(dw))]
+        }),
+      )
+      const [dx, dw] = await onBackend("wasm", () => {
+        const x = tf.tensor4d(xv, xShape)
+        const w = tf.tensor4d(wv, wShape)
+        const dy = tf.tensor4d(dyv, yShape)
+        const f = (a: TF.Tensor, b: TF.Tensor) =>
+          tf.sum(tf.mul(tf.depthwiseConv2d(a as TF.Tensor4D, b as TF.Tensor4D, c.stride, c.pad), dy))
+        const [gx, gw] = tf.grads(f)([x, w])
+        tf.dispose([x, w, dy])
+        return [read(gx!), read(gw!)]
+      })
+      expect(relErr(dx!, refDx!)).toBeLessThan(1e-4)
+      expect(relErr(dw!, refDw!)).toBeLessThan(1e-4)
+    })
+  }
+})
+
+// ------------------------------------------------------------- training loop
+
+describe("training on wasm", () => {
+  it("conv -> relu -> conv with Adam lowers the loss without leaking tensors", async () => {
+    await tf.setBackend("wasm")
+    const x = tf.tensor4d(data(2 * 8 * 8 * 3, 41), [2, 8, 8, 3])
+    const target = tf.tensor4d(data(2 * 8 * 8 * 3, 42), [2, 8, 8, 3])
+    const w1 = tf.variable(tf.mul(tf.tensor4d(data(3 * 3 * 3 * 8, 43), [3, 3, 3, 8]), 0.3))
+    const w2 = tf.variable(tf.mul(tf.tensor4d(data(3 * 3 * 8 * 3, 44), [3, 3, 8, 3]), 0.3))
+    const opt = tf.train.adam(0.02)
+    const lossFn = () =>
+      tf.mean(tf.squaredDifference(tf.conv2d(tf.relu(tf.conv2d(x, w1 as TF.Variable<TF.Rank.R4>, 1, "same")), w2 as TF.Variable<TF.Rank.R4>, 1, "same"), target)) as TF.Scalar
+    const losses: number[] = []
+    let tensorsAfterFirst = 0
+    for (let step = 0; step < 15; step++) {
+      const loss = opt.minimize(lossFn, true)!
+      losses.push(loss.dataSync()[0]!)
+      loss.dispose()
+      if (step === 0) tensorsAfterFirst = tf.memory().numTensors
+    }
+    expect(losses.every(Number.isFinite)).toBe(true)
+    expect(losses.at(-1)!).toBeLessThan(losses[0]! * 0.9)
+    expect(tf.memory().numTensors).toBe(tensorsAfterFirst)
+    opt.dispose()
+    tf.dispose([x, target, w1, w2])
+  })
+})
+
+// ------------------------------------------------------- threaded wasm (child)
+
+const CHILD_SOURCE = (entry: string) => `
+import os from "node:os"
+import { initBackend, wasmThreadsActive, activeWasmThreads } from ${JSON.stringify(entry)}
+const before = { createObjectURL: URL.createObjectURL, cpus: os.cpus, ncpu: os.cpus().length, Blob: globalThis.Blob }
+const info = await initBackend("wasm", { threads: 2 })
+const restored =
+  URL.createObjectURL === before.createObjectURL && os.cpus === before.cpus &&
+  os.cpus().length === before.ncpu && globalThis.Blob === before.Blob
+const { tf } = info
+// same generator as data() in the test file
+const data = (n, seed) => {
+  const out = new Float32Array(n)
+  let s = seed >>> 0 || 1
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0
+    out[i] = s / 2 ** 31 - 1
+  }
+  return out
+}
+const x = tf.tensor4d(data(2 * 16 * 16 * 8, 51), [2, 16, 16, 8])
+const w = tf.tensor4d(data(3 * 3 * 8 * 16, 52), [3, 3, 8, 16])
+const y = tf.conv2d(x, w, 1, "same")
+const dw = tf.grad((b) => tf.sum(tf.square(tf.conv2d(x, b, 1, "same"))))(w)
+console.log(JSON.stringify({
+  device: info.device, fingerprint: info.fingerprint, threads: info.threads, active: wasmThreadsActive(),
+  count: activeWasmThreads(), restored, y: Array.from(y.dataSync()), dw: Array.from(dw.dataSync()),
+}))
+// no process.exit(): the process must end by itself
+`
+
+describe("threaded wasm shim", () => {
+  it("runs 2 threads in a child process, matches single-threaded results, restores globals and exits", async () => {
+    await tf.setBackend("wasm")
+    const x = tf.tensor4d(data(2 * 16 * 16 * 8, 51), [2, 16, 16, 8])
+    const w = tf.tensor4d(data(3 * 3 * 8 * 16, 52), [3, 3, 8, 16])
+    const y1 = read(tf.conv2d(x, w, 1, "same"))
+    const dw1 = read(tf.grad((b: TF.Tensor) => tf.sum(tf.square(tf.conv2d(x, b as TF.Tensor4D, 1, "same"))))(w))
+    tf.dispose([x, w])
+
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "backend-threads-test-"))
+    try {
+      const script = path.join(dir, "child.mts")
+      fs.writeFileSync(script, CHILD_SOURCE(path.join(ROOT, "src/runtime/backend/index.ts")))
+      const started = Date.now()
+      const r = spawnSync(process.execPath, ["--import", "tsx", script], { cwd: ROOT, encoding: "utf8", timeout: 45_000 })
+      const elapsed = Date.now() - started
+      expect(r.error, r.stderr).toBeUndefined()
+      expect(r.signal, `killed after ${elapsed} ms: the process did not exit by itself`).toBeNull()
+      expect(r.status, r.stderr).toBe(0)
+      const out = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as {
+        device: string
+        fingerprint: string
+        threads: number
+        active: boolean
+        count: number
+        restored: boolean
+        y: number[]
+        dw: number[]
+      }
+      expect(out.threads).toBe(2)
+      expect(out.count).toBe(2)
+      expect(out.active).toBe(true)
+      expect(out.device).toBe("WASM SIMD, 2 threads")
+      expect(out.fingerprint).toBe(info.fingerprint)
+      expect(out.restored).toBe(true)
+      expect(Float32Array.from(out.y)).toEqual(y1)
+      expect(relErr(Float32Array.from(out.dw), dw1)).toBeLessThan(1e-6)
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
