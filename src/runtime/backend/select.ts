@@ -12,6 +12,7 @@ import { getThreadsCount, setThreadsCount, setWasmPaths } from "@tensorflow/tfjs
 import { BackendUnavailable } from "./errors.js"
 import { registerConvGradients } from "./conv-gradients.js"
 import { ensureStockGradients } from "./stock-gradients.js"
+import { initialisedBackend } from "./initialised.js"
 import { isResolvable, wasmBinaryDir } from "./paths.js"
 import { MAX_WASM_THREADS, releaseWasmThreads, setWasmThreadsActive, withWasmThreadShim } from "./wasm-threads.js"
 
@@ -203,8 +204,7 @@ const normaliseThreads = (threads: number | undefined): number => {
 
 const initWasm = async (threads: number | undefined): Promise<BackendInfo> => {
   const wanted = normaliseThreads(threads)
-  const existing = tf.findBackend("wasm")
-  if (existing != null) {
+  if (initialisedBackend("wasm") != null) {
     const current = getThreadsCount()
     if (current !== wanted) {
       // Re-instantiate with the other build. Tensors held on the old wasm
@@ -215,7 +215,7 @@ const initWasm = async (threads: number | undefined): Promise<BackendInfo> => {
       setWasmThreadsActive(false)
     }
   }
-  if (tf.findBackend("wasm") == null) {
+  if (initialisedBackend("wasm") == null) {
     const init = async (): Promise<void> => {
       if (!(await tf.setBackend("wasm"))) throw new Error("tf.setBackend('wasm') returned false")
     }
@@ -277,7 +277,16 @@ const initCpu = async (): Promise<BackendInfo> => {
  */
 export async function initBackend(choice: BackendChoice = "auto", options: InitBackendOptions = {}): Promise<BackendInfo> {
   await ensureStockGradients()
-  registerConvGradients()
+  try {
+    return await select(choice, options)
+  } finally {
+    // After selection: importing tfjs-node(-gpu) pulls in @tensorflow/tfjs,
+    // which re-registers the stock gradients over the override.
+    registerConvGradients()
+  }
+}
+
+const select = async (choice: BackendChoice, options: InitBackendOptions): Promise<BackendInfo> => {
   switch (choice) {
     case "auto": {
       const native = await tryNative()

@@ -32,6 +32,7 @@ import os from "node:os"
 import path from "node:path"
 import * as tf from "@tensorflow/tfjs-core"
 import { setThreadsCount, getThreadsCount } from "@tensorflow/tfjs-backend-wasm"
+import { initialisedBackend } from "./initialised.js"
 import { requireFromHere, wasmThreadedGluePath, wasmWorkerContentsPath } from "./paths.js"
 
 /** tfjs-backend-wasm never uses more than 8 threads (and pre-spawns 8 workers). */
@@ -149,7 +150,7 @@ interface PThreadLike {
  * Returns the number of workers unref'd.
  */
 export const releaseWasmThreads = (): number => {
-  const backend = tf.findBackend("wasm") as { wasm?: { PThread?: PThreadLike } } | null
+  const backend = initialisedBackend("wasm") as { wasm?: { PThread?: PThreadLike } } | undefined
   const pthread = backend?.wasm?.PThread
   let n = 0
   for (const w of [...(pthread?.runningWorkers ?? []), ...(pthread?.unusedWorkers ?? [])]) {
