@@ -134,4 +134,35 @@ describe("pipe run", () => {
     expect(readdirSync(join(ws.dir, ".pipe", "checkpoints"))).toHaveLength(1)
     expect(existsSync(join(ws.dir, ".pipe", "objects")) ? readdirSync(join(ws.dir, ".pipe", "objects")) : []).toEqual([])
   })
+
+  it("runs independent nodes concurrently within --jobs", () => {
+    const ws = workspace()
+    ws.write("p.yaml", "version: 1\nname: two\nnodes:\n  x: { use: count, with: { steps: 4, delay_ms: 100 } }\n  y: { use: count, with: { steps: 4, delay_ms: 100, every: 3 } }\n")
+    const together = events(pipe(ws, ["run", "p.yaml", "--json", "--jobs", "2"]).stdout).map((e) => `${e.type}:${e.id}`)
+    expect(together.indexOf("node-started:y")).toBeLessThan(together.indexOf("node-finished:x"))
+    const alone = events(pipe(ws, ["run", "p.yaml", "--json", "--jobs", "1", "--force", "*"]).stdout).map((e) => `${e.type}:${e.id}`)
+    expect(alone.indexOf("node-started:y")).toBeGreaterThan(alone.indexOf("node-finished:x"))
+  })
+
+  it("pipe watch follows a live run to its end", async () => {
+    const ws = workspace()
+    ws.write("p.yaml", "version: 1\nname: live\nnodes:\n  counter: { use: count, with: { steps: 30, delay_ms: 50 } }\n")
+    const run = pipeAsync(ws, ["run", "p.yaml"])
+    await waitFor(() => existsSync(join(ws.dir, ".pipe", "runs")) && readdirSync(join(ws.dir, ".pipe", "runs")).length > 0)
+    const watch = await pipeAsync(ws, ["watch"]).done
+    expect((await run.done).code).toBe(0)
+    expect(watch.code).toBe(0)
+    expect(watch.stderr).toContain("[start] counter")
+    expect(watch.stderr).toMatch(/\[end\] succeeded: 1 ran/)
+  })
+
+  it("--debug reports tensor memory growth of a node that leaks", () => {
+    const ws = workspace()
+    ws.write("p.yaml", "version: 1\nname: mem\nnodes:\n  tidy: { use: make }\n  leaky: { use: make, with: { leak: true } }\n")
+    const r = pipe(ws, ["run", "p.yaml", "--debug", "--ui", "lines"])
+    expect(r.code).toBe(0)
+    expect(r.stderr).toContain("[log] leaky: debug: tensor memory grew by 1 tensors (12 bytes)")
+    expect(r.stderr).not.toContain("[log] tidy: debug: tensor memory")
+    expect(pipe(ws, ["run", "p.yaml", "--ui", "lines", "--force", "*"]).stderr).not.toContain("tensor memory")
+  })
 })
