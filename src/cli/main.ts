@@ -50,7 +50,7 @@ const report = (exit: Exit.Exit<number, unknown>, command: string): number => {
     process.stderr.write(`${n} problem${n === 1 ? "" : "s"}; nothing was run\n`)
     return exitCodes.invalid
   }
-  if (error?._tag === "BackendError") {
+  if (error?._tag === "BackendError" || error?._tag === "DataUnavailable") {
     process.stderr.write(`pipe: ${error.message}\n`)
     return exitCodes.invalid
   }

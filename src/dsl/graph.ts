@@ -96,6 +96,7 @@ export const buildGraph = (
   const order = topologicalOrder(ids, (id) => [...Object.values(resolved.get(id) ?? {})].flatMap((r) => refsOf(r).map((x) => x.node)))
 
   const nodes = new Map<string, GraphNode>()
+  const absent = new Map<string, Readonly<Record<string, string>>>()
   for (const id of order) {
     const raw = doc.nodes[id]
     const kind = lookup(raw.use)
@@ -108,6 +109,13 @@ export const buildGraph = (
     }
     const typing = kind.typing?.(raw.with, inputTypes as InputTypes) ?? {}
     for (const error of typing.errors ?? []) problems.push({ path: ["nodes", id, ...error.path], message: error.message })
+    for (const [port, ref] of Object.entries(inputs)) {
+      refsOf(ref).forEach((r, i) => {
+        const why = absent.get(r.node)?.[r.port]
+        if (why) problems.push({ path: Array.isArray(ref) ? ["nodes", id, "in", port, i] : ["nodes", id, "in", port], message: `'${r.node}' produces no ${r.port}: ${why}` })
+      })
+    }
+    absent.set(id, typing.absent ?? {})
     for (const [port, ref] of Object.entries(inputs)) {
       refsOf(ref).forEach((r, i) => {
         const produced = nodes.get(r.node)?.outputTypes[r.port]

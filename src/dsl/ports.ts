@@ -52,6 +52,8 @@ export interface InputPort {
 export interface OutputPort {
   readonly type: PortKind
   readonly description: string
+  /** Produced only for some configs or inputs (the kind's typing says when it is absent). */
+  readonly optional?: boolean
 }
 
 export const acceptedKinds = (port: InputPort): ReadonlyArray<PortKind> =>

@@ -10,6 +10,8 @@ export interface TypingResult {
   readonly outputs?: Readonly<Record<string, PortType>>
   /** What the node needs on an input beyond its kind (e.g. images of the model's resolution). */
   readonly expects?: Readonly<Record<string, PortType>>
+  /** Optional outputs this config does not produce, with the reason (a reference to one is an error). */
+  readonly absent?: Readonly<Record<string, string>>
   /** Problems found from config and inputs together; paths are relative to the node (`["with", "resolution"]`). */
   readonly errors?: ReadonlyArray<{ readonly path: DocPath; readonly message: string }>
 }
@@ -31,6 +33,11 @@ export interface KindSignature {
   readonly seeded?: boolean
   /** Its results depend on the tensor backend's arithmetic: the backend fingerprint is part of its key. */
   readonly backendSensitive?: boolean
+  /**
+   * A fingerprint of what the node reads from outside the graph (files, folders), computed before planning and
+   * made part of the cache key, so that changed data re-runs the node.
+   */
+  readonly externalFingerprint?: (config: any) => Promise<string>
   /** Does no heavy tensor work, so it may run while another node holds the backend. */
   readonly sharesBackend?: boolean
 }

@@ -28,6 +28,8 @@ export interface KeyMaterial {
   readonly seed?: number
   /** The backend fingerprint, for nodes whose arithmetic depends on it. */
   readonly backend?: string
+  /** A fingerprint of files the node reads from outside the graph. */
+  readonly external?: string
 }
 
 export const cacheKey = (material: KeyMaterial): string => sha256(canonicalJson(material))

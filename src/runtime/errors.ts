@@ -29,3 +29,10 @@ export class BackendError extends Data.TaggedError("BackendError")<{ readonly re
     return this.reason
   }
 }
+
+/** A node's external data (a folder of images) cannot be read: found before any work starts. */
+export class DataUnavailable extends Data.TaggedError("DataUnavailable")<{ readonly node: string; readonly reason: string }> {
+  override get message() {
+    return `node '${this.node}': ${this.reason}`
+  }
+}

@@ -92,7 +92,7 @@ export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, pla
         Effect.ensuring(Effect.sync(() => Object.values(inputs).flat().forEach(disposeValue))),
       )
       yield* Effect.gen(function* () {
-        const missing = Object.keys(kind.outputs).filter((port) => !(port in outputs))
+        const missing = Object.keys(kind.outputs).filter((port) => !(port in outputs) && !kind.outputs[port].optional)
         if (missing.length > 0) return yield* Effect.fail(new NodeFailure({ message: `internal: kind '${kind.kind}' returned no value for output ${missing.join(", ")}` }))
         const stored = yield* Effect.tryPromise({
           try: async () => Object.fromEntries(await Promise.all(Object.entries(outputs).map(async ([port, v]) => [port, await toStored(v)] as const))),

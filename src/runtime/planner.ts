@@ -25,9 +25,17 @@ export interface PlanOptions {
   readonly force?: ReadonlyArray<string>
   /** The nodes to bring up to date; all when absent. */
   readonly selected?: ReadonlySet<string>
+  /** Fingerprints of external data, by node id (see KindSignature.externalFingerprint). */
+  readonly external?: ReadonlyMap<string, string>
 }
 
-export const keyMaterial = (graph: PipelineGraph, id: string, keys: ReadonlyMap<string, string>, backend: string): KeyMaterial => {
+export const keyMaterial = (
+  graph: PipelineGraph,
+  id: string,
+  keys: ReadonlyMap<string, string>,
+  backend: string,
+  external?: string,
+): KeyMaterial => {
   const node = graph.nodes.get(id)!
   const inputs = Object.fromEntries(
     Object.entries(node.inputs).map(([port, ref]) => [port, refsOf(ref).map((r) => `${keys.get(r.node)}:${r.port}`)]),
@@ -39,6 +47,7 @@ export const keyMaterial = (graph: PipelineGraph, id: string, keys: ReadonlyMap<
     inputs,
     ...(node.kind.seeded ? { seed: graph.seed } : {}),
     ...(node.kind.backendSensitive ? { backend } : {}),
+    ...(external !== undefined ? { external } : {}),
   }
 }
 
@@ -59,7 +68,7 @@ export const plan = (graph: PipelineGraph, options: PlanOptions): PlannedNode[] 
   const planned = new Map<string, PlannedNode>()
   const forced = new Set(options.force ?? [])
   for (const id of graph.order) {
-    const material = keyMaterial(graph, id, keys, options.backend)
+    const material = keyMaterial(graph, id, keys, options.backend, options.external?.get(id))
     const key = cacheKey(material)
     keys.set(id, key)
     if (options.selected && !options.selected.has(id)) continue
@@ -92,6 +101,7 @@ const whyRun = (
   for (const port of Object.keys(before.inputs)) if (!(port in material.inputs)) reasons.push(`input '${port}' was removed`)
   if (before.seed !== material.seed) reasons.push(`the pipeline seed changed from ${before.seed} to ${material.seed}`)
   if (before.backend !== material.backend) reasons.push(`the backend changed from ${before.backend} to ${material.backend}`)
+  if (before.external !== material.external) reasons.push("the data it reads changed")
   if (reasons.length === 0) return "its result is not in the cache (removed, or the last run did not finish it)"
   return reasons.length > 3 ? `${reasons.slice(0, 3).join("; ")}; and ${reasons.length - 3} more changes` : reasons.join("; ")
 }

@@ -6,6 +6,7 @@ import type { PipelineGraph } from "../dsl/graph.js"
 import { ArtifactStore } from "./ArtifactStore.js"
 import { EventBus } from "./EventBus.js"
 import type { RunStatus } from "./events.js"
+import { DataUnavailable } from "./errors.js"
 import { execute, type NodeOutcome } from "./executor.js"
 import { plan, type PlannedNode, type RunRecord } from "./planner.js"
 import { makeRunLogWriter } from "./RunLog.js"
@@ -38,7 +39,9 @@ export const planRun = Effect.fn("planRun")(function* (graph: PipelineGraph, opt
   const store = yield* ArtifactStore
   const { info } = yield* TensorBackend
   const previous = yield* readRecord(store.root, graph.name)
+  const external = yield* externalFingerprints(graph, options.selected)
   return plan(graph, {
+    external,
     backend: info.fingerprint,
     isStored: (key) => existsSync(join(store.dirOf(key), "manifest.json")),
     previous,
@@ -46,6 +49,18 @@ export const planRun = Effect.fn("planRun")(function* (graph: PipelineGraph, opt
     selected: options.selected,
   })
 })
+
+const externalFingerprints = (graph: PipelineGraph, selected?: ReadonlySet<string>) =>
+  Effect.forEach(
+    graph.order.filter((id) => graph.nodes.get(id)!.kind.externalFingerprint && (!selected || selected.has(id))),
+    (id) => {
+      const node = graph.nodes.get(id)!
+      return Effect.tryPromise({
+        try: () => node.kind.externalFingerprint!(node.config),
+        catch: (cause) => new DataUnavailable({ node: id, reason: cause instanceof Error ? cause.message : String(cause) }),
+      }).pipe(Effect.map((fingerprint) => [id, fingerprint] as const))
+    },
+  ).pipe(Effect.map((entries) => new Map(entries)))
 
 /** One run of a pipeline: plan, execute, and leave the event log and the run record behind. */
 export const runPipeline = Effect.fn("runPipeline")(function* (graph: PipelineGraph, options: RunOptions) {
