@@ -14,8 +14,9 @@
  *   dX = conv2d(pad(zeroUpsample(dy, stride), k-1-padTop, ...),
  *               transpose(reverse(W, [0,1]), [0,1,3,2]), stride 1, valid)
  *
- * (for stride s > 1, zeroUpsample inserts s-1 zeros between dy samples; that
- * spends s^2 times the minimal FLOPs but still beats the native kernel).
+ * For stride s > 1, zeroUpsample inserts s-1 zeros between dy samples; that
+ * spends s^2 times the minimal FLOPs but still beats the native kernel
+ * (64->64 3x3, 64x64, batch 8, stride 2, 1 thread: 0.09 s vs 0.26 s).
  *
  * `tf.registerGradient` is global, so the override checks `tf.getBackend()`
  * when the gradient runs and calls the stock gradient on any other backend

@@ -1,5 +1,10 @@
+/**
+ * Tensor backend runtime (plain TypeScript; the pipeline wraps it in an
+ * Effect service). Entry point: {@link initBackend}.
+ */
 export { BackendUnavailable, type BackendName } from "./errors.js"
 export { initBackend, type BackendChoice, type BackendInfo, type InitBackendOptions } from "./select.js"
+export { ensureStockGradients } from "./stock-gradients.js"
 export {
   FAST_GRADIENT_BACKENDS,
   registerConvGradients,

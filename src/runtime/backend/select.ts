@@ -271,7 +271,7 @@ const initCpu = async (): Promise<BackendInfo> => {
  * - "cpu": the pure-JS backend (tests only; slow).
  *
  * Also registers tfjs-core's stock gradients and chained ops, which the
- * tfjs-core Node bundle lacks (stock-gradients.ts, ~0.6 s once), then the
+ * tfjs-core Node bundle lacks (stock-gradients.ts, ~0.3 s once), then the
  * fast Conv2D / depthwise gradients (conv-gradients.ts), which only take
  * effect on the wasm and cpu backends.
  */

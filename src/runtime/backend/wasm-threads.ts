@@ -16,8 +16,11 @@
  *   requested count;
  * - sets the tfjs flag `WASM_HAS_MULTITHREAD_SUPPORT` and `setThreadsCount`.
  *
- * Every patched global is restored (and the temp file removed) as soon as
- * `tf.setBackend("wasm")` settles, success or failure.
+ * `Blob` itself is not patched: the worker source comes from the package file
+ * rather than from the Blob tfjs builds. Every patched global is restored (and
+ * the temp file removed) as soon as `tf.setBackend("wasm")` settles, success
+ * or failure. Results are bitwise identical to single-threaded wasm in our
+ * checks (XNNPACK splits work by output tiles).
  *
  * Exit: emscripten pre-spawns 8 pthread workers and keeps the ones running the
  * XNNPACK thread pool ref'd, so the Node event loop would never drain.
