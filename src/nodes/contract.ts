@@ -40,6 +40,7 @@ export interface NodeContext<Config> {
   readonly backend: BackendInfo
   /** A folder of this run for files a person looks at (plots, image grids, tables); create it before writing. */
   readonly reportDir: string
+  /** Publishes at once (synchronous, so callbacks may `Effect.runSync` it). */
   readonly progress: (progress: Progress) => Effect.Effect<void>
   readonly log: (message: string, level?: "info" | "warn" | "debug") => Effect.Effect<void>
   readonly checkpoints: Checkpoints

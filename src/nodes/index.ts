@@ -1,4 +1,7 @@
 import type { NodeKind } from "./contract.js"
+import { degrade } from "./degrade.js"
+import { load } from "./load.js"
+import { schedule } from "./schedule.js"
 
 /** Every node kind that ships with `pipe`. */
-export const builtinKinds: ReadonlyArray<NodeKind> = []
+export const builtinKinds: ReadonlyArray<NodeKind> = [load, degrade, schedule]

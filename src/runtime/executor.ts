@@ -76,7 +76,7 @@ export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, pla
         tf,
         backend,
         reportDir,
-        progress: (progress) => Effect.andThen(bus.publish({ type: "node-progress", at: now(), id: p.id, ...progress }), Effect.yieldNow),
+        progress: (progress) => bus.publish({ type: "node-progress", at: now(), id: p.id, ...progress }),
         log: (message, level = "info") => bus.publish({ type: "node-log", at: now(), id: p.id, level, message }),
         checkpoints: {
           load: Effect.succeed(Option.map(checkpoint, (v) => toPortValue(tf, v))),

@@ -33,15 +33,23 @@ const describeProperty = (s: PropertySchema): string => {
   return `${type}${bounds ? ` (${bounds})` : ""}${s.default !== undefined ? ` = ${JSON.stringify(s.default)}` : ""}`
 }
 
+/** The node reference of README.md: one section per kind, generated so that it cannot drift from the code. */
+export const kindsMarkdown = (kinds: ReadonlyArray<NodeKind>): string =>
+  kinds.map((kind) => `### \`${kind.kind}\`\n\n\`\`\`text\n${describeKind(kind)}\n\`\`\``).join("\n\n")
+
 export const nodes: Command = {
   name: "nodes",
   summary: "list node kinds, or show one kind's ports and config",
-  usage: "pipe nodes [KIND]",
-  flags: commonFlags,
+  usage: "pipe nodes [KIND] [--markdown]",
+  flags: [{ name: "markdown", description: "all kinds as the Markdown of README.md's node reference" }, ...commonFlags],
   run: (args) =>
     Effect.gen(function* () {
       const kinds = yield* loadKinds(args)
       const name = args.positional[0]
+      if (args.flags.has("markdown")) {
+        process.stdout.write(`${kindsMarkdown(kinds)}\n`)
+        return exitCodes.ok
+      }
       if (name) {
         const kind = kinds.find((k) => k.kind === name)
         if (!kind) return yield* Effect.fail(new UsageError(`unknown node kind '${name}'${didYouMean(name, kinds.map((k) => k.kind))}`))
