@@ -14,6 +14,8 @@ import { TensorBackend } from "./TensorBackend.js"
 
 export interface RunOptions {
   readonly runId: string
+  /** A plan made just before (so that data problems surface before the run starts); made here otherwise. */
+  readonly planned?: ReadonlyArray<PlannedNode>
   readonly selected?: ReadonlySet<string>
   readonly force?: ReadonlyArray<string>
   readonly jobs?: number
@@ -82,7 +84,7 @@ export const runPipeline = Effect.fn("runPipeline")(function* (graph: PipelineGr
     backend: { name: info.name, version: info.version, device: info.device, threads: info.threads },
     nodes: graph.order.filter((id) => !options.selected || options.selected.has(id)).map((id) => ({ id, kind: graph.nodes.get(id)!.kind.kind })),
   })
-  const planned = yield* planRun(graph, options)
+  const planned = options.planned ?? (yield* planRun(graph, options))
   for (const p of planned) yield* bus.publish({ type: "node-planned", at: Date.now(), id: p.id, status: p.status, reason: p.reason })
 
   const finish = (status: RunStatus, outcomes: ReadonlyArray<NodeOutcome>) =>

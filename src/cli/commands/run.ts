@@ -73,9 +73,9 @@ export const run: Command = {
       const mode: UiMode = hasFlag(args, "json") ? "json" : choiceFlag(args, "ui", ["auto", "tui", "lines", "json"] as const) ?? "auto"
       return yield* Effect.gen(function* () {
         const store = yield* ArtifactStore
+        const planned = yield* planRun(graph, { selected, force: flags(args, "force") })
         if (flags(args, "only").length > 0) {
-          const planned = yield* planRun(graph, {})
-          const keys = new Map(planned.map((p) => [p.id, p.key]))
+          const keys = new Map((yield* planRun(graph, {})).map((p) => [p.id, p.key]))
           for (const id of flags(args, "only")) {
             for (const [port, ref] of Object.entries(graph.nodes.get(id)!.inputs)) {
               for (const r of [ref].flat()) {
@@ -89,7 +89,7 @@ export const run: Command = {
         const reporter = yield* Effect.promise(() => chooseReporter(mode, { debug: hasFlag(args, "debug") }))
         const bus = yield* EventBus
         yield* bus.subscribe(reporter.onEvent)
-        const result = yield* runPipeline(graph, { runId: newRunId(), selected, force: flags(args, "force"), jobs: integerFlag(args, "jobs", 1) }).pipe(
+        const result = yield* runPipeline(graph, { runId: newRunId(), planned, jobs: integerFlag(args, "jobs", 1) }).pipe(
           Effect.ensuring(Effect.promise(() => reporter.close())),
         )
         if (mode !== "json") {
