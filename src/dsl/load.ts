@@ -44,10 +44,13 @@ export const loadPipeline = (
   if (isRecord(resolved.nodes)) {
     for (const node of Object.values(resolved.nodes)) if (isRecord(node) && node.with === undefined) node.with = {}
   }
-  if (diagnostics.length > 0) return { diagnostics: sorted(diagnostics, source) }
-
+  // Schema problems of a value whose ${...} did not resolve would only repeat that problem.
+  const unresolved = diagnostics.map((d) => d.path)
   const validate = makeValidator(kinds)
-  for (const problem of validate(resolved)) report(problem.path, problem.message, problem.atKey)
+  for (const problem of validate(resolved)) {
+    const path = dotted(problem.path)
+    if (!unresolved.some((u) => path === u || path.startsWith(`${u}.`))) report(problem.path, problem.message, problem.atKey)
+  }
   if (diagnostics.length > 0) return { diagnostics: sorted(diagnostics, source) }
 
   const byKind = new Map(kinds.map((k) => [k.kind, k]))

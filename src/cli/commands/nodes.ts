@@ -13,6 +13,8 @@ interface PropertySchema {
   enum?: unknown[]
   minimum?: number
   maximum?: number
+  exclusiveMinimum?: number
+  properties?: Record<string, PropertySchema>
 }
 
 /** A kind's ports and config, with defaults: what `pipe nodes KIND` prints and README.md reproduces. */
@@ -21,15 +23,26 @@ export const describeKind = (kind: NodeKind): string => {
   const inputs = Object.entries(kind.inputs)
   lines.push("  inputs:", ...(inputs.length ? inputs.map(([port, p]) => `    ${port}: ${acceptedKinds(p).join(" | ")}${p.many ? " (list)" : ""}${p.required === false ? " (optional)" : ""} - ${p.description}`) : ["    (none)"]))
   lines.push("  outputs:", ...Object.entries(kind.outputs).map(([port, p]) => `    ${port}: ${p.type} - ${p.description}${kind.defaultOutput === port ? " (default)" : ""}`))
-  const properties = Object.entries((kind.configSchema.properties ?? {}) as Record<string, PropertySchema>)
+  const properties = (kind.configSchema.properties ?? {}) as Record<string, PropertySchema>
   const required = new Set((kind.configSchema.required ?? []) as string[])
-  lines.push("  config (with):", ...(properties.length ? properties.map(([name, s]) => `    ${name}: ${describeProperty(s)}${required.has(name) ? " (required)" : ""}${s.description ? ` - ${s.description}` : ""}`) : ["    (none)"]))
+  const config = describeProperties(properties, required, "    ")
+  lines.push("  config (with):", ...(config.length ? config : ["    (none)"]))
   return lines.join("\n")
 }
 
+const describeProperties = (properties: Record<string, PropertySchema>, required: ReadonlySet<string>, indent: string): string[] =>
+  Object.entries(properties).flatMap(([name, s]) => [
+    `${indent}${name}: ${s.properties ? "mapping" : describeProperty(s)}${required.has(name) ? " (required)" : ""}${s.description ? ` - ${s.description}` : ""}`,
+    ...(s.properties ? describeProperties(s.properties, new Set(), `${indent}  `) : []),
+  ])
+
 const describeProperty = (s: PropertySchema): string => {
   const type = s.enum ? s.enum.map(String).join(" | ") : [s.type ?? "any"].flat().join(" | ")
-  const bounds = [s.minimum !== undefined ? `>= ${s.minimum}` : "", s.maximum !== undefined ? `<= ${s.maximum}` : ""].filter(Boolean).join(", ")
+  const bounds = [
+    s.minimum !== undefined ? `>= ${s.minimum}` : "",
+    s.exclusiveMinimum !== undefined ? `> ${s.exclusiveMinimum}` : "",
+    s.maximum !== undefined ? `<= ${s.maximum}` : "",
+  ].filter(Boolean).join(", ")
   return `${type}${bounds ? ` (${bounds})` : ""}${s.default !== undefined ? ` = ${JSON.stringify(s.default)}` : ""}`
 }
 
