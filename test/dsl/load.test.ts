@@ -27,7 +27,7 @@ describe("loadPipeline", () => {
     const { graph, diagnostics } = load(valid)
     expect(diagnostics).toEqual([])
     expect(graph!.order).toEqual(["a", "b", "sum", "counter", "all"])
-    expect(graph!.nodes.get("a")!.config).toEqual({ size: 8, value: 0.25, count: 2 })
+    expect(graph!.nodes.get("a")!.config).toEqual({ size: 8, value: 0.25, count: 2, leak: false })
     expect(graph!.nodes.get("counter")!.config).toMatchObject({ steps: 10, every: 2 })
     expect(graph!.nodes.get("sum")!.inputs).toEqual({ a: { node: "a", port: "out" }, b: { node: "b", port: "out" } })
     expect(graph!.nodes.get("all")!.inputs.items).toEqual([{ node: "sum", port: "total" }, { node: "counter", port: "total" }])

@@ -70,7 +70,7 @@ describe("pipe graph, nodes, schema, help", () => {
 
   it("lists kinds and shows one with ports and defaults", () => {
     const ws = workspace()
-    expect(pipe(ws, ["nodes"]).stdout).toContain("count    Counts slowly, with checkpoints.")
+    expect(pipe(ws, ["nodes"]).stdout).toMatch(/\ncount +Counts slowly, with checkpoints.\n/)
     const add = pipe(ws, ["nodes", "add"]).stdout
     expect(add).toContain("    b: images - second images")
     expect(add).toContain("    offset: number = 0")
