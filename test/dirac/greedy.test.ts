@@ -136,10 +136,10 @@ describe("scheduleDegradation", () => {
     let calls = 0
     const meanAbs = imageDistance("mean-abs", (a, b) => {
       calls++
-      const size = a.data.length / a.shape[0]
+      const size = a.pixels.length / a.shape[0]
       return Array.from({ length: a.shape[0] }, (_, k) => {
         let s = 0
-        for (let p = k * size; p < (k + 1) * size; p++) s += Math.abs(a.data[p]! - b.data[p]!)
+        for (let p = k * size; p < (k + 1) * size; p++) s += Math.abs(a.pixels[p]! - b.pixels[p]!)
         return s / size
       })
     })

@@ -1,0 +1,156 @@
+import * as tf from "@tensorflow/tfjs-core"
+import type { ImageSource } from "../data/types.js"
+import { batchToTensor4D } from "../data/tensor.js"
+import type { SongUNet } from "../network/index.js"
+import type { DegradationProcess } from "../operators/process.js"
+import { Rng, seedFromString, type RngState } from "../random.js"
+import { Adam, Ema, type AdamArgs } from "./adam.js"
+import { incrementalReconstructionLoss, type TrainingBatch } from "./loss.js"
+
+export interface TrainerArgs {
+  readonly batchSize: number
+  /** Look-ahead of the incremental reconstruction loss. */
+  readonly dt: number
+  readonly adam: AdamArgs
+  /** EMA decay of the weights; 0 turns EMA off. */
+  readonly emaDecay: number
+  /** Seeds the data order, t, the noise and dropout. */
+  readonly seed: number
+}
+
+/** Where training stands: with the weights and optimiser state, enough to continue exactly. */
+export interface TrainerPosition {
+  readonly step: number
+  readonly epoch: number
+  /** Next position in the epoch's shuffled order. */
+  readonly position: number
+  readonly rng: RngState
+}
+
+export interface StepResult {
+  readonly loss: number
+  readonly gradNorm: number
+}
+
+/** A loss that is not a finite number: training stops and the last good checkpoint stays. */
+export class NonFiniteLoss extends Error {
+  constructor(readonly step: number, readonly loss: number) {
+    super(`the loss became ${loss} at step ${step}; the last checkpoint is kept (try a lower lr)`)
+  }
+}
+
+/** The order of the training images in an epoch: a permutation seeded by (seed, epoch). */
+export const epochOrder = (count: number, seed: number, epoch: number): number[] => {
+  const rng = Rng.fromSeed(seedFromString(`${seed}/epoch/${epoch}`))
+  const order = Array.from({ length: count }, (_, i) => i)
+  for (let i = count - 1; i > 0; i--) {
+    const j = Math.floor(rng.uniform() * (i + 1))
+    ;[order[i], order[j]] = [order[j], order[i]]
+  }
+  return order
+}
+
+/** Algorithm-agnostic training loop state for Phi_theta under L_IR(dt), Adam and optional EMA. */
+export class Trainer {
+  readonly adam: Adam
+  readonly ema?: Ema
+  private position: TrainerPosition
+  private order: number[]
+  private readonly officialName: Map<string, string>
+
+  constructor(
+    readonly net: SongUNet,
+    readonly process: DegradationProcess,
+    readonly source: ImageSource,
+    readonly args: TrainerArgs,
+  ) {
+    const trainable = Object.fromEntries(Object.entries(net.params).filter(([, v]) => v.trainable))
+    this.adam = new Adam(trainable, args.adam)
+    if (args.emaDecay > 0) this.ema = new Ema(trainable, args.emaDecay)
+    this.officialName = new Map(Object.entries(trainable).map(([name, v]) => [v.name, name]))
+    this.position = { step: 0, epoch: 0, position: 0, rng: Rng.fromSeed(seedFromString(`${args.seed}/train`)).state() }
+    this.order = epochOrder(source.count, args.seed, 0)
+  }
+
+  get step(): number {
+    return this.position.step
+  }
+
+  get state(): TrainerPosition {
+    return this.position
+  }
+
+  /** Continues from a saved position (weights and optimiser state are restored separately). */
+  resume(position: TrainerPosition): void {
+    this.position = position
+    this.order = epochOrder(this.source.count, this.args.seed, position.epoch)
+  }
+
+  private async nextBatch(rng: Rng): Promise<{ batch: TrainingBatch; indices: number[] }> {
+    const indices: number[] = []
+    let { epoch, position } = this.position
+    while (indices.length < this.args.batchSize) {
+      if (position >= this.order.length) {
+        epoch += 1
+        position = 0
+        this.order = epochOrder(this.source.count, this.args.seed, epoch)
+      }
+      indices.push(this.order[position++])
+    }
+    this.position = { ...this.position, epoch, position }
+    const images = await this.source.load(indices)
+    const x = batchToTensor4D(images)
+    const t = indices.map(() => rng.uniform())
+    const z = tf.tensor4d(rng.fillNormal(new Float32Array(x.size)), x.shape)
+    return { batch: { x, t, z }, indices }
+  }
+
+  /** One optimisation step on the next batch. */
+  async trainStep(): Promise<StepResult> {
+    const rng = Rng.fromState(this.position.rng)
+    const { batch } = await this.nextBatch(rng)
+    const dropoutSeed = rng.nextUint32()
+    const k = this.position.step + 1
+    try {
+      const { value, grads } = tf.variableGrads(
+        () => incrementalReconstructionLoss(this.net, this.process, batch, { dt: this.args.dt, training: true, dropoutSeed }),
+        Object.values(this.adam.params),
+      )
+      const loss = (await value.data())[0]
+      const named = Object.fromEntries(Object.entries(grads).map(([v, g]) => [this.officialName.get(v) ?? v, g]))
+      const gradNorm = Math.sqrt(tf.tidy(() => tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))).dataSync()[0]))
+      value.dispose()
+      if (!Number.isFinite(loss)) {
+        Object.values(grads).forEach((g) => g.dispose())
+        throw new NonFiniteLoss(k, loss)
+      }
+      this.adam.apply(named, k)
+      this.ema?.update()
+      Object.values(grads).forEach((g) => g.dispose())
+      this.position = { ...this.position, step: k, rng: rng.state() }
+      return { loss, gradNorm }
+    } finally {
+      tf.dispose([batch.x, batch.z])
+    }
+  }
+
+  /**
+   * L_IR on held-out images at fixed severities t_i = (i + 0.5) / n and noise seeded by each image's id, without
+   * dropout: the same number every time for the same weights, so validation curves are comparable.
+   */
+  validationLoss(images: tf.Tensor4D, ids: ReadonlyArray<string>): number {
+    const n = ids.length
+    const t = ids.map((_, i) => (i + 0.5) / n)
+    const z = tf.concat(ids.map((id) => tf.tensor4d(Rng.fromSeed(seedFromString(`validation/${id}`)).fillNormal(new Float32Array(images.size / n)), [1, ...images.shape.slice(1)] as [number, number, number, number])))
+    try {
+      return tf.tidy(() => incrementalReconstructionLoss(this.net, this.process, { x: images, t, z: z as tf.Tensor4D }, { dt: this.args.dt, training: false }).dataSync()[0])
+    } finally {
+      z.dispose()
+    }
+  }
+
+  dispose(): void {
+    this.adam.dispose()
+    this.ema?.dispose()
+  }
+}
