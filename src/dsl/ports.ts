@@ -6,6 +6,7 @@
 export type PortKind =
   | "images"
   | "measurements"
+  | "reconstructions"
   | "process"
   | "model"
   | "trajectories"
@@ -18,6 +19,7 @@ export type PortKind =
 export const portKindDescriptions: Readonly<Record<PortKind, string>> = {
   images: "clean images",
   measurements: "degraded, noisy measurements",
+  reconstructions: "reconstructed images",
   process: "degradation process",
   model: "trained model",
   trajectories: "reverse-process trajectories",

@@ -34,6 +34,8 @@ export interface NodeContext<Config> {
   readonly config: Config
   /** Input values by port; a port declared `many` gets an array in the order of the references. */
   readonly inputs: Readonly<Record<string, PortValue | ReadonlyArray<PortValue>>>
+  /** Where each input comes from, as `node.port` (in the order of a `many` port's list). */
+  readonly sources: Readonly<Record<string, ReadonlyArray<string>>>
   /** A 32-bit seed derived from the pipeline seed and the node's cache key. */
   readonly seed: number
   readonly tf: typeof tfc

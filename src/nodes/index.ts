@@ -1,8 +1,11 @@
 import type { NodeKind } from "./contract.js"
 import { degrade } from "./degrade.js"
+import { earlyStop } from "./early-stop.js"
 import { load } from "./load.js"
+import { metric } from "./metric.js"
+import { sample } from "./sample.js"
 import { schedule } from "./schedule.js"
 import { train } from "./train.js"
 
 /** Every node kind that ships with `pipe`. */
-export const builtinKinds: ReadonlyArray<NodeKind> = [load, degrade, schedule, train]
+export const builtinKinds: ReadonlyArray<NodeKind> = [load, degrade, schedule, train, sample, earlyStop, metric]

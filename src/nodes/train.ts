@@ -4,13 +4,14 @@ import { mkdir, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { batchToTensor4D } from "../dirac/data/tensor.js"
 import type { ImageSource } from "../dirac/data/types.js"
-import { createUNet, resolveUNetArgs, stateDict, type SongUNet, type UNetArgs, type UNetPresetName } from "../dirac/network/index.js"
+import { createUNet, resolveUNetArgs, type UNetArgs, type UNetPresetName } from "../dirac/network/index.js"
+import { modelValue } from "./model.js"
 import { restoreTrainerTensors, trainerTensors } from "../dirac/train/checkpoint.js"
 import { NonFiniteLoss, Trainer, type TrainerPosition } from "../dirac/train/trainer.js"
 import { defaultAdam } from "../dirac/train/adam.js"
 import type { PortType } from "../dsl/ports.js"
 import { linePlotPng } from "../report/plot.js"
-import { NodeFailure, type Json, type NodeContext, type NodeKind, type PortValue } from "./contract.js"
+import { NodeFailure, type Json, type NodeContext, type NodeKind } from "./contract.js"
 import { configSchemaFile } from "./schema-file.js"
 import { failure, openImages, readProcess, single } from "./values.js"
 
@@ -33,22 +34,6 @@ interface Curve {
 
 const networkArgs = (config: TrainArgs, resolution?: number): UNetArgs =>
   resolveUNetArgs(config.preset, { ...config.network, ...(resolution ? { img_resolution: resolution } : {}) })
-
-/** The model port: the architecture and the weights under the official names and PyTorch layouts. */
-export const modelValue = async (net: SongUNet, meta: Record<string, Json>, ema?: Record<string, tf.Variable>): Promise<PortValue> => {
-  const tensors: Record<string, tf.Tensor> = {}
-  for (const [name, raw] of Object.entries(await stateDict(net))) tensors[name] = tf.tensor(raw.data, [...raw.shape], "float32")
-  if (ema) {
-    const saved = Object.fromEntries(Object.entries(net.params).map(([name, v]) => [name, v.clone()]))
-    for (const [name, shadow] of Object.entries(ema)) net.params[name].assign(shadow)
-    for (const [name, raw] of Object.entries(await stateDict(net))) if (ema[name]) tensors[`ema.${name}`] = tf.tensor(raw.data, [...raw.shape], "float32")
-    for (const [name, value] of Object.entries(saved)) {
-      net.params[name].assign(value)
-      value.dispose()
-    }
-  }
-  return { meta: { ...meta, args: net.args as unknown as Json, ema: ema !== undefined }, tensors }
-}
 
 const lossPlot = (curve: Curve) =>
   linePlotPng({

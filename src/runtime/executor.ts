@@ -72,6 +72,7 @@ export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, pla
         id: p.id,
         config: node.config,
         inputs,
+        sources: Object.fromEntries(Object.entries(node.inputs).map(([port, ref]) => [port, refsOf(ref).map((r) => `${r.node}.${r.port}`)])),
         seed: seeds.forNode(p.key),
         tf,
         backend,

@@ -40,6 +40,8 @@ export interface StepRecord {
   readonly ssimX0?: number[]
   readonly psnrY?: number[]
   readonly ssimY?: number[]
+  readonly perceptualX0?: number[]
+  readonly perceptualY?: number[]
 }
 
 export interface SampleInput {
@@ -51,6 +53,8 @@ export interface SampleInput {
   /** Clean images for per-step metrics. */
   readonly clean?: tf.Tensor4D
   readonly onStep?: (record: StepRecord, step: number, total: number) => void
+  /** A perceptual distance per image (lower is better), recorded for x^0 and y_t when the clean images are known. */
+  readonly perceptual?: (a: tf.Tensor4D, b: tf.Tensor4D) => Promise<number[]>
 }
 
 type Denoiser = (y: tf.Tensor4D, sigma: number) => tf.Tensor4D
@@ -73,12 +77,12 @@ export const networkDenoiser =
  * -(sigma_t^2 - sigma_{t-dt}^2) c grad_{y_t} ||y~ - A_1(x^0)||^2 (the paper's sign). On the last step the output is
  * x^0 or y. Returns the output and the per-step records.
  */
-export const diracSample = (
+export const diracSample = async (
   denoise: Denoiser,
   process: DegradationProcess,
   args: SamplerArgs,
   input: SampleInput,
-): { output: tf.Tensor4D; trajectory: StepRecord[] } => {
+): Promise<{ output: tf.Tensor4D; trajectory: StepRecord[] }> => {
   const grid = timeGrid(args.dt, args.stopT, args.startT ?? 1)
   const yTilde = input.measurements
   const n = yTilde.shape[0]
@@ -126,7 +130,7 @@ export const diracSample = (
       if (guidance) denoising = tf.add(denoising, guidance)
       return tf.add(tf.add(tf.add(y, incrementalUpdate(process, args, x0, yHat, step.tThis, step.tNext)), denoising), noise) as tf.Tensor4D
     })
-    trajectory.push(record(process, yTilde, x0, next, step.tNext, input.clean))
+    trajectory.push(await record(process, yTilde, x0, next, step.tNext, input))
     input.onStep?.(trajectory[trajectory.length - 1], trajectory.length, grid.length)
     tf.dispose([noise, guidance as tf.Tensor, y])
     if (step.last) {
@@ -160,8 +164,11 @@ const incrementalUpdate = (process: DegradationProcess, args: SamplerArgs, x0: t
   }
 }
 
-const record = (process: DegradationProcess, yTilde: tf.Tensor4D, x0: tf.Tensor4D, y: tf.Tensor4D, t: number, clean?: tf.Tensor4D): StepRecord => {
+const record = async (process: DegradationProcess, yTilde: tf.Tensor4D, x0: tf.Tensor4D, y: tf.Tensor4D, t: number, input: SampleInput): Promise<StepRecord> => {
   const epsDc = tf.tidy(() => tf.mean(tf.square(tf.sub(yTilde, process.A(x0, 1))), [1, 2, 3]).arraySync() as number[])
+  const clean = input.clean
   if (!clean) return { t, epsDc }
-  return { t, epsDc, psnrX0: psnr(x0, clean), ssimX0: ssim(x0, clean), psnrY: psnr(y, clean), ssimY: ssim(y, clean) }
+  const distortion = { psnrX0: psnr(x0, clean), ssimX0: ssim(x0, clean), psnrY: psnr(y, clean), ssimY: ssim(y, clean) }
+  if (!input.perceptual) return { t, epsDc, ...distortion }
+  return { t, epsDc, ...distortion, perceptualX0: await input.perceptual(x0, clean), perceptualY: await input.perceptual(y, clean) }
 }

@@ -1,0 +1,44 @@
+import type { StepRecord } from "../dirac/sample/sampler.js"
+import type { Json } from "./contract.js"
+
+/** Per-step metrics of the reverse process over a data set: each metric's value for every image, step by step. */
+export interface Trajectories {
+  readonly dt: number
+  /** t after each step (t_next). */
+  readonly t: number[]
+  /** metric -> step -> one value per image. */
+  readonly metrics: Record<string, number[][]>
+  /** sigma_1^2: where eps_dc sits when x^0 is consistent with the measurement. */
+  readonly noiseFloor: number
+}
+
+const keys: Record<string, keyof StepRecord> = {
+  eps_dc: "epsDc",
+  psnr_x0: "psnrX0",
+  ssim_x0: "ssimX0",
+  psnr_y: "psnrY",
+  ssim_y: "ssimY",
+  perceptual_x0: "perceptualX0",
+  perceptual_y: "perceptualY",
+}
+
+/** Lower is better for these; higher for the others. */
+export const lowerIsBetter = (metric: string): boolean => metric.startsWith("eps_dc") || metric.startsWith("perceptual")
+
+export const emptyTrajectories = (dt: number, noiseFloor: number): Trajectories => ({ dt, t: [], metrics: {}, noiseFloor })
+
+/** Appends one batch's records (all batches run the same time grid). */
+export const addBatch = (into: Trajectories, records: ReadonlyArray<StepRecord>): Trajectories => {
+  const t = into.t.length > 0 ? into.t : records.map((r) => r.t)
+  const metrics = { ...into.metrics }
+  for (const [name, key] of Object.entries(keys)) {
+    if (records[0]?.[key] === undefined) continue
+    metrics[name] = records.map((r, step) => [...(metrics[name]?.[step] ?? []), ...(r[key] as number[])])
+  }
+  return { ...into, t, metrics }
+}
+
+export const meanCurve = (trajectories: Trajectories, metric: string): number[] =>
+  (trajectories.metrics[metric] ?? []).map((values) => values.reduce((a, b) => a + b, 0) / values.length)
+
+export const trajectoriesJson = (t: Trajectories): Json => t as unknown as Json
