@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs-core"
 import { Effect, Option } from "effect"
 import { mkdir, writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import { writeGridPng } from "../dirac/data/png.js"
+import { heatImage, labelledGridPng } from "../report/grid.js"
 import { batchToTensor4D } from "../dirac/data/tensor.js"
 import type { ImageSource } from "../dirac/data/types.js"
 import { diracSample, networkDenoiser, type SamplerArgs, type UpdateRule } from "../dirac/sample/sampler.js"
@@ -64,17 +64,19 @@ const repeatEach = <T>(items: ReadonlyArray<T>, n: number): T[] => items.flatMap
 const writeReport = async (ctx: NodeContext<SampleArgs>, y: tf.Tensor4D, x: Float32Array, clean: tf.Tensor4D | undefined, trajectories: Trajectories, n: number) => {
   await mkdir(ctx.reportDir, { recursive: true })
   const [count, h, w] = y.shape
-  const shown = Math.min(count, 8)
-  const images: Array<{ pixels: Float32Array; width: number; height: number }> = []
+  const shown = Math.min(count, 6)
   const per = h * w * 3
+  const image = (data: Float32Array, i: number) => ({ pixels: data.slice(i * per, (i + 1) * per), width: w, height: h })
   const yData = y.dataSync() as Float32Array
   const cleanData = clean?.dataSync() as Float32Array | undefined
-  for (let i = 0; i < shown; i++) {
-    images.push({ pixels: yData.slice(i * per, (i + 1) * per).map((v) => Math.min(1, Math.max(0, v))), width: w, height: h })
-    images.push({ pixels: x.slice(i * n * per, (i * n + 1) * per).map((v) => Math.min(1, Math.max(0, v))), width: w, height: h })
-    if (cleanData) images.push({ pixels: cleanData.slice(i * n * per, (i * n + 1) * per), width: w, height: h })
-  }
-  await writeGridPng(join(ctx.reportDir, "grid.png"), images, { cols: cleanData ? 3 : 2 })
+  const rows = Array.from({ length: shown }, (_, i) => i)
+  const columns = [
+    { title: "measurement", images: rows.map((i) => image(yData, i)) },
+    ...Array.from({ length: Math.min(n, 3) }, (_, s) => ({ title: n > 1 ? `sample ${s + 1}` : "reconstruction", images: rows.map((i) => image(x, i * n + s)) })),
+    ...(n > 1 ? [{ title: "std over samples", images: rows.map((i) => heatImage(pixelStd(x, i, n, per), w, h)) }] : []),
+    ...(cleanData ? [{ title: "target", images: rows.map((i) => image(cleanData, i * n)) }] : []),
+  ]
+  await writeFile(join(ctx.reportDir, "grid.png"), await labelledGridPng(columns))
   const series = (metric: string) => ({ name: metric, points: meanCurve(trajectories, metric).map((v, i) => ({ x: trajectories.t[i], y: v })) })
   await writeFile(
     join(ctx.reportDir, "data-consistency.png"),
@@ -91,6 +93,23 @@ const writeReport = async (ctx: NodeContext<SampleArgs>, y: tf.Tensor4D, x: Floa
       await linePlotPng({ title: "Distortion along the reverse process", x: "t", y: "PSNR (dB)", series: [series("psnr_x0"), series("psnr_y")] }),
     )
   }
+}
+
+/** The pixelwise standard deviation over the n samples of measurement i. */
+const pixelStd = (x: Float32Array, i: number, n: number, per: number): Float32Array => {
+  const std = new Float32Array(per)
+  for (let p = 0; p < per; p++) {
+    let sum = 0
+    let squares = 0
+    for (let s = 0; s < n; s++) {
+      const v = x[(i * n + s) * per + p]
+      sum += v
+      squares += v * v
+    }
+    const mean = sum / n
+    std[p] = Math.sqrt(Math.max(squares / n - mean * mean, 0))
+  }
+  return std
 }
 
 export const sample: NodeKind<SampleArgs> = {
