@@ -37,14 +37,14 @@ describe("diracSample with an oracle network", () => {
   const oracleRun = (process: ReturnType<typeof paperDeblurProcess>, args: Partial<SamplerArgs> = {}) => {
     const source = syntheticSource({ seed: 3, count: 4, resolution: 32 })
     const ids = source.ids.slice()
-    return source.load([0, 1, 2, 3]).then((batch) => {
+    return source.load([0, 1, 2, 3]).then(async (batch) => {
       const x = batchToTensor4D(batch)
       const yTilde = measure(process, x, ids)
       const residuals: Array<{ t: number; mean: number; variance: number }> = []
       const sampler: SamplerArgs = { dt: 0.05, stopT: 0, update: "look-ahead", guidance: { step: 0, scaling: "std", sign: "paper" }, output: "y", ...args }
       // The oracle returns the true x; every iterate's residual y_t - A_t(x) is recorded by wrapping it.
       let seen = 0
-      const result = diracSample(
+      const result = await diracSample(
         (y, _sigma) => {
           const t = seen === 0 ? 1 : Math.max(1 - seen * sampler.dt, 0)
           seen += 1
@@ -98,8 +98,8 @@ describe("diracSample with an oracle network", () => {
     const yTilde = measure(process, x, batch.ids)
     const denoise = (y: tf.Tensor4D) => tf.mul(y, 0.9) as tf.Tensor4D
     const args: SamplerArgs = { dt: 0.1, stopT: 0, update: "look-ahead", guidance: { step: 0, scaling: "std", sign: "paper" }, output: "y" }
-    const all = diracSample(denoise, process, args, { measurements: yTilde, ids: batch.ids, seed: 1 }).output
-    const last = diracSample(denoise, process, args, { measurements: tf.slice(yTilde, [2, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D, ids: [batch.ids[2]], seed: 1 }).output
+    const all = (await diracSample(denoise, process, args, { measurements: yTilde, ids: batch.ids, seed: 1 })).output
+    const last = (await diracSample(denoise, process, args, { measurements: tf.slice(yTilde, [2, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D, ids: [batch.ids[2]], seed: 1 })).output
     expect([...tf.slice(all, [2, 0, 0, 0], [1, -1, -1, -1]).dataSync()]).toEqual([...last.dataSync()])
   })
 })
