@@ -7,14 +7,31 @@ import type { ImageSource } from "../dirac/data/types.js"
 import { psnr } from "../dirac/metrics/mse-psnr.js"
 import { ssim } from "../dirac/metrics/ssim.js"
 import type { DegradationProcess } from "../dirac/operators/process.js"
+import {
+  isPerceptualMetricName,
+  isSetMetricName,
+  perceptualMetric,
+  setMetric,
+  type PerceptualMetricName,
+  type SetMetricName,
+} from "../dirac/metrics/perceptual/index.js"
 import type { Json, NodeKind, PortValue } from "./contract.js"
 import { configSchemaFile } from "./schema-file.js"
 import { failure, openImages, readProcess, single } from "./values.js"
 
-export type MetricName = "psnr" | "ssim" | "eps_dc"
+export type MetricName = "psnr" | "ssim" | "eps_dc" | PerceptualMetricName | SetMetricName
 
 export interface MetricArgs {
   readonly metrics: ReadonlyArray<MetricName>
+  readonly weights: Partial<Record<"lpips-vgg" | "tfjs-model-fd", string>>
+}
+
+interface SetScore {
+  readonly fd: number
+  readonly kid: number
+  readonly kid_std: number
+  readonly images: number
+  readonly label: string
 }
 
 interface Summary {
@@ -27,6 +44,7 @@ interface Row {
   readonly name: string
   readonly count: number
   readonly metrics: Record<string, Summary>
+  readonly sets: Record<string, SetScore>
 }
 
 const summary = (values: number[]): Summary => {
@@ -40,30 +58,40 @@ const byIds = async (source: ImageSource, ids: ReadonlyArray<string>) => {
   return batchToTensor4D(await source.load(ids.map((id) => position.get(id) ?? -1)))
 }
 
-/** Scores a batch of images against the clean ones, metric by metric. */
-const score = (metrics: ReadonlyArray<MetricName>, x: tf.Tensor4D, clean: tf.Tensor4D, y?: tf.Tensor4D, process?: DegradationProcess) => {
-  const result: Record<string, number[]> = {}
-  if (metrics.includes("psnr")) result.psnr = psnr(x, clean)
-  if (metrics.includes("ssim")) result.ssim = ssim(x, clean)
-  if (metrics.includes("eps_dc") && y && process) {
-    result.eps_dc = tf.tidy(() => tf.mean(tf.square(tf.sub(y, process.A(tf.clipByValue(x, 0, 1), 1))), [1, 2, 3]).arraySync() as number[])
+/** Scores images against the clean ones, metric by metric: per image, and per set for FD/KID. */
+const score = async (config: MetricArgs, metrics: ReadonlyArray<MetricName>, x: tf.Tensor4D, clean: tf.Tensor4D, y?: tf.Tensor4D, process?: DegradationProcess) => {
+  const perImage: Record<string, number[]> = {}
+  const sets: Record<string, SetScore> = {}
+  for (const name of metrics) {
+    if (name === "psnr") perImage.psnr = psnr(x, clean)
+    else if (name === "ssim") perImage.ssim = ssim(x, clean)
+    else if (name === "eps_dc" && y && process) {
+      perImage.eps_dc = tf.tidy(() => tf.mean(tf.square(tf.sub(y, process.A(tf.clipByValue(x, 0, 1), 1))), [1, 2, 3]).arraySync() as number[])
+    } else if (isPerceptualMetricName(name)) perImage[name] = await perceptualMetric(name, { weights: config.weights[name as "lpips-vgg"] }).distance(x, clean)
+    else if (isSetMetricName(name)) {
+      const set = await setMetric(name, { weights: config.weights[name as "tfjs-model-fd"] })
+      const report = await set.evaluate(x, clean)
+      sets[name] = { fd: report.fd, kid: report.kid, kid_std: report.kidStd, images: report.countA, label: report.label }
+    }
   }
-  return result
+  return { perImage, sets }
 }
 
 const format = (s: Summary) => `${s.mean.toPrecision(4)} ± ${s.std.toPrecision(2)}`
+
+const cell = (r: Row, m: string) => (r.metrics[m] ? format(r.metrics[m]) : r.sets[m] ? `FD ${r.sets[m].fd.toPrecision(4)}, KID ${r.sets[m].kid.toPrecision(3)}` : "–")
 
 export const metricsMarkdown = (rows: ReadonlyArray<Row>, metrics: ReadonlyArray<string>): string =>
   [
     `| | images | ${metrics.join(" | ")} |`,
     `|---|---|${metrics.map(() => "---").join("|")}|`,
-    ...rows.map((r) => `| ${r.name} | ${r.count} | ${metrics.map((m) => (r.metrics[m] ? format(r.metrics[m]) : "–")).join(" | ")} |`),
+    ...rows.map((r) => `| ${r.name} | ${r.count} | ${metrics.map((m) => cell(r, m)).join(" | ")} |`),
   ].join("\n")
 
 export const metric: NodeKind<MetricArgs> = {
   kind: "metric",
   version: 1,
-  summary: "PSNR, SSIM and data consistency of reconstructions (and of the measurements) against the clean images",
+  summary: "PSNR, SSIM, data consistency and perceptual metrics (LPIPS- and FID-style) of reconstructions against the clean images",
   configSchema: configSchemaFile("metric"),
   inputs: {
     reconstructions: { type: "reconstructions", many: true, description: "one or more reconstruction sets, each a row" },
@@ -72,6 +100,11 @@ export const metric: NodeKind<MetricArgs> = {
     process: { type: "process", required: false, description: "the degradation process, for eps_dc" },
   },
   outputs: { table: { type: "metrics", description: "per input: mean, std and per-image values of each metric" } },
+  typing: (config: MetricArgs) => ({
+    errors: (["lpips-vgg", "tfjs-model-fd"] as const)
+      .filter((m) => config.metrics.includes(m) && !config.weights[m])
+      .map((m) => ({ path: ["with", "weights"], message: `${m} needs its weights: weights: { ${m}: PATH } (see README, Metrics)` })),
+  }),
   run: (ctx) =>
     Effect.gen(function* () {
       const clean = yield* openImages(single(ctx.inputs.images))
@@ -86,8 +119,8 @@ export const metric: NodeKind<MetricArgs> = {
             const reference = await byIds(clean, ids)
             const y = measured ? tf.gather(measured.tensors.y, ids.map((id) => measuredIds.indexOf(id))) as tf.Tensor4D : undefined
             try {
-              const values = score(metrics, x, reference, y, process)
-              return { name, count: ids.length, metrics: Object.fromEntries(Object.entries(values).map(([m, v]) => [m, summary(v)])) } as Row
+              const { perImage, sets } = await score(ctx.config, metrics, x, reference, y, process)
+              return { name, count: ids.length, metrics: Object.fromEntries(Object.entries(perImage).map(([m, v]) => [m, summary(v)])), sets } as Row
             } finally {
               tf.dispose([reference, ...(y ? [y] : [])])
             }

@@ -5,6 +5,7 @@ import { join } from "node:path"
 import { heatImage, labelledGridPng } from "../report/grid.js"
 import { batchToTensor4D } from "../dirac/data/tensor.js"
 import type { ImageSource } from "../dirac/data/types.js"
+import { perceptualMetric } from "../dirac/metrics/perceptual/index.js"
 import { diracSample, networkDenoiser, type SamplerArgs, type UpdateRule } from "../dirac/sample/sampler.js"
 import type { PortType } from "../dsl/ports.js"
 import { linePlotPng } from "../report/plot.js"
@@ -25,6 +26,8 @@ export interface SampleArgs {
   readonly batch_size: number
   readonly limit?: number
   readonly weights: "ema" | "raw"
+  readonly perceptual: "mobilenet-perceptual" | "lpips-vgg" | "none"
+  readonly perceptual_weights?: string
   readonly checkpoint_seconds: number
 }
 
@@ -93,6 +96,12 @@ const writeReport = async (ctx: NodeContext<SampleArgs>, y: tf.Tensor4D, x: Floa
       await linePlotPng({ title: "Distortion along the reverse process", x: "t", y: "PSNR (dB)", series: [series("psnr_x0"), series("psnr_y")] }),
     )
   }
+  if (trajectories.metrics.perceptual_x0) {
+    await writeFile(
+      join(ctx.reportDir, "perception.png"),
+      await linePlotPng({ title: "Perception along the reverse process", x: "t", y: "perceptual distance (lower is better)", series: [series("perceptual_x0"), series("perceptual_y")] }),
+    )
+  }
 }
 
 /** The pixelwise standard deviation over the n samples of measurement i. */
@@ -131,10 +140,11 @@ export const sample: NodeKind<SampleArgs> = {
   defaultOutput: "reconstructions",
   seeded: true,
   backendSensitive: true,
-  typing: (_config: SampleArgs, inputs) => {
+  typing: (config: SampleArgs, inputs) => {
     const model = inputs.model as PortType | undefined
     const measured = inputs.measurements as PortType | undefined
     return {
+      errors: config.perceptual === "lpips-vgg" && !config.perceptual_weights ? [{ path: ["with", "perceptual_weights"], message: "lpips-vgg needs its converted weights (see README, Metrics)" }] : [],
       expects: { measurements: { kind: "measurements", shape: model?.shape }, images: { kind: "images", shape: measured?.shape } },
       outputs: { reconstructions: { kind: "reconstructions", shape: measured?.shape, range: [0, 1] } },
     }
@@ -153,6 +163,7 @@ export const sample: NodeKind<SampleArgs> = {
       const rule = ctx.inputs.stop ? (single(ctx.inputs.stop).meta as unknown as StoppingRule) : undefined
       const args = samplerArgs(config, rule)
       const clean = ctx.inputs.images ? yield* openImages(single(ctx.inputs.images)) : undefined
+      const perceptual = clean && config.perceptual !== "none" ? yield* Effect.try({ try: () => perceptualMetric(config.perceptual, { weights: config.perceptual_weights }), catch: failure }) : undefined
       const n = config.samples
       const per = y.shape[1] * y.shape[2] * 3
       const out = new Float32Array(count * n * per)
@@ -179,6 +190,7 @@ export const sample: NodeKind<SampleArgs> = {
               ids: sampleIds,
               seed: ctx.seed,
               ...(cleanBatch ? { clean: cleanBatch } : {}),
+              ...(cleanBatch && perceptual ? { perceptual: (a: tf.Tensor4D, b: tf.Tensor4D) => perceptual.distance(a, b) } : {}),
             }),
           catch: failure,
         }).pipe(Effect.ensuring(Effect.sync(() => tf.dispose([batchY, ...(cleanBatch ? [cleanBatch] : [])]))))

@@ -4,6 +4,7 @@ import { join } from "node:path"
 import { batchToTensor4D } from "../dirac/data/tensor.js"
 import { degradationProcess } from "../dirac/operators/process.js"
 import type { DistanceName } from "../dirac/schedule/distances.js"
+import { perceptualScheduleDistance } from "../dirac/metrics/perceptual/index.js"
 import { scheduleDegradation, type DegradationSchedule } from "../dirac/schedule/schedule-degradation.js"
 import { linePlotPng, type LinePlot } from "../report/plot.js"
 import type { DegradationFamily } from "../dirac/operators/family.js"
@@ -15,9 +16,15 @@ import { failure, openImages, processValue, readProcess, single } from "./values
 export interface ScheduleArgs {
   readonly candidates: number
   readonly points: number
-  readonly distance: DistanceName
+  readonly distance: DistanceName | "mobilenet-perceptual" | "lpips-vgg"
+  readonly distance_weights?: string
   readonly images: number
 }
+
+const distanceOf = async (config: ScheduleArgs) =>
+  config.distance === "mobilenet-perceptual" || config.distance === "lpips-vgg"
+    ? perceptualScheduleDistance(config.distance, { weights: config.distance_weights })
+    : config.distance
 
 const tableCsv = (result: DegradationSchedule, label: string): string =>
   [`t,${label.replace(/,/g, "")}`, ...result.severities.map((s, i) => `${i / (result.severities.length - 1)},${s}`)].join("\n")
@@ -50,7 +57,10 @@ export const schedule: NodeKind<ScheduleArgs> = {
   defaultOutput: "process",
   backendSensitive: true,
   typing: (config: ScheduleArgs) => ({
-    errors: config.points + 2 > config.candidates ? [{ path: ["with", "points"], message: `needs at least points + 2 = ${config.points + 2} candidates, got ${config.candidates}` }] : [],
+    errors: [
+      ...(config.points + 2 > config.candidates ? [{ path: ["with", "points"], message: `needs at least points + 2 = ${config.points + 2} candidates, got ${config.candidates}` }] : []),
+      ...(config.distance === "lpips-vgg" && !config.distance_weights ? [{ path: ["with", "distance_weights"], message: "lpips-vgg needs its converted weights (see README, Metrics)" }] : []),
+    ],
   }),
   run: (ctx) =>
     Effect.gen(function* () {
@@ -60,6 +70,7 @@ export const schedule: NodeKind<ScheduleArgs> = {
       if (n < ctx.config.images) yield* ctx.log(`only ${n} images are available for the distance`, "warn")
       const batch = yield* Effect.tryPromise({ try: () => source.load(Array.from({ length: n }, (_, i) => i)), catch: failure })
       const images = batchToTensor4D(batch)
+      const distance = yield* Effect.tryPromise({ try: () => distanceOf(ctx.config), catch: failure })
       const result = yield* Effect.tryPromise({
         try: (signal) =>
           scheduleDegradation({
@@ -67,7 +78,7 @@ export const schedule: NodeKind<ScheduleArgs> = {
             images,
             candidates: ctx.config.candidates,
             points: ctx.config.points,
-            distance: ctx.config.distance,
+            distance: distance as Parameters<typeof scheduleDegradation>[0]["distance"],
             signal,
             onProgress: (done, total) => Effect.runSync(ctx.progress({ done, total, unit: "points" })),
           }),
