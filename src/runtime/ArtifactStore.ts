@@ -36,7 +36,11 @@ export interface ArtifactStoreShape {
   readonly write: (
     manifest: Omit<Manifest, "files" | "createdAt">,
     values: Readonly<Record<string, StoredValue>>,
+    /** A folder of files for people (plots, tables) that moves into the entry as `report/`. */
+    reportDir?: string,
   ) => Effect.Effect<void, StoreError>
+  /** A scratch folder for a node's report files, to pass to `write`. */
+  readonly scratchDir: (key: string) => string
   readonly remove: (key: string) => Effect.Effect<void, StoreError>
   readonly list: Effect.Effect<ReadonlyArray<Manifest>, StoreError>
   readonly checkpoint: {
@@ -111,15 +115,24 @@ export const makeArtifactStore = (root: string): ArtifactStoreShape => {
       return yield* attempt(dirOf(key), () => readValue(join(dirOf(key), portFile(port))))
     })
 
-  const write: ArtifactStoreShape["write"] = (info, values) => {
+  const write: ArtifactStoreShape["write"] = (info, values, reportDir) => {
     const staging = join(tmp, randomUUID())
     return attempt(staging, async () => {
       await mkdir(staging, { recursive: true })
       const files: Record<string, { sha256: string; bytes: number }> = {}
+      const record = async (name: string) => {
+        const path = join(staging, name)
+        files[name] = { sha256: await hashFile(path), bytes: (await stat(path)).size }
+      }
       for (const [port, value] of Object.entries(values)) {
-        const path = join(staging, portFile(port))
-        await writeValue(path, value)
-        files[portFile(port)] = { sha256: await hashFile(path), bytes: (await stat(path)).size }
+        await writeValue(join(staging, portFile(port)), value)
+        await record(portFile(port))
+      }
+      if (reportDir && (await exists(reportDir))) {
+        await rename(reportDir, join(staging, "report"))
+        for (const name of await readdir(join(staging, "report"), { recursive: true })) {
+          if ((await stat(join(staging, "report", name))).isFile()) await record(join("report", name))
+        }
       }
       const full: Manifest = { ...info, createdAt: new Date().toISOString(), files }
       await writeFile(join(staging, "manifest.json"), JSON.stringify(full, null, 2))
@@ -155,7 +168,9 @@ export const makeArtifactStore = (root: string): ArtifactStoreShape => {
     clear: (key) => attempt(checkpointFile(key), () => rm(join(root, "checkpoints", key), { recursive: true, force: true })),
   }
 
-  return { root, dirOf, manifest, verify, read, write, remove, list, checkpoint }
+  const scratchDir = (key: string) => join(tmp, `${key.slice(0, 16)}-report-${randomUUID()}`)
+
+  return { root, dirOf, manifest, verify, read, write, scratchDir, remove, list, checkpoint }
 }
 
 export class ArtifactStore extends Context.Service<ArtifactStore, ArtifactStoreShape>()("dirac-pipe/runtime/ArtifactStore") {

@@ -1,5 +1,5 @@
 import { Deferred, Effect, Option, Semaphore } from "effect"
-import { join } from "node:path"
+import { rm } from "node:fs/promises"
 import { refsOf, type PipelineGraph } from "../dsl/graph.js"
 import { NodeFailure, type NodeContext, type PortValue } from "../nodes/contract.js"
 import { ArtifactStore } from "./ArtifactStore.js"
@@ -13,8 +13,6 @@ import { disposeValue, toPortValue, toStored } from "./tensors.js"
 export interface ExecuteOptions {
   /** Nodes that may run at once; tensor work is serialised on the backend regardless. */
   readonly jobs: number
-  /** Folder of this run's human-facing outputs; a node that writes any creates its subfolder. */
-  readonly reportDir: string
 }
 
 export interface NodeOutcome {
@@ -65,7 +63,7 @@ export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, pla
         Effect.catch((e) => Effect.as(bus.publish({ type: "node-log", at: now(), id: p.id, level: "warn", message: `ignoring an unreadable checkpoint: ${e.message}` }), Option.none())),
       )
       yield* bus.publish({ type: "node-started", at: started, id: p.id, ...(Option.isSome(checkpoint) ? { resumed: "checkpoint" } : {}) })
-      const reportDir = join(options.reportDir, p.id)
+      const reportDir = store.scratchDir(p.key)
       const before = tf.memory()
       const inputs = yield* loadInputs(p)
       const ctx: NodeContext<unknown> = {
@@ -99,8 +97,11 @@ export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, pla
           try: async () => Object.fromEntries(await Promise.all(Object.entries(outputs).map(async ([port, v]) => [port, await toStored(v)] as const))),
           catch: (e) => new NodeFailure({ message: describeCause(e) }),
         })
-        yield* store.write({ key: p.key, node: p.id, pipeline: graph.name, material: p.material, backend: backend.fingerprint, durationMs: now() - started }, stored)
-      }).pipe(Effect.ensuring(Effect.sync(() => Object.values(outputs).forEach(disposeValue))))
+        yield* store.write({ key: p.key, node: p.id, pipeline: graph.name, material: p.material, backend: backend.fingerprint, durationMs: now() - started }, stored, reportDir)
+      }).pipe(
+        Effect.ensuring(Effect.sync(() => Object.values(outputs).forEach(disposeValue))),
+        Effect.ensuring(Effect.promise(() => rm(reportDir, { recursive: true, force: true }))),
+      )
       yield* store.checkpoint.clear(p.key)
       const after = tf.memory()
       const memory = { tensors: after.numTensors - before.numTensors, bytes: after.numBytes - before.numBytes }

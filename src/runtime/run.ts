@@ -9,6 +9,7 @@ import type { RunStatus } from "./events.js"
 import { DataUnavailable } from "./errors.js"
 import { execute, type NodeOutcome } from "./executor.js"
 import { plan, type PlannedNode, type RunRecord } from "./planner.js"
+import { assembleReport } from "./report-index.js"
 import { makeRunLogWriter } from "./RunLog.js"
 import { TensorBackend } from "./TensorBackend.js"
 
@@ -87,7 +88,7 @@ export const runPipeline = Effect.fn("runPipeline")(function* (graph: PipelineGr
   const planned = options.planned ?? (yield* planRun(graph, options))
   for (const p of planned) yield* bus.publish({ type: "node-planned", at: Date.now(), id: p.id, status: p.status, reason: p.reason })
 
-  const finish = (status: RunStatus, outcomes: ReadonlyArray<NodeOutcome>) =>
+  const finish = (status: RunStatus, outcomes: ReadonlyArray<NodeOutcome>, report?: string) =>
     bus.publish({
       type: "run-finished",
       at: Date.now(),
@@ -99,15 +100,17 @@ export const runPipeline = Effect.fn("runPipeline")(function* (graph: PipelineGr
         failed: outcomes.filter((o) => o.result === "failed").length,
         skipped: outcomes.filter((o) => o.result === "skipped").length,
       },
-      ...(existsSync(join(runDir, "report")) ? { outputs: join(runDir, "report") } : {}),
+      ...(report ? { outputs: report } : {}),
     })
 
-  const outcomes = yield* execute(graph, planned, { jobs: options.jobs ?? 2, reportDir: join(runDir, "report") }).pipe(
+  const outcomes = yield* execute(graph, planned, { jobs: options.jobs ?? 2 }).pipe(
     Effect.onInterrupt(() => finish("interrupted", [])),
   )
   yield* saveRecord(store.root, graph, options.runId, planned, outcomes)
   const status: RunStatus = outcomes.some((o) => o.result !== "ran" && o.result !== "cached") ? "failed" : "succeeded"
-  yield* finish(status, outcomes)
+  const completed = planned.filter((p) => outcomes.some((o) => o.id === p.id && (o.result === "ran" || o.result === "cached")))
+  const report = yield* Effect.promise(() => assembleReport(graph, completed.map((p) => ({ id: p.id, dir: store.dirOf(p.key) })), join(runDir, "report")))
+  yield* finish(status, outcomes, report)
   return { runId: options.runId, runDir, status, outcomes, planned } satisfies RunResult
 })
 
