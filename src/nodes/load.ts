@@ -24,9 +24,9 @@ export interface LoadArgs {
 }
 
 const published: Partial<Record<FolderLayout, string>> = {
-  ffhq: "FFHQ is published by NVIDIA (NVlabs/ffhq-dataset on GitHub); any resolution works, images are resized",
-  "celeba-hq": "CelebA-HQ 256x256 is published with the progressive-GAN and SDEdit/DDRM data releases",
-  imagenet: "ImageNet (ILSVRC2012) is published at image-net.org after registration",
+  ffhq: "Expected: 70 subfolders 00000..00069 of PNGs (the first, 00000, is the test split). FFHQ is published by NVIDIA (NVlabs/ffhq-dataset on GitHub); any resolution works, images are resized",
+  "celeba-hq": "Expected: the CelebA-HQ images (JPEG or PNG) in one folder. CelebA-HQ 256x256 is published with the progressive-GAN and SDEdit/DDRM data releases",
+  imagenet: "Expected: train/<class>/*.JPEG and val/<class>/*.JPEG. ImageNet (ILSVRC2012) is published at image-net.org after registration",
 }
 
 export const openLoadSource = async (config: LoadArgs): Promise<ImageSource> => {
