@@ -47,7 +47,7 @@ export const openLoadSource = async (config: LoadArgs): Promise<ImageSource> => 
     })
   } catch (error) {
     const hint = published[config.layout]
-    throw new Error(`${error instanceof Error ? error.message : String(error)}${hint ? `. ${hint}; nothing is downloaded: pass its folder with --set` : ""}`)
+    throw new Error(`${error instanceof Error ? error.message : String(error)}${hint ? `. ${hint}; nothing is downloaded: pass its folder with --set, e.g. --set params.data=/path/to/it` : ""}`)
   }
 }
 
