@@ -1,0 +1,50 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs"
+import { join } from "node:path"
+import { describe, expect, it } from "vitest"
+import { events, pipe, workspace } from "./cli.js"
+
+const root = new URL("../..", import.meta.url).pathname
+
+/** The shipped quickstart through the real CLI, shortened with --set so that CI runs it in about a minute. */
+const shortened = (file: string) => {
+  const ws = workspace()
+  const r = pipe(ws, [
+    "run",
+    join(root, "pipelines", file),
+    "--cache-dir",
+    join(ws.dir, ".pipe"),
+    "--json",
+    "--set", "params.steps=20",
+    "--set", "params.train_images=32",
+    "--set", "params.test_images=4",
+    "--set", "params.dt=0.25",
+  ])
+  expect(r.code, r.stderr).toBe(0)
+  const finished = events(r.stdout).at(-1)!
+  expect(finished).toMatchObject({ type: "run-finished", status: "succeeded" })
+  return finished.outputs as string
+}
+
+describe.each(["quickstart-blur.yaml", "quickstart-inpaint.yaml"])("%s, shortened", (file) => {
+  it("runs to a report with sane metrics", () => {
+    const report = shortened(file)
+    expect(readFileSync(join(report, "README.md"), "utf8")).toMatch(/\| distortion_optimised \| 4 \|/)
+    for (const f of ["model/loss.png", "validation_run/psnr.png", "validation_run/perception.png", "validation_run/data-consistency.png", "distortion_optimised/grid.png", "perception_optimised/grid.png", "distortion_rule/early-stop.png"]) {
+      expect(existsSync(join(report, f)), f).toBe(true)
+    }
+    const rows = JSON.parse(readFileSync(join(report, "scores", "metrics.json"), "utf8")) as Array<{ name: string; count: number; metrics: Record<string, { mean: number }> }>
+    expect(rows.map((r) => r.name)).toEqual(["measurement", "distortion_optimised", "perception_optimised"])
+    expect(rows[2].count).toBe(8)
+    for (const row of rows) {
+      expect(row.metrics.psnr.mean).toBeGreaterThan(10)
+      expect(row.metrics.psnr.mean).toBeLessThan(60)
+      expect(row.metrics.ssim.mean).toBeGreaterThan(0)
+      expect(row.metrics.ssim.mean).toBeLessThanOrEqual(1)
+      expect(row.metrics["mobilenet-perceptual"].mean).toBeGreaterThan(0)
+      // eps_dc of a reconstruction consistent with y~ sits near the noise floor sigma_1^2 = 0.0025.
+      expect(row.metrics.eps_dc.mean).toBeGreaterThan(0.001)
+      expect(row.metrics.eps_dc.mean).toBeLessThan(0.02)
+    }
+    expect(readdirSync(join(report, "perception_optimised"))).toContain("grid.png")
+  }, 300_000)
+})
