@@ -7,6 +7,7 @@ import type { ImageSource } from "../dirac/data/types.js"
 import { psnr } from "../dirac/metrics/mse-psnr.js"
 import { ssim } from "../dirac/metrics/ssim.js"
 import type { DegradationProcess } from "../dirac/operators/process.js"
+import { linePlotPng } from "../report/plot.js"
 import {
   isPerceptualMetricName,
   isSetMetricName,
@@ -129,6 +130,7 @@ export const metric: NodeKind<MetricArgs> = {
         })
       const rows: Row[] = []
       const inputs = ctx.inputs.reconstructions as ReadonlyArray<PortValue>
+      const steps = inputs.map((v) => (v.meta as { steps?: number }).steps ?? 0)
       for (const [i, value] of inputs.entries()) {
         const meta = value.meta as { ids: string[]; samples: number }
         const ids = meta.ids.flatMap((id) => Array.from({ length: meta.samples }, () => id))
@@ -149,6 +151,13 @@ export const metric: NodeKind<MetricArgs> = {
           const header = ["input", "image", ...metrics].join(",")
           const lines = rows.flatMap((r) => (r.metrics[metrics[0]]?.values ?? []).map((_, k) => [r.name, k, ...metrics.map((m) => r.metrics[m]?.values[k] ?? "")].join(",")))
           await writeFile(join(ctx.reportDir, "metrics.csv"), `${[header, ...lines].join("\n")}\n`)
+          const reconstructed = rows.filter((r) => r.name !== "measurement")
+          if (new Set(steps).size > 1) {
+            for (const m of metrics.filter((name) => reconstructed[0]?.metrics[name])) {
+              const points = reconstructed.map((r, i) => ({ x: steps[i], y: r.metrics[m].mean })).sort((a, b) => a.x - b.x)
+              await writeFile(join(ctx.reportDir, `${m}-by-steps.png`), await linePlotPng({ title: `${m} against the number of steps`, x: "network evaluations", y: m, series: [{ name: m, points }], marks: true }))
+            }
+          }
         },
         catch: failure,
       })
