@@ -184,8 +184,9 @@ export const sample: NodeKind<SampleArgs> = {
         const cleanBatch = clean ? yield* Effect.tryPromise({ try: () => cleanFor(clean, repeatEach(ids, n)), catch: failure }) : undefined
         const sampleIds = ids.flatMap((id) => Array.from({ length: n }, (_, s) => `${id}#${s}`))
         const result = yield* Effect.tryPromise({
-          try: () =>
+          try: (signal) =>
             diracSample(networkDenoiser(net), process, args, {
+              signal,
               measurements: batchY as tf.Tensor4D,
               ids: sampleIds,
               seed: ctx.seed,

@@ -34,8 +34,8 @@ export interface Result {
   readonly stderr: string
 }
 
-export const pipe = (ws: Workspace, args: string[]): Result => {
-  const r = spawnSync(process.execPath, [pipeBin, ...args], { cwd: ws.dir, env: ws.env, encoding: "utf8", timeout: 60_000 })
+export const pipe = (ws: Workspace, args: string[], timeoutMs = 240_000): Result => {
+  const r = spawnSync(process.execPath, [pipeBin, ...args], { cwd: ws.dir, env: ws.env, encoding: "utf8", timeout: timeoutMs })
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 

@@ -53,6 +53,8 @@ export interface SampleInput {
   /** Clean images for per-step metrics. */
   readonly clean?: tf.Tensor4D
   readonly onStep?: (record: StepRecord, step: number, total: number) => void
+  /** Stops the run between two steps (the caller was interrupted). */
+  readonly signal?: AbortSignal
   /** A perceptual distance per image (lower is better), recorded for x^0 and y_t when the clean images are known. */
   readonly perceptual?: (a: tf.Tensor4D, b: tf.Tensor4D) => Promise<number[]>
 }
@@ -96,6 +98,12 @@ export const diracSample = async (
   const dcLossPerImage = (x0: tf.Tensor4D) => tf.sum(tf.square(tf.sub(yTilde, process.A(x0, 1))), [1, 2, 3])
 
   for (const step of grid) {
+    // Let timers, signals and progress through between steps: the steps themselves are synchronous tensor work.
+    await new Promise((resolve) => setImmediate(resolve))
+    if (input.signal?.aborted) {
+      y.dispose()
+      throw new Error("sampling was interrupted")
+    }
     const sThis = process.sigma(step.tThis)
     const sNext = process.sigma(step.tNext)
     const dVar = sThis * sThis - sNext * sNext
