@@ -12,11 +12,3 @@ export const formatDiagnostic = (d: Diagnostic): string => (d.path ? `${d.where}
 export type DocPath = ReadonlyArray<string | number>
 
 export const dotted = (path: DocPath): string => path.map(String).join(".")
-
-/** Thrown-free collection of diagnostics, in source order when printed. */
-export class InvalidPipeline extends Error {
-  readonly _tag = "InvalidPipeline"
-  constructor(readonly diagnostics: ReadonlyArray<Diagnostic>) {
-    super(diagnostics.map(formatDiagnostic).join("\n"))
-  }
-}

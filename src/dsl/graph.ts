@@ -1,5 +1,5 @@
 import type { DocPath } from "./diagnostics.js"
-import { describeType, mismatch, type PortType } from "./ports.js"
+import { mismatch, type PortType } from "./ports.js"
 import { nodeIdPattern } from "./schema.js"
 import type { InputTypes, KindLookup, KindSignature } from "./signature.js"
 import { didYouMean } from "./suggest.js"
@@ -206,6 +206,3 @@ export const topologicalOrder = (ids: ReadonlyArray<string>, deps: (id: string) 
   }
   return order
 }
-
-export const describeOutputs = (node: GraphNode): string =>
-  Object.entries(node.outputTypes).map(([port, type]) => `${port}: ${describeType(type)}`).join(", ")
