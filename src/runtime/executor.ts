@@ -13,6 +13,8 @@ import { disposeValue, toPortValue, toStored } from "./tensors.js"
 export interface ExecuteOptions {
   /** Nodes that may run at once; tensor work is serialised on the backend regardless. */
   readonly jobs: number
+  /** Called as each node settles, so that an interrupted run can still say what it finished. */
+  readonly onOutcome?: (outcome: NodeOutcome) => void
 }
 
 export interface NodeOutcome {
@@ -139,7 +141,10 @@ export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, pla
           Effect.as(bus.publish({ type: "node-failed", at: now(), id: p.id, error: e.message }), { id: p.id, result: "failed" as const }),
         ),
       )
-    }).pipe(Effect.tap((outcome) => Deferred.succeed(done.get(p.id)!, outcome.result === "ran" || outcome.result === "cached")))
+    }).pipe(
+      Effect.tap((outcome) => Effect.sync(() => options.onOutcome?.(outcome))),
+      Effect.tap((outcome) => Deferred.succeed(done.get(p.id)!, outcome.result === "ran" || outcome.result === "cached")),
+    )
 
   return yield* Effect.forEach(planned, settle, { concurrency: "unbounded" })
 })

@@ -103,8 +103,9 @@ export const runPipeline = Effect.fn("runPipeline")(function* (graph: PipelineGr
       ...(report ? { outputs: report } : {}),
     })
 
-  const outcomes = yield* execute(graph, planned, { jobs: options.jobs ?? 2 }).pipe(
-    Effect.onInterrupt(() => finish("interrupted", [])),
+  const settled: NodeOutcome[] = []
+  const outcomes = yield* execute(graph, planned, { jobs: options.jobs ?? 2, onOutcome: (o) => settled.push(o) }).pipe(
+    Effect.onInterrupt(() => finish("interrupted", settled)),
   )
   yield* saveRecord(store.root, graph, options.runId, planned, outcomes)
   const status: RunStatus = outcomes.some((o) => o.result !== "ran" && o.result !== "cached") ? "failed" : "succeeded"
