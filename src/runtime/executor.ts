@@ -106,11 +106,12 @@ export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, pla
       )
       yield* store.checkpoint.clear(p.key)
       const after = tf.memory()
-      const memory = { tensors: after.numTensors - before.numTensors, bytes: after.numBytes - before.numBytes }
-      if (memory.tensors !== 0) {
+      // A node that shares the backend runs beside others, whose tensors would be counted as its own.
+      const memory = kind.sharesBackend ? undefined : { tensors: after.numTensors - before.numTensors, bytes: after.numBytes - before.numBytes }
+      if (memory && memory.tensors !== 0) {
         yield* bus.publish({ type: "node-log", at: now(), id: p.id, level: "debug", message: `tensor memory grew by ${memory.tensors} tensors (${memory.bytes} bytes)` })
       }
-      yield* bus.publish({ type: "node-finished", at: now(), id: p.id, durationMs: now() - started, memory })
+      yield* bus.publish({ type: "node-finished", at: now(), id: p.id, durationMs: now() - started, ...(memory ? { memory } : {}) })
     })
 
   const settle = (p: PlannedNode): Effect.Effect<NodeOutcome> =>
