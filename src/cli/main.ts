@@ -4,6 +4,7 @@ import { formatFlags, parseArgs, UsageError } from "./args.js"
 import { didYouMean } from "../dsl/suggest.js"
 import { exitCodes } from "./context.js"
 import { cache } from "./commands/cache.js"
+import { convert } from "./commands/convert.js"
 import type { Command } from "./commands/command.js"
 import { graph } from "./commands/graph.js"
 import { nodes } from "./commands/nodes.js"
@@ -13,7 +14,7 @@ import { schema } from "./commands/schema.js"
 import { validate } from "./commands/validate.js"
 import { watch } from "./commands/watch.js"
 
-const commands: ReadonlyArray<Command> = [run, validate, plan, graph, nodes, schema, cache, watch]
+const commands: ReadonlyArray<Command> = [run, validate, plan, graph, nodes, schema, cache, convert, watch]
 
 const mainHelp = () =>
   [

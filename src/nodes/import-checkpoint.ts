@@ -1,0 +1,149 @@
+import { Effect } from "effect"
+import { createHash } from "node:crypto"
+import { createReadStream } from "node:fs"
+import { stat } from "node:fs/promises"
+import { resolve } from "node:path"
+import { OpenedCheckpoint } from "../dirac/io/torch-checkpoint.js"
+import type { RawTensor } from "../dirac/io/safetensors.js"
+import { buildArch, loadStateDict, resolveUNetArgs, SongUNet, type UNetArgs, type UNetPresetName } from "../dirac/network/index.js"
+import type { Json, NodeKind } from "./contract.js"
+import { modelValue } from "./model.js"
+import { configSchemaFile } from "./schema-file.js"
+import { failure } from "./values.js"
+
+export interface ImportCheckpointArgs {
+  readonly path: string
+  readonly arch: "base" | "large"
+  readonly weights: "raw" | "ema"
+  readonly fingerprint: "stat" | "content"
+}
+
+export const DENOISER_PREFIX = "denoiser_fn."
+
+/** The hyper-parameters worth showing, when the checkpoint has them. */
+const SHOWN = ["model_arch", "dt", "loss_type", "experiment_config_file", "experiment"] as const
+
+export interface ImportedNetwork {
+  readonly net: SongUNet
+  readonly hyperParameters?: Record<string, unknown>
+  /** One line for a log: what was found and loaded. */
+  readonly summary: string
+}
+
+/**
+ * Builds the SongUNet of `arch` and loads a DiracDiffusion checkpoint's `denoiser_fn.*` weights into it (raw, or
+ * the EMA callback's list), reading nothing else. Fails with a message naming the mismatch when the checkpoint
+ * was trained with another architecture.
+ */
+export const importCheckpointNetwork = async (
+  path: string,
+  arch: UNetPresetName | UNetArgs,
+  weights: "raw" | "ema" = "raw",
+): Promise<ImportedNetwork> => {
+  const args = resolveUNetArgs(arch)
+  const archName = typeof arch === "string" ? `'${arch}'` : "the given architecture"
+  const ckpt = await OpenedCheckpoint.open(path)
+  try {
+    const hp = ckpt.hyperParameters
+    const declared = hp?.model_arch
+    if (typeof arch === "string" && typeof declared === "string" && declared !== arch) {
+      throw new Error(`${path} was trained with model_arch '${declared}', but arch is '${arch}': set arch: ${declared}`)
+    }
+    const sd = [...ckpt.stateDict].filter(([k]) => k.startsWith(DENOISER_PREFIX))
+    if (sd.length === 0) {
+      const some = [...ckpt.stateDict.keys()].slice(0, 5)
+      throw new Error(`${path} has no '${DENOISER_PREFIX}*' weights, so it is not a DiracDiffusion checkpoint${some.length ? ` (its state_dict starts with ${some.join(", ")})` : ""}`)
+    }
+    // Check names and shapes against the architecture before reading any data.
+    const a = buildArch(args)
+    const expected = new Map<string, readonly number[]>([...a.params.map((p) => [p.name, p.torchShape] as const), ...a.buffers.map((b) => [b.name, b.torchShape] as const)])
+    const bad: string[] = []
+    for (const [k, ref] of sd) {
+      const name = k.slice(DENOISER_PREFIX.length)
+      const shape = expected.get(name)
+      if (!shape) bad.push(`${name} is not in ${typeof arch === "string" ? `the ${archName}` : archName} network`)
+      else if (shape.length !== ref.shape.length || shape.some((s, i) => s !== ref.shape[i])) bad.push(`${name} is [${ref.shape.join(", ")}], expected [${shape.join(", ")}]`)
+      if (bad.length >= 5) break
+    }
+    if (bad.length > 0) throw new Error(`${path} does not match ${typeof arch === "string" ? `the ${archName}` : archName} network (${bad.join("; ")}); is it a checkpoint of another preset?`)
+
+    const tensors: Record<string, RawTensor> = {}
+    for (const [k, ref] of sd) tensors[k] = await ckpt.readTensor(ref, k)
+    let source = "state_dict"
+    if (weights === "ema") {
+      const ema = ckpt.emaList
+      if (!ema) throw new Error(`${path} has no EMA weights (optimizer_states[0].ema); use weights: raw`)
+      // The EMA callback keeps the module's parameters in order: the denoiser's come first (buffers excluded).
+      const params = sd.filter(([k]) => !k.endsWith(".resample_filter"))
+      if (ema.length < params.length) throw new Error(`${path}: the EMA list has ${ema.length} tensors, the denoiser ${params.length} parameters`)
+      for (let i = 0; i < params.length; i++) {
+        const [k, ref] = params[i]
+        const e = ema[i]
+        if (e.shape.length !== ref.shape.length || e.shape.some((s, j) => s !== ref.shape[j])) {
+          throw new Error(`${path}: EMA tensor ${i} is [${e.shape.join(", ")}] but ${k} is [${ref.shape.join(", ")}]; the EMA list is not in state_dict order`)
+        }
+        tensors[k] = await ckpt.readTensor(e, `ema[${i}]`)
+      }
+      source = "EMA weights"
+    }
+    const net = new SongUNet(args, (spec) => new Float32Array(spec.shape.reduce((x, y) => x * y, 1)))
+    try {
+      loadStateDict(net, tensors, { prefix: DENOISER_PREFIX, source: path })
+    } catch (error) {
+      net.dispose()
+      throw error
+    }
+    const shown = hp ? SHOWN.filter((k) => hp[k] !== undefined).map((k) => `${k}=${JSON.stringify(hp[k])}`) : []
+    const summary = `${sd.length} tensors (${source}) loaded into ${typeof arch === "string" ? arch : "the given architecture"}${shown.length ? `; hyper-parameters: ${shown.join(", ")}` : "; no hyper-parameters in the file"}`
+    return hp ? { net, hyperParameters: hp, summary } : { net, summary }
+  } finally {
+    await ckpt.close()
+  }
+}
+
+const fileFingerprint = async (path: string, mode: "stat" | "content"): Promise<string> => {
+  const full = resolve(path)
+  const s = await stat(full)
+  if (mode === "stat") return `${full}:${s.size}:${Math.round(s.mtimeMs)}`
+  const hash = createHash("sha256")
+  for await (const chunk of createReadStream(full)) hash.update(chunk as Buffer)
+  return `sha256:${hash.digest("hex")}`
+}
+
+const jsonOf = (v: unknown): Json => JSON.parse(JSON.stringify(v ?? null)) as Json
+
+export const importCheckpoint: NodeKind<ImportCheckpointArgs> = {
+  kind: "import-checkpoint",
+  version: 1,
+  summary: "Loads an official DiracDiffusion Lightning checkpoint (.ckpt) as a model, safely and without Python",
+  configSchema: configSchemaFile("import-checkpoint"),
+  inputs: {},
+  outputs: { model: { type: "model", description: "the network and its weights, interchangeable with train's model" } },
+  typing: (config: ImportCheckpointArgs) => {
+    const r = resolveUNetArgs(config.arch).img_resolution
+    return { outputs: { model: { kind: "model", shape: { height: r, width: r, channels: 3 } } } }
+  },
+  externalFingerprint: (config: ImportCheckpointArgs) => fileFingerprint(config.path, config.fingerprint),
+  run: (ctx) =>
+    Effect.gen(function* () {
+      const imported = yield* Effect.acquireRelease(
+        Effect.tryPromise({ try: () => importCheckpointNetwork(resolve(ctx.config.path), ctx.config.arch, ctx.config.weights), catch: failure }),
+        (i) => Effect.sync(() => i.net.dispose()),
+      )
+      yield* ctx.log(imported.summary)
+      const hp = imported.hyperParameters
+      const model = yield* Effect.tryPromise({
+        try: () =>
+          modelValue(imported.net, {
+            preset: ctx.config.arch,
+            source: "checkpoint",
+            checkpoint: ctx.config.path,
+            weights: ctx.config.weights,
+            ...(hp && typeof hp.dt === "number" ? { dt: hp.dt } : {}),
+            ...(hp ? { hyper_parameters: jsonOf(hp) } : {}),
+          }),
+        catch: failure,
+      })
+      return { model }
+    }).pipe(Effect.scoped),
+}
