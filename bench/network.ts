@@ -17,26 +17,18 @@
  * busy machine (other processes) inflates every number; on a shared box,
  * trust "min" more than the median.
  */
-import { spawnSync } from "node:child_process"
 import { loadavg } from "node:os"
 import { fileURLToPath } from "node:url"
 import type * as TF from "@tensorflow/tfjs-core"
 import { initBackend } from "../src/runtime/backend/select.js"
 import { countParameters, createUNet, forward, type UNetPresetName } from "../src/dirac/network/index.js"
+import { formatProfile, formatTable, formatTiming, profileKernels, runPerThreadCount, timed, type KernelProfile, type Timing } from "./lib/harness.js"
 
 const PRESET = (process.env.PRESET ?? "small-64") as UNetPresetName
 const BATCH = Number(process.env.BATCH ?? 8)
 const REPS = Number(process.env.REPS ?? 5)
 const WARMUP = Number(process.env.WARMUP ?? 2)
 const PROFILE = process.env.PROFILE === "1"
-
-interface Timing {
-  /** Median wall time. */
-  readonly seconds: number
-  /** Fastest run: the best estimate of the uncontended time on a shared machine. */
-  readonly min: number
-  readonly cpuPerWall: number
-}
 
 interface Result {
   readonly device: string
@@ -51,10 +43,8 @@ interface Result {
   readonly lossFirst: number
   readonly lossLast: number
   readonly tensorsStable: boolean
-  readonly profile?: ReadonlyArray<{ kernel: string; ms: number; calls: number }>
+  readonly profile?: KernelProfile
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 const measure = async (threads: number): Promise<Result> => {
   const info = await initBackend("wasm", { threads })
@@ -69,19 +59,7 @@ const measure = async (threads: number): Promise<Result> => {
   let seed = 0
   const lossFn = () => tf.mean(tf.square(tf.sub(forward(net, y, sigma, { training: true, dropoutSeed: seed++ }), x0))) as TF.Scalar
 
-  const timed = async (f: () => Promise<void>): Promise<Timing> => {
-    for (let i = 0; i < WARMUP; i++) await f()
-    const ts: number[] = []
-    const cpu0 = process.cpuUsage()
-    const wall0 = performance.now()
-    for (let i = 0; i < REPS; i++) {
-      const t0 = performance.now()
-      await f()
-      ts.push((performance.now() - t0) / 1000)
-    }
-    const cpu = process.cpuUsage(cpu0)
-    return { seconds: median(ts), min: Math.min(...ts), cpuPerWall: (cpu.user + cpu.system) / 1000 / (performance.now() - wall0) }
-  }
+  const reps = { warmup: WARMUP, reps: REPS }
 
   // The first step includes XNNPACK operator creation and wasm heap growth.
   let t0 = performance.now()
@@ -94,7 +72,7 @@ const measure = async (threads: number): Promise<Result> => {
     const out = forward(net, y, sigma)
     await out.data()
     out.dispose()
-  })
+  }, reps)
   let grads: TF.NamedTensorMap = {}
   const fwdBwd = await timed(async () => {
     tf.dispose(grads)
@@ -102,11 +80,11 @@ const measure = async (threads: number): Promise<Result> => {
     await g.value.data()
     g.value.dispose()
     grads = g.grads
-  })
+  }, reps)
   const adam = await timed(async () => {
     optimizer.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })))
     await (vars.at(-1) as TF.Tensor).data()
-  })
+  }, reps)
   tf.dispose(grads)
   const tensorsBefore = tf.memory().numTensors
   let lossLast = Number.NaN
@@ -114,25 +92,16 @@ const measure = async (threads: number): Promise<Result> => {
     const loss = optimizer.minimize(lossFn, true, vars)!
     lossLast = (await loss.data())[0]!
     loss.dispose()
-  })
+  }, reps)
   const tensorsStable = tf.memory().numTensors === tensorsBefore
 
   let profile: Result["profile"]
   if (PROFILE) {
-    const p = await tf.profile(() => {
+    profile = await profileKernels(tf, () => {
       const loss = optimizer.minimize(lossFn, true, vars)!
       loss.dataSync()
       return loss
     })
-    const agg = new Map<string, { ms: number; calls: number }>()
-    for (const k of p.kernels) {
-      if (k.name === "unnamed scope") continue // custom-gradient wrappers (their kernels are listed themselves)
-      const a = agg.get(k.name) ?? { ms: 0, calls: 0 }
-      a.ms += Number(k.kernelTimeMs)
-      a.calls++
-      agg.set(k.name, a)
-    }
-    profile = [...agg.entries()].map(([kernel, a]) => ({ kernel, ...a })).sort((a, b) => b.ms - a.ms)
   }
   t0 = performance.now()
   const result: Result = {
@@ -161,24 +130,14 @@ if (child !== undefined) {
   process.exit(0) // threaded wasm keeps the event loop alive
 } else {
   const threadList = (process.env.THREADS ?? "1,2").split(",").map(Number)
-  const self = fileURLToPath(import.meta.url)
   const load0 = loadavg()[0]!
-  const results = threadList.map((threads) => {
-    const r = spawnSync(process.execPath, ["--import", "tsx", self], {
-      env: { ...process.env, NETWORK_BENCH_CHILD: String(threads) },
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "inherit"],
-      maxBuffer: 64 * 1024 * 1024,
-    })
-    if (r.status !== 0) throw new Error(`benchmark child (threads=${threads}) failed: ${r.status ?? r.signal}`)
-    return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Result
-  })
+  const results = runPerThreadCount<Result>(fileURLToPath(import.meta.url), "NETWORK_BENCH_CHILD", threadList)
   const first = results[0]!
   console.log(
     `SongUNet '${PRESET}' (${first.params.toLocaleString("en-US")} params), batch ${BATCH} of ${first.resolution}x${first.resolution}x3; ` +
       `median (min) of ${REPS} after ${WARMUP} warm-ups; load average ${load0.toFixed(2)} -> ${loadavg()[0]!.toFixed(2)}`,
   )
-  const fmt = (t: Timing) => `${t.seconds.toFixed(3)} s (min ${t.min.toFixed(3)}, cpu ${t.cpuPerWall.toFixed(2)}x)`
+  const fmt = (t: Timing) => formatTiming(t)
   const rows: Array<[string, (r: Result) => string]> = [
     ["forward (eval)", (r) => fmt(r.forward)],
     ["fwd+bwd (variableGrads)", (r) => fmt(r.fwdBwd)],
@@ -190,17 +149,10 @@ if (child !== undefined) {
   ]
   const header = ["", ...results.map((r) => r.device)]
   const lines = rows.map(([label, f]) => [label, ...results.map(f)])
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)))
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")
-  console.log(line(header))
-  console.log(widths.map((w) => "-".repeat(w)).join("-|-"))
-  for (const l of lines) console.log(line(l))
+  for (const l of formatTable(header, lines)) console.log(l)
   for (const r of results) {
     if (r.profile === undefined) continue
-    const total = r.profile.reduce((s, k) => s + k.ms, 0)
-    console.log(`\nkernel time of one train step, ${r.device}: ${(total / 1000).toFixed(3)} s in kernels`)
-    for (const k of r.profile.slice(0, 15)) {
-      console.log(`  ${k.kernel.padEnd(26)} ${(k.ms / 1000).toFixed(3)} s  ${((100 * k.ms) / total).toFixed(1).padStart(5)}%  ${k.calls} calls`)
-    }
+    console.log("")
+    for (const l of formatProfile(`kernel time of one train step, ${r.device}`, r.profile)) console.log(l)
   }
 }
