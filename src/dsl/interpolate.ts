@@ -1,4 +1,4 @@
-import type { Diagnostic, DocPath } from "./diagnostics.js"
+import type { DocPath } from "./diagnostics.js"
 import { didYouMean } from "./suggest.js"
 
 const whole = /^\$\{\s*([^}]+?)\s*\}$/

@@ -186,8 +186,6 @@ export interface UnpickleOptions {
   readonly source?: string
 }
 
-const MARK = Symbol("mark")
-
 /** Interprets one pickle; returns the value STOP leaves, and where it stopped. */
 export const unpickle = (bytes: Uint8Array, options: UnpickleOptions = {}): unknown => unpickleAt(bytes, 0, options).value
 

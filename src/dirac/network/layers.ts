@@ -195,7 +195,7 @@ export const normAct = (
   act: boolean,
   dropout: DropoutSpec | null = null,
 ): T4 => {
-  const [b, h, w, c] = x.shape
+  const [, h, w, c] = x.shape
   const n = h * w
   const cg = c / groups
   const f = custom<[T4, tf.Tensor1D, tf.Tensor1D], T4>((xx, g, bt, save) => {
