@@ -18,9 +18,12 @@ export const MODEL_METADATA_KEY = "dirac.model"
 
 // ------------------------------------------------------------------ layouts
 
-/** tfjs-layout values of one parameter -> official PyTorch layout (same element count). */
-export const toTorchLayout = (spec: ParamSpec, data: ArrayLike<number>): Float32Array => {
-  const out = new Float32Array(data.length)
+/**
+ * Where each element of a parameter in tfjs layout sits in the official PyTorch layout: conv weights HWIO -> OIHW
+ * (qkv output channels de-interleaved: tfjs column j*C + c holds torch channel 3c + j), linear [in, out] -> [out, in].
+ */
+const torchIndex = (spec: ParamSpec, length: number): Int32Array => {
+  const index = new Int32Array(length)
   switch (spec.role) {
     case "conv_weight":
     case "qkv_weight": {
@@ -30,59 +33,41 @@ export const toTorchLayout = (spec: ParamSpec, data: ArrayLike<number>): Float32
         for (let x = 0; x < kw; x++)
           for (let i = 0; i < cin; i++)
             for (let o = 0; o < cout; o++) {
-              // qkv: tfjs column j*C + c holds torch output channel 3c + j.
               const to = spec.role === "qkv_weight" ? 3 * (o % c) + Math.floor(o / c) : o
-              out[((to * cin + i) * kh + y) * kw + x] = data[((y * kw + x) * cin + i) * cout + o]
+              index[((y * kw + x) * cin + i) * cout + o] = ((to * cin + i) * kh + y) * kw + x
             }
-      return out
+      return index
     }
     case "qkv_bias": {
-      const c = data.length / 3
-      for (let o = 0; o < data.length; o++) out[3 * (o % c) + Math.floor(o / c)] = data[o]
-      return out
+      const c = length / 3
+      for (let o = 0; o < length; o++) index[o] = 3 * (o % c) + Math.floor(o / c)
+      return index
     }
     case "linear_weight": {
       const [fin, fout] = spec.shape
-      for (let i = 0; i < fin; i++) for (let o = 0; o < fout; o++) out[o * fin + i] = data[i * fout + o]
-      return out
+      for (let i = 0; i < fin; i++) for (let o = 0; o < fout; o++) index[i * fout + o] = o * fin + i
+      return index
     }
     default:
-      out.set(data)
-      return out
+      for (let k = 0; k < length; k++) index[k] = k
+      return index
   }
+}
+
+/** tfjs-layout values of one parameter -> official PyTorch layout (same element count). */
+export const toTorchLayout = (spec: ParamSpec, data: ArrayLike<number>): Float32Array => {
+  const index = torchIndex(spec, data.length)
+  const out = new Float32Array(data.length)
+  for (let k = 0; k < index.length; k++) out[index[k]] = data[k]
+  return out
 }
 
 /** Official PyTorch layout -> tfjs layout (inverse of {@link toTorchLayout}). */
 export const fromTorchLayout = (spec: ParamSpec, data: ArrayLike<number>): Float32Array => {
+  const index = torchIndex(spec, data.length)
   const out = new Float32Array(data.length)
-  switch (spec.role) {
-    case "conv_weight":
-    case "qkv_weight": {
-      const [kh, kw, cin, cout] = spec.shape
-      const c = cout / 3
-      for (let y = 0; y < kh; y++)
-        for (let x = 0; x < kw; x++)
-          for (let i = 0; i < cin; i++)
-            for (let o = 0; o < cout; o++) {
-              const to = spec.role === "qkv_weight" ? 3 * (o % c) + Math.floor(o / c) : o
-              out[((y * kw + x) * cin + i) * cout + o] = data[((to * cin + i) * kh + y) * kw + x]
-            }
-      return out
-    }
-    case "qkv_bias": {
-      const c = data.length / 3
-      for (let o = 0; o < data.length; o++) out[o] = data[3 * (o % c) + Math.floor(o / c)]
-      return out
-    }
-    case "linear_weight": {
-      const [fin, fout] = spec.shape
-      for (let i = 0; i < fin; i++) for (let o = 0; o < fout; o++) out[i * fout + o] = data[o * fin + i]
-      return out
-    }
-    default:
-      out.set(data)
-      return out
-  }
+  for (let k = 0; k < index.length; k++) out[k] = data[index[k]]
+  return out
 }
 
 // ------------------------------------------------------------------ state dict
