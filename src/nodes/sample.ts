@@ -64,10 +64,11 @@ const cleanFor = async (source: ImageSource, ids: ReadonlyArray<string>): Promis
 
 const repeatEach = <T>(items: ReadonlyArray<T>, n: number): T[] => items.flatMap((item) => Array.from({ length: n }, () => item))
 
+const REPORT_ROWS = 6
+
 const writeReport = async (ctx: NodeContext<SampleArgs>, y: tf.Tensor4D, x: Float32Array, clean: tf.Tensor4D | undefined, trajectories: Trajectories, n: number) => {
   await mkdir(ctx.reportDir, { recursive: true })
-  const [count, h, w] = y.shape
-  const shown = Math.min(count, 6)
+  const [shown, h, w] = y.shape
   const per = h * w * 3
   const image = (data: Float32Array, i: number) => ({ pixels: data.slice(i * per, (i + 1) * per), width: w, height: h })
   const yData = y.dataSync() as Float32Array
@@ -214,10 +215,12 @@ export const sample: NodeKind<SampleArgs> = {
         tensors.std = tf.sqrt(tf.mean(tf.square(tf.sub(grouped, tf.expandDims(tensors.mean, 1))), 1))
         grouped.dispose()
       }
-      const measured = tf.slice(y, [0, 0, 0, 0], [count, -1, -1, -1]) as tf.Tensor4D
-      const cleanAll = clean ? yield* Effect.tryPromise({ try: () => cleanFor(clean, repeatEach(allIds.slice(0, count), n)), catch: failure }) : undefined
-      yield* Effect.tryPromise({ try: () => writeReport(ctx, measured, out, cleanAll, state.trajectories, n), catch: failure }).pipe(
-        Effect.ensuring(Effect.sync(() => tf.dispose([measured, ...(cleanAll ? [cleanAll] : [])]))),
+      // The report shows the first few measurements only: load no more than those.
+      const shown = Math.min(count, REPORT_ROWS)
+      const measured = tf.slice(y, [0, 0, 0, 0], [shown, -1, -1, -1]) as tf.Tensor4D
+      const cleanShown = clean ? yield* Effect.tryPromise({ try: () => cleanFor(clean, repeatEach(allIds.slice(0, shown), n)), catch: failure }) : undefined
+      yield* Effect.tryPromise({ try: () => writeReport(ctx, measured, out, cleanShown, state.trajectories, n), catch: failure }).pipe(
+        Effect.ensuring(Effect.sync(() => tf.dispose([measured, ...(cleanShown ? [cleanShown] : [])]))),
       )
       const reconstructions: PortValue = {
         meta: { ids: allIds.slice(0, count), samples: n, output: args.output, t_stop: args.stopT, dt: args.dt, steps: state.trajectories.t.length },
