@@ -6,7 +6,7 @@ import { heatImage, labelledGridPng } from "../report/grid.js"
 import { batchToTensor4D } from "../dirac/data/tensor.js"
 import type { ImageSource } from "../dirac/data/types.js"
 import { perceptualMetric } from "../dirac/metrics/perceptual/index.js"
-import { diracSample, networkDenoiser, type SamplerArgs, type UpdateRule } from "../dirac/sample/sampler.js"
+import { diracSample, type SamplerArgs, type UpdateRule } from "../dirac/sample/sampler.js"
 import type { PortType } from "../dsl/ports.js"
 import { linePlotPng } from "../report/plot.js"
 import type { Json, NodeContext, NodeKind, PortValue } from "./contract.js"
@@ -14,6 +14,7 @@ import { modelResolution, openModel } from "./model.js"
 import { addBatch, emptyTrajectories, meanCurve, trajectoriesJson, type Trajectories } from "./trajectory.js"
 import { failure, openImages, readProcess, single } from "./values.js"
 import { configSchemaFile } from "./schema-file.js"
+import { engineFingerprint, engineTypingErrors, openEngine, type SamplingEngine } from "./sample-engine.js"
 
 export interface SampleArgs {
   readonly dt: number
@@ -29,6 +30,8 @@ export interface SampleArgs {
   readonly perceptual: "mobilenet-perceptual" | "lpips-vgg" | "none"
   readonly perceptual_weights?: string
   readonly checkpoint_seconds: number
+  readonly engine: SamplingEngine
+  readonly onnx_threads?: number
 }
 
 /** What an `early-stop` node hands a `sample` node. */
@@ -141,11 +144,15 @@ export const sample: NodeKind<SampleArgs> = {
   defaultOutput: "reconstructions",
   seeded: true,
   backendSensitive: true,
+  externalFingerprint: async (config: SampleArgs) => engineFingerprint(config),
   typing: (config: SampleArgs, inputs) => {
     const model = inputs.model as PortType | undefined
     const measured = inputs.measurements as PortType | undefined
     return {
-      errors: config.perceptual === "lpips-vgg" && !config.perceptual_weights ? [{ path: ["with", "perceptual_weights"], message: "lpips-vgg needs its converted weights (see README, Metrics)" }] : [],
+      errors: [
+        ...(config.perceptual === "lpips-vgg" && !config.perceptual_weights ? [{ path: ["with", "perceptual_weights"], message: "lpips-vgg needs its converted weights (see README, Metrics)" }] : []),
+        ...engineTypingErrors(config),
+      ],
       expects: { measurements: { kind: "measurements", shape: model?.shape }, images: { kind: "images", shape: measured?.shape } },
       outputs: { reconstructions: { kind: "reconstructions", shape: measured?.shape, range: [0, 1] } },
     }
@@ -156,6 +163,8 @@ export const sample: NodeKind<SampleArgs> = {
       const process = yield* readProcess(single(ctx.inputs.process))
       const modelPort = single(ctx.inputs.model)
       const net = yield* Effect.acquireRelease(openModel(modelPort, config.weights), (n) => Effect.sync(() => n.dispose()))
+      const engine = yield* openEngine(net, config, ctx.backend)
+      yield* ctx.log(`network forward passes on ${engine.description}`)
       const measurements = single(ctx.inputs.measurements)
       const allIds = (measurements.meta as { ids: string[] }).ids
       const count = Math.min(config.limit ?? allIds.length, allIds.length)
@@ -186,7 +195,7 @@ export const sample: NodeKind<SampleArgs> = {
         const sampleIds = ids.flatMap((id) => Array.from({ length: n }, (_, s) => `${id}#${s}`))
         const result = yield* Effect.tryPromise({
           try: (signal) =>
-            diracSample(networkDenoiser(net), process, args, {
+            diracSample(engine.denoiser, process, args, {
               signal,
               measurements: batchY as tf.Tensor4D,
               ids: sampleIds,
@@ -223,7 +232,7 @@ export const sample: NodeKind<SampleArgs> = {
         Effect.ensuring(Effect.sync(() => tf.dispose([measured, ...(cleanShown ? [cleanShown] : [])]))),
       )
       const reconstructions: PortValue = {
-        meta: { ids: allIds.slice(0, count), samples: n, output: args.output, t_stop: args.stopT, dt: args.dt, steps: state.trajectories.t.length },
+        meta: { ids: allIds.slice(0, count), samples: n, output: args.output, t_stop: args.stopT, dt: args.dt, steps: state.trajectories.t.length, engine: engine.description },
         tensors,
       }
       return { reconstructions, trajectories: { meta: trajectoriesJson(state.trajectories), tensors: {} } }

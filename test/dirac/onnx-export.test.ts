@@ -6,7 +6,13 @@ import * as tf from "@tensorflow/tfjs-core"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
+import { syntheticSource } from "../../src/dirac/data/synthetic.js"
+import { batchToTensor4D } from "../../src/dirac/data/tensor.js"
+import { measure } from "../../src/dirac/noise/measurement.js"
+import { paperDeblurProcess } from "../../src/dirac/operators/process.js"
 import { Rng } from "../../src/dirac/random.js"
+import { onnxDenoiser } from "../../src/dirac/sample/onnx-denoiser.js"
+import { diracSample, GuidanceNeedsGradient, networkDenoiser, type SamplerArgs } from "../../src/dirac/sample/sampler.js"
 import { createUNet, forward, type SongUNet } from "../../src/dirac/network/index.js"
 import { openOnnxNetwork } from "../../src/dirac/onnx/runtime.js"
 import { importCheckpointNetwork } from "../../src/nodes/import-checkpoint.js"
@@ -89,6 +95,47 @@ describe("ONNX export on ONNX Runtime", () => {
       expect(session.skipped.join("\n")).toMatch(/^cuda: /)
       await session.release()
     } finally {
+      net.dispose()
+    }
+  })
+})
+
+describe("sampling with the network on ONNX Runtime", () => {
+  const setup = async () => {
+    const process = paperDeblurProcess()
+    const source = syntheticSource({ seed: 4, count: 2, resolution: 16 })
+    const batch = await source.load([0, 1])
+    const x = batchToTensor4D(batch)
+    const net = createUNet("tiny-16", { seed: 2 })
+    randomise(net, 5, 0.05)
+    return { process, ids: batch.ids, net, yTilde: measure(process, x, batch.ids) }
+  }
+  const args: SamplerArgs = { dt: 0.25, stopT: 0, update: "look-ahead", guidance: { step: 0, scaling: "std", sign: "paper" }, output: "x0" }
+
+  it("reconstructs what the tfjs network reconstructs", async () => {
+    const { process, ids, net, yTilde } = await setup()
+    const session = await openOnnxNetwork(net, { providers: ["cpu"], threads: 1 })
+    try {
+      const viaTfjs = await diracSample(networkDenoiser(net), process, args, { measurements: yTilde, ids, seed: 3 })
+      const viaOrt = await diracSample(onnxDenoiser(session), process, args, { measurements: yTilde, ids, seed: 3 })
+      expect(viaOrt.trajectory.length).toBe(4)
+      expect(maxAbsDiff(viaOrt.output.dataSync(), viaTfjs.output.dataSync())).toBeLessThanOrEqual(1e-4)
+      expect(maxAbsDiff(viaOrt.output.dataSync(), yTilde.dataSync())).toBeGreaterThan(0.01)
+      tf.dispose([viaTfjs.output, viaOrt.output])
+    } finally {
+      await session.release()
+      net.dispose()
+    }
+  })
+
+  it("refuses guidance, which needs the gradient through the network", async () => {
+    const { process, ids, net, yTilde } = await setup()
+    const session = await openOnnxNetwork(net, { providers: ["cpu"], threads: 1 })
+    try {
+      const guided = { ...args, guidance: { step: 1, scaling: "std" as const, sign: "paper" as const } }
+      await expect(diracSample(onnxDenoiser(session), process, guided, { measurements: yTilde, ids, seed: 3 })).rejects.toBeInstanceOf(GuidanceNeedsGradient)
+    } finally {
+      await session.release()
       net.dispose()
     }
   })

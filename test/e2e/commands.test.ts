@@ -121,3 +121,13 @@ describe("pipe watch and the terminal view", () => {
     expect(JSON.parse(runs).nodes.sum.key).toHaveLength(64)
   })
 })
+
+describe("sampling engines", () => {
+  it("refuses guidance on ONNX Runtime before running anything", () => {
+    const quickstart = new URL("../../pipelines/quickstart-blur.yaml", import.meta.url).pathname
+    const r = pipe(workspace(), ["validate", quickstart, "--set", "validation_run.with.engine=onnxruntime", "--set", "validation_run.with.guidance.step=1"])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain("nodes.validation_run.with.engine: guidance (with.guidance.step > 0) needs gradients through the network")
+    expect(r.stderr).toContain("nothing was run")
+  })
+})

@@ -5,7 +5,7 @@
  * order, since onnxruntime-node throws instead of falling back when one is
  * missing (its CUDA add-on is a separate download).
  */
-import { existsSync } from "node:fs"
+import { existsSync, readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { stateDict, type SongUNet } from "../network/index.js"
@@ -82,15 +82,31 @@ export interface OnnxNetwork {
   release(): Promise<void>
 }
 
-/** onnxruntime-node logs an error when asked for a provider whose library is missing: look for the CUDA add-on first. */
-const cudaAddOnMissing = (): string | null => {
+const binDir = (): string | null => {
   try {
-    const bin = join(dirname(createRequire(import.meta.url).resolve("onnxruntime-node")), "..", "bin", "napi-v6", process.platform, process.arch)
-    const lib = join(bin, "libonnxruntime_providers_cuda.so")
-    return existsSync(lib) ? null : `the CUDA add-on is not installed (${lib} is missing; onnxruntime-node downloads it at install time unless ONNXRUNTIME_NODE_INSTALL=skip)`
+    return join(dirname(createRequire(import.meta.url).resolve("onnxruntime-node")), "..", "bin", "napi-v6", process.platform, process.arch)
   } catch {
     return null
   }
+}
+
+/** onnxruntime-node logs an error when asked for a provider whose library is missing: look for the CUDA add-on first. */
+const cudaAddOnMissing = (): string | null => {
+  const bin = binDir()
+  if (bin === null) return "onnxruntime-node is not installed"
+  const lib = join(bin, "libonnxruntime_providers_cuda.so")
+  return existsSync(lib) ? null : `the CUDA add-on is not installed (${lib} is missing; onnxruntime-node downloads it at install time unless ONNXRUNTIME_NODE_INSTALL=skip)`
+}
+
+/**
+ * What decides which ONNX Runtime would run, without loading it: the package version and whether the CUDA
+ * add-on is present, e.g. "onnxruntime-node@1.30.0/cpu" or "onnxruntime-node@1.30.0/cuda"; null when absent.
+ */
+export const ortFingerprint = (): string | null => {
+  const bin = binDir()
+  if (bin === null) return null
+  const pkg = JSON.parse(readFileSync(join(bin, "..", "..", "..", "..", "package.json"), "utf8")) as { version: string }
+  return `onnxruntime-node@${pkg.version}/${cudaAddOnMissing() === null ? "cuda" : "cpu"}`
 }
 
 const firstLine = (error: unknown): string => (error instanceof Error ? error.message : String(error)).split("\n")[0]!

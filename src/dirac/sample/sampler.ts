@@ -59,7 +59,15 @@ export interface SampleInput {
   readonly perceptual?: (a: tf.Tensor4D, b: tf.Tensor4D) => Promise<number[]>
 }
 
-type Denoiser = (y: tf.Tensor4D, sigma: number) => tf.Tensor4D
+/**
+ * x^0 = Phi(y, sigma). Synchronous denoisers (tfjs) are differentiable, so guidance can take the gradient through
+ * them; asynchronous ones (ONNX Runtime) serve unguided sampling only.
+ */
+export type Denoiser = (y: tf.Tensor4D, sigma: number) => tf.Tensor4D | Promise<tf.Tensor4D>
+
+export class GuidanceNeedsGradient extends Error {
+  override readonly name = "GuidanceNeedsGradient"
+}
 
 const sigmaVector = (sigma: number, n: number) => tf.fill([n], sigma) as tf.Tensor1D
 
@@ -113,6 +121,10 @@ export const diracSample = async (
       let kept: { x0: tf.Tensor4D; losses: tf.Tensor1D } | undefined
       const { value, grad } = tf.valueAndGrad((yt: tf.Tensor) => {
         const estimate = denoise(yt as tf.Tensor4D, sThis)
+        if (estimate instanceof Promise) {
+          estimate.then((t) => t.dispose(), () => undefined)
+          throw new GuidanceNeedsGradient("guidance needs the gradient through the network, which this engine cannot give: sample with the tfjs engine")
+        }
         const perImageLoss = dcLossPerImage(estimate)
         kept = { x0: tf.keep(estimate), losses: tf.keep(perImageLoss) as tf.Tensor1D }
         return tf.sum(perImageLoss)
@@ -126,7 +138,7 @@ export const diracSample = async (
       guidance = tf.tidy(() => tf.mul(grad, tf.tensor(Array.from(scaler, (c) => sign * dVar * c), [n, 1, 1, 1]))) as tf.Tensor4D
       grad.dispose()
     } else {
-      x0 = denoise(y, sThis)
+      x0 = await denoise(y, sThis)
     }
     const noise = tf.tensor4d(
       Float32Array.from({ length: y.size }, (_, k) => rngs[Math.floor(k / perImage)].normal() * Math.sqrt(Math.max(dVar, 0))),
