@@ -131,7 +131,7 @@ export const diracSample = async (
       })(y)
       value.dispose()
       x0 = kept!.x0
-      const losses = kept!.losses.dataSync()
+      const losses = await kept!.losses.data()
       kept!.losses.dispose()
       const scaler = losses.map((l) => (args.guidance.scaling === "std" ? (args.guidance.step * 0.5) / (sigma1 * sigma1) : args.guidance.step / Math.sqrt(l + 1e-30)))
       const sign = args.guidance.sign === "paper" ? -1 : 1
@@ -185,7 +185,9 @@ const incrementalUpdate = (process: DegradationProcess, args: SamplerArgs, x0: t
 }
 
 const record = async (process: DegradationProcess, yTilde: tf.Tensor4D, x0: tf.Tensor4D, y: tf.Tensor4D, t: number, input: SampleInput): Promise<StepRecord> => {
-  const epsDc = tf.tidy(() => tf.mean(tf.square(tf.sub(yTilde, process.A(x0, 1))), [1, 2, 3]).arraySync() as number[])
+  const epsDcTensor = tf.tidy(() => tf.mean(tf.square(tf.sub(yTilde, process.A(x0, 1))), [1, 2, 3]))
+  const epsDc = Array.from(await epsDcTensor.data())
+  epsDcTensor.dispose()
   const clean = input.clean
   if (!clean) return { t, epsDc }
   const distortion = { psnrX0: psnr(x0, clean), ssimX0: ssim(x0, clean), psnrY: psnr(y, clean), ssimY: ssim(y, clean) }

@@ -118,7 +118,10 @@ export class Trainer {
       )
       const loss = (await value.data())[0]
       const named = Object.fromEntries(Object.entries(grads).map(([v, g]) => [this.officialName.get(v) ?? v, g]))
-      const gradNorm = Math.sqrt(tf.tidy(() => tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))).dataSync()[0]))
+      // Pairwise adds, not addN: WebGPU caps the inputs of one kernel (8 storage buffers), and reads are asynchronous there.
+      const squares = tf.tidy(() => Object.values(grads).reduce<tf.Tensor>((sum, g) => tf.add(sum, tf.sum(tf.square(g))), tf.scalar(0)))
+      const gradNorm = Math.sqrt((await squares.data())[0])
+      squares.dispose()
       value.dispose()
       if (!Number.isFinite(loss)) {
         Object.values(grads).forEach((g) => g.dispose())

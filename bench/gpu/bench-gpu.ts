@@ -1,0 +1,136 @@
+/**
+ * Training and sampling throughput of the project's network on one tfjs backend, plus sampling on ONNX Runtime's
+ * execution providers; prints one JSON object per measurement (one line each). bench/gpu/run.sh runs it on a GPU
+ * machine from a bundle (bench/gpu/prepare.sh); here: `npx tsx bench/gpu/bench-gpu.ts --backend wasm --quick`.
+ *
+ *   --backend webgpu|wasm|tensorflow   tfjs backend for training and tfjs sampling (default wasm)
+ *   --configs tiny-32@32x8,base@256x4   preset@resolution x batch (default: the quickstart's and small-64's)
+ *   --ort webgpu,cuda,cpu               ONNX Runtime providers to sample on (each on its own; "" for none)
+ *   --sampler-steps N  --reps N  --warmup N  --budget SECONDS (configs left when it runs out are skipped)
+ *   --presets                           print the presets as JSON (for the PyTorch side) and exit
+ *
+ * train: one Trainer.trainStep (L_IR with dt 0 through the paper's blur, Adam) at batch B; sample: one step of
+ * Algorithm 1 (network forward, A_t twice, the update) for B images, from a diracSample run of N steps.
+ */
+import { syntheticSource } from "../../src/dirac/data/synthetic.js"
+import { batchToTensor4D } from "../../src/dirac/data/tensor.js"
+import type { ImageBatch, ImageSource } from "../../src/dirac/data/types.js"
+import { createUNet, UNET_PRESETS, resolveUNetArgs, type SongUNet, type UNetPresetName } from "../../src/dirac/network/index.js"
+import { measure } from "../../src/dirac/noise/measurement.js"
+import { openOnnxNetwork, type ExecutionProvider } from "../../src/dirac/onnx/runtime.js"
+import { paperDeblurProcess } from "../../src/dirac/operators/process.js"
+import { onnxDenoiser } from "../../src/dirac/sample/onnx-denoiser.js"
+import { diracSample, networkDenoiser, type Denoiser, type SamplerArgs } from "../../src/dirac/sample/sampler.js"
+import { defaultAdam } from "../../src/dirac/train/adam.js"
+import { Trainer } from "../../src/dirac/train/trainer.js"
+import { initBackend, type BackendChoice } from "../../src/runtime/backend/select.js"
+import { timed } from "../lib/harness.js"
+
+const flag = (name: string, fallback: string): string => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : fallback
+}
+const quick = process.argv.includes("--quick")
+
+if (process.argv.includes("--presets")) {
+  console.log(JSON.stringify(Object.fromEntries(Object.keys(UNET_PRESETS).map((p) => [p, resolveUNetArgs(p as UNetPresetName)]))))
+  process.exit(0)
+}
+
+interface Config {
+  readonly preset: UNetPresetName
+  readonly resolution: number
+  readonly batch: number
+}
+const parseConfig = (text: string): Config => {
+  const m = /^([\w-]+)@(\d+)x(\d+)$/.exec(text)
+  if (!m) throw new Error(`--configs: '${text}' is not preset@RESOLUTIONxBATCH`)
+  return { preset: m[1] as UNetPresetName, resolution: Number(m[2]), batch: Number(m[3]) }
+}
+
+const backend = flag("backend", "wasm") as BackendChoice
+const configs = flag("configs", quick ? "tiny-16@16x2" : "tiny-32@32x8,small-64@64x8").split(",").map(parseConfig)
+const providers = flag("ort", "cpu").split(",").filter(Boolean) as ExecutionProvider[]
+const samplerSteps = Number(flag("sampler-steps", quick ? "2" : "10"))
+const reps = { warmup: Number(flag("warmup", quick ? "1" : "2")), reps: Number(flag("reps", quick ? "2" : "5")) }
+const budget = Number(flag("budget", "600")) * 1000
+const started = performance.now()
+
+const emit = (record: Record<string, unknown>): void => console.log(JSON.stringify(record))
+
+/** Images rendered once, so that a step's time is the step's. */
+const preloaded = async (source: ImageSource): Promise<ImageSource> => {
+  const all = await source.load([...Array(source.count).keys()])
+  const size = source.resolution * source.resolution * 3
+  const load = (indices: readonly number[]): Promise<ImageBatch> => {
+    const pixels = new Float32Array(indices.length * size)
+    indices.forEach((i, k) => pixels.set(all.pixels.subarray(i * size, (i + 1) * size), k * size))
+    return Promise.resolve({ ids: indices.map((i) => all.ids[i]!), indices: [...indices], pixels, shape: [indices.length, source.resolution, source.resolution, 3] })
+  }
+  return Object.assign(Object.create(source) as ImageSource, { load })
+}
+
+const info = await initBackend(backend, { threads: Number(flag("threads", "8")) })
+const tf = info.tf
+emit({ kind: "backend", backend: info.name, device: info.device, fingerprint: info.fingerprint })
+
+const sampleTiming = async (denoise: Denoiser, y: import("@tensorflow/tfjs-core").Tensor4D, ids: string[]) => {
+  const process_ = paperDeblurProcess()
+  const args: SamplerArgs = { dt: 1 / samplerSteps, stopT: 0, update: "look-ahead", guidance: { step: 0, scaling: "std", sign: "paper" }, output: "x0" }
+  const timing = await timed(async () => {
+    const { output } = await diracSample(denoise, process_, args, { measurements: y, ids, seed: 1 })
+    await output.data()
+    output.dispose()
+  }, { warmup: 1, reps: Math.max(1, Math.min(reps.reps, 3)) })
+  return { stepSeconds: timing.seconds / samplerSteps, minStepSeconds: timing.min / samplerSteps }
+}
+
+for (const config of configs) {
+  if (performance.now() - started > budget) {
+    emit({ kind: "skipped", ...config, reason: "time budget spent" })
+    continue
+  }
+  let net: SongUNet | undefined
+  let trainer: Trainer | undefined
+  try {
+    net = createUNet(config.preset, { seed: 0 })
+    const params = net.numParameters
+    const source = await preloaded(syntheticSource({ seed: 1, count: 2 * config.batch, resolution: config.resolution }))
+    const process_ = paperDeblurProcess()
+    trainer = new Trainer(net, process_, source, { batchSize: config.batch, dt: 0, adam: defaultAdam, emaDecay: 0, seed: 1 })
+    const t0 = performance.now()
+    await trainer.trainStep()
+    const firstStep = (performance.now() - t0) / 1000
+    const train = await timed(async () => void (await trainer!.trainStep()), reps)
+    emit({ kind: "train", engine: `tfjs-${info.name}`, device: info.device, ...config, params, stepSeconds: train.seconds, minStepSeconds: train.min, imagesPerSecond: config.batch / train.seconds, firstStepSeconds: firstStep })
+
+    const batch = await source.load([...Array(config.batch).keys()])
+    const x = batchToTensor4D(batch)
+    const y = measure(process_, x, batch.ids)
+    x.dispose()
+    const ids = batch.ids.map(String)
+    const tfjsSample = await sampleTiming(networkDenoiser(net), y, ids)
+    emit({ kind: "sample", engine: `tfjs-${info.name}`, device: info.device, ...config, params, ...tfjsSample, nfePerSecond: 1 / tfjsSample.stepSeconds, imageNfePerSecond: config.batch / tfjsSample.stepSeconds })
+    for (const provider of providers) {
+      try {
+        const session = await openOnnxNetwork(net, { providers: [provider] })
+        try {
+          const ort = await sampleTiming(onnxDenoiser(session), y, ids)
+          emit({ kind: "sample", engine: `onnxruntime-${provider}`, device: provider, ...config, params, ...ort, nfePerSecond: 1 / ort.stepSeconds, imageNfePerSecond: config.batch / ort.stepSeconds })
+        } finally {
+          await session.release()
+        }
+      } catch (error) {
+        emit({ kind: "unavailable", engine: `onnxruntime-${provider}`, ...config, reason: String((error as Error).message).split("\n").slice(0, 3).join(" | ") })
+      }
+    }
+    y.dispose()
+  } catch (error) {
+    emit({ kind: "failed", engine: `tfjs-${info.name}`, ...config, reason: String((error as Error).message).split("\n")[0] })
+  } finally {
+    trainer?.dispose()
+    net?.dispose()
+  }
+}
+emit({ kind: "end", seconds: (performance.now() - started) / 1000, memory: process.memoryUsage().rss })
+process.exit(0)
