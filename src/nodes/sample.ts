@@ -9,6 +9,7 @@ import { perceptualMetric } from "../dirac/metrics/perceptual/index.js"
 import { diracSample, networkDenoiser, type SamplerArgs, type UpdateRule } from "../dirac/sample/sampler.js"
 import type { PortType } from "../dsl/ports.js"
 import { linePlotPng } from "../report/plot.js"
+import { modelProcessMismatch } from "./checkpoint-expectations.js"
 import type { Json, NodeContext, NodeKind, PortValue } from "./contract.js"
 import { modelResolution, openModel } from "./model.js"
 import { addBatch, emptyTrajectories, meanCurve, trajectoriesJson, type Trajectories } from "./trajectory.js"
@@ -155,6 +156,8 @@ export const sample: NodeKind<SampleArgs> = {
       const config = ctx.config
       const process = yield* readProcess(single(ctx.inputs.process))
       const modelPort = single(ctx.inputs.model)
+      const mismatch = modelProcessMismatch((modelPort.meta as { task?: unknown }).task, process.family.kind, ctx.sources.model[0], ctx.sources.process[0])
+      if (mismatch) return yield* Effect.fail(failure(new Error(mismatch)))
       const net = yield* Effect.acquireRelease(openModel(modelPort, config.weights), (n) => Effect.sync(() => n.dispose()))
       const measurements = single(ctx.inputs.measurements)
       const allIds = (measurements.meta as { ids: string[] }).ids
