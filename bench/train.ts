@@ -48,7 +48,7 @@ import { defaultAdam } from "../src/dirac/train/adam.js"
 import { incrementalReconstructionLoss, type TrainingBatch } from "../src/dirac/train/loss.js"
 import { Trainer } from "../src/dirac/train/trainer.js"
 import { initBackend } from "../src/runtime/backend/select.js"
-import { formatProfile, formatTable, markdownTable, profileKernels, runPerThreadCount, timed, type KernelProfile, type Timing } from "./lib/harness.js"
+import { formatProfile, formatTable, lscpuModel, markdownTable, profileKernels, runPerThreadCount, timed, type KernelProfile, type Timing } from "./lib/harness.js"
 
 const PRESET = (process.env.PRESET ?? "small-64") as UNetPresetName
 const BATCH = Number(process.env.BATCH ?? 8)
@@ -263,14 +263,6 @@ const runTorch = (checkDir: string | undefined): TorchResult => {
 }
 
 // ------------------------------------------------------------------ report
-
-/** `lscpu`'s model name, plus the CPU family and whether AVX-512 is there (PyTorch uses it; wasm SIMD is 128-bit). */
-const lscpuModel = (): string => {
-  const out = spawnSync("lscpu", [], { encoding: "utf8" }).stdout ?? ""
-  const field = (name: string) => new RegExp(`^${name}:\\s*(.+)$`, "m").exec(out)?.[1]?.trim()
-  const flags = field("Flags") ?? ""
-  return `${field("Model name") ?? "unknown"} (lscpu model name; CPU family ${field("CPU family") ?? "?"}, ${/\bavx512f\b/.test(flags) ? "AVX-512" : "no AVX-512"})`
-}
 
 interface Row {
   readonly name: string

@@ -1,7 +1,8 @@
 /**
- * Shared pieces of the tfjs benchmarks (bench/network.ts, bench/train.ts):
+ * Shared pieces of the benchmarks (bench/network.ts, bench/train.ts, ...):
  * warm-up + median timing, one child process per wasm thread count, kernel
- * profiles and plain-text tables. Nothing here initialises a backend.
+ * profiles, plain-text and markdown tables, the CPU model. Nothing here
+ * initialises a backend.
  */
 import { spawnSync } from "node:child_process"
 import type * as TF from "@tensorflow/tfjs-core"
@@ -119,3 +120,11 @@ export const markdownTable = (header: readonly string[], lines: ReadonlyArray<re
   `|${header.map(() => "---").join("|")}|`,
   ...lines.map((l) => `| ${l.join(" | ")} |`),
 ]
+
+/** `lscpu`'s model name, plus the CPU family and whether AVX-512 is there (PyTorch uses it; wasm SIMD is 128-bit). */
+export const lscpuModel = (): string => {
+  const out = spawnSync("lscpu", [], { encoding: "utf8" }).stdout ?? ""
+  const field = (name: string) => new RegExp(`^${name}:\\s*(.+)$`, "m").exec(out)?.[1]?.trim()
+  const flags = field("Flags") ?? ""
+  return `${field("Model name") ?? "unknown"} (lscpu model name; CPU family ${field("CPU family") ?? "?"}, ${/\bavx512f\b/.test(flags) ? "AVX-512" : "no AVX-512"})`
+}

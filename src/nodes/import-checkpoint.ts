@@ -1,11 +1,13 @@
 import { Effect } from "effect"
 import { createHash } from "node:crypto"
-import { createReadStream } from "node:fs"
+import { createReadStream, existsSync } from "node:fs"
 import { stat } from "node:fs/promises"
 import { resolve } from "node:path"
 import { OpenedCheckpoint } from "../dirac/io/torch-checkpoint.js"
+import type { TensorRef } from "../dirac/io/unpickle.js"
 import type { RawTensor } from "../dirac/io/safetensors.js"
 import { buildArch, loadStateDict, resolveUNetArgs, SongUNet, type UNetArgs, type UNetPresetName } from "../dirac/network/index.js"
+import { describeTrainedFor, expectationProblems, trainedFor, type CheckpointExpectations } from "./checkpoint-expectations.js"
 import type { Json, NodeKind } from "./contract.js"
 import { modelValue } from "./model.js"
 import { configSchemaFile } from "./schema-file.js"
@@ -13,9 +15,10 @@ import { failure } from "./values.js"
 
 export interface ImportCheckpointArgs {
   readonly path: string
-  readonly arch: "base" | "large"
+  readonly arch: UNetPresetName
   readonly weights: "raw" | "ema"
   readonly fingerprint: "stat" | "content"
+  readonly expect?: CheckpointExpectations
 }
 
 export const DENOISER_PREFIX = "denoiser_fn."
@@ -30,43 +33,70 @@ export interface ImportedNetwork {
   readonly summary: string
 }
 
+const describeArch = (arch: UNetPresetName | UNetArgs) => (typeof arch === "string" ? `the '${arch}' network` : "the given architecture")
+
+/**
+ * Checks an opened checkpoint before any tensor is read: its hyper-parameters against `arch` and `expect`, and
+ * the names and shapes of its `denoiser_fn.*` tensors against the architecture. Returns those tensors.
+ */
+const checkOpened = (ckpt: OpenedCheckpoint, path: string, arch: UNetPresetName | UNetArgs, expect?: CheckpointExpectations): Array<[string, TensorRef]> => {
+  const problems = expectationProblems(path, ckpt.hyperParameters, typeof arch === "string" ? arch : undefined, expect)
+  if (problems.length > 0) throw new Error(problems.join("; and "))
+  const sd = [...ckpt.stateDict].filter(([k]) => k.startsWith(DENOISER_PREFIX))
+  if (sd.length === 0) {
+    const some = [...ckpt.stateDict.keys()].slice(0, 5)
+    throw new Error(`${path} has no '${DENOISER_PREFIX}*' weights, so it is not a DiracDiffusion checkpoint${some.length ? ` (its state_dict starts with ${some.join(", ")})` : ""}`)
+  }
+  const a = buildArch(resolveUNetArgs(arch))
+  const expected = new Map<string, readonly number[]>([...a.params.map((p) => [p.name, p.torchShape] as const), ...a.buffers.map((b) => [b.name, b.torchShape] as const)])
+  const bad: string[] = []
+  for (const [k, ref] of sd) {
+    const name = k.slice(DENOISER_PREFIX.length)
+    const shape = expected.get(name)
+    if (!shape) bad.push(`${name} is not in ${describeArch(arch)}`)
+    else if (shape.length !== ref.shape.length || shape.some((s, i) => s !== ref.shape[i])) bad.push(`${name} is [${ref.shape.join(", ")}], expected [${shape.join(", ")}]`)
+    if (bad.length >= 5) break
+  }
+  if (bad.length > 0) throw new Error(`${path} does not match ${describeArch(arch)} (${bad.join("; ")}); is it a checkpoint of another preset?`)
+  return sd
+}
+
+/**
+ * What the node checks before any node of the pipeline runs (no tensor data is read): the file exists, is a
+ * DiracDiffusion checkpoint of `arch`, and was trained for what `expect` says.
+ */
+export const checkCheckpoint = async (path: string, arch: UNetPresetName | UNetArgs, expect?: CheckpointExpectations): Promise<void> => {
+  const full = resolve(path)
+  if (!existsSync(full)) {
+    throw new Error(
+      `the checkpoint ${path} does not exist${full !== path ? ` (looked for ${full})` : ""}: download it (the official DiracDiffusion ` +
+        `checkpoints are linked from the README of github.com/z-fabian/dirac-diffusion) or point with.path at your copy`,
+    )
+  }
+  const ckpt = await OpenedCheckpoint.open(full)
+  try {
+    checkOpened(ckpt, path, arch, expect)
+  } finally {
+    await ckpt.close()
+  }
+}
+
 /**
  * Builds the SongUNet of `arch` and loads a DiracDiffusion checkpoint's `denoiser_fn.*` weights into it (raw, or
  * the EMA callback's list), reading nothing else. Fails with a message naming the mismatch when the checkpoint
- * was trained with another architecture.
+ * was trained with another architecture or for something other than `expect` says.
  */
 export const importCheckpointNetwork = async (
   path: string,
   arch: UNetPresetName | UNetArgs,
   weights: "raw" | "ema" = "raw",
+  expect?: CheckpointExpectations,
 ): Promise<ImportedNetwork> => {
   const args = resolveUNetArgs(arch)
-  const archName = typeof arch === "string" ? `'${arch}'` : "the given architecture"
   const ckpt = await OpenedCheckpoint.open(path)
   try {
     const hp = ckpt.hyperParameters
-    const declared = hp?.model_arch
-    if (typeof arch === "string" && typeof declared === "string" && declared !== arch) {
-      throw new Error(`${path} was trained with model_arch '${declared}', but arch is '${arch}': set arch: ${declared}`)
-    }
-    const sd = [...ckpt.stateDict].filter(([k]) => k.startsWith(DENOISER_PREFIX))
-    if (sd.length === 0) {
-      const some = [...ckpt.stateDict.keys()].slice(0, 5)
-      throw new Error(`${path} has no '${DENOISER_PREFIX}*' weights, so it is not a DiracDiffusion checkpoint${some.length ? ` (its state_dict starts with ${some.join(", ")})` : ""}`)
-    }
-    // Check names and shapes against the architecture before reading any data.
-    const a = buildArch(args)
-    const expected = new Map<string, readonly number[]>([...a.params.map((p) => [p.name, p.torchShape] as const), ...a.buffers.map((b) => [b.name, b.torchShape] as const)])
-    const bad: string[] = []
-    for (const [k, ref] of sd) {
-      const name = k.slice(DENOISER_PREFIX.length)
-      const shape = expected.get(name)
-      if (!shape) bad.push(`${name} is not in ${typeof arch === "string" ? `the ${archName}` : archName} network`)
-      else if (shape.length !== ref.shape.length || shape.some((s, i) => s !== ref.shape[i])) bad.push(`${name} is [${ref.shape.join(", ")}], expected [${shape.join(", ")}]`)
-      if (bad.length >= 5) break
-    }
-    if (bad.length > 0) throw new Error(`${path} does not match ${typeof arch === "string" ? `the ${archName}` : archName} network (${bad.join("; ")}); is it a checkpoint of another preset?`)
-
+    const sd = checkOpened(ckpt, path, arch, expect)
     const tensors: Record<string, RawTensor> = {}
     for (const [k, ref] of sd) tensors[k] = await ckpt.readTensor(ref, k)
     let source = "state_dict"
@@ -94,7 +124,10 @@ export const importCheckpointNetwork = async (
       throw error
     }
     const shown = hp ? SHOWN.filter((k) => hp[k] !== undefined).map((k) => `${k}=${JSON.stringify(hp[k])}`) : []
-    const summary = `${sd.length} tensors (${source}) loaded into ${typeof arch === "string" ? arch : "the given architecture"}${shown.length ? `; hyper-parameters: ${shown.join(", ")}` : "; no hyper-parameters in the file"}`
+    const derived = describeTrainedFor(trainedFor(hp))
+    const summary =
+      `${sd.length} tensors (${source}) loaded into ${typeof arch === "string" ? arch : "the given architecture"}` +
+      (shown.length ? `; hyper-parameters: ${shown.join(", ")}${derived ? ` (${derived})` : ""}` : "; no hyper-parameters in the file")
     return hp ? { net, hyperParameters: hp, summary } : { net, summary }
   } finally {
     await ckpt.close()
@@ -114,7 +147,7 @@ const jsonOf = (v: unknown): Json => JSON.parse(JSON.stringify(v ?? null)) as Js
 
 export const importCheckpoint: NodeKind<ImportCheckpointArgs> = {
   kind: "import-checkpoint",
-  version: 1,
+  version: 2, // 2: the model's meta gives dt as the loss look-ahead (from loss_type) and the task
   summary: "Loads an official DiracDiffusion Lightning checkpoint (.ckpt) as a model, safely and without Python",
   configSchema: configSchemaFile("import-checkpoint"),
   inputs: {},
@@ -123,15 +156,20 @@ export const importCheckpoint: NodeKind<ImportCheckpointArgs> = {
     const r = resolveUNetArgs(config.arch).img_resolution
     return { outputs: { model: { kind: "model", shape: { height: r, width: r, channels: 3 } } } }
   },
-  externalFingerprint: (config: ImportCheckpointArgs) => fileFingerprint(config.path, config.fingerprint),
+  // Runs before any node: a missing file or a checkpoint trained for something else stops the run at once.
+  externalFingerprint: async (config: ImportCheckpointArgs) => {
+    await checkCheckpoint(config.path, config.arch, config.expect)
+    return fileFingerprint(config.path, config.fingerprint)
+  },
   run: (ctx) =>
     Effect.gen(function* () {
       const imported = yield* Effect.acquireRelease(
-        Effect.tryPromise({ try: () => importCheckpointNetwork(resolve(ctx.config.path), ctx.config.arch, ctx.config.weights), catch: failure }),
+        Effect.tryPromise({ try: () => importCheckpointNetwork(resolve(ctx.config.path), ctx.config.arch, ctx.config.weights, ctx.config.expect), catch: failure }),
         (i) => Effect.sync(() => i.net.dispose()),
       )
       yield* ctx.log(imported.summary)
       const hp = imported.hyperParameters
+      const { task, lossDt } = trainedFor(hp)
       const model = yield* Effect.tryPromise({
         try: () =>
           modelValue(imported.net, {
@@ -139,7 +177,8 @@ export const importCheckpoint: NodeKind<ImportCheckpointArgs> = {
             source: "checkpoint",
             checkpoint: ctx.config.path,
             weights: ctx.config.weights,
-            ...(hp && typeof hp.dt === "number" ? { dt: hp.dt } : {}),
+            ...(lossDt !== undefined ? { dt: lossDt } : {}),
+            ...(task !== undefined ? { task } : {}),
             ...(hp ? { hyper_parameters: jsonOf(hp) } : {}),
           }),
         catch: failure,

@@ -9,6 +9,7 @@ import { perceptualMetric } from "../dirac/metrics/perceptual/index.js"
 import { diracSample, type SamplerArgs, type UpdateRule } from "../dirac/sample/sampler.js"
 import type { PortType } from "../dsl/ports.js"
 import { linePlotPng } from "../report/plot.js"
+import { modelProcessMismatch } from "./checkpoint-expectations.js"
 import type { Json, NodeContext, NodeKind, PortValue } from "./contract.js"
 import { modelResolution, openModel } from "./model.js"
 import { addBatch, emptyTrajectories, meanCurve, trajectoriesJson, type Trajectories } from "./trajectory.js"
@@ -162,6 +163,8 @@ export const sample: NodeKind<SampleArgs> = {
       const config = ctx.config
       const process = yield* readProcess(single(ctx.inputs.process))
       const modelPort = single(ctx.inputs.model)
+      const mismatch = modelProcessMismatch((modelPort.meta as { task?: unknown }).task, process.family.kind, ctx.sources.model[0], ctx.sources.process[0])
+      if (mismatch) return yield* Effect.fail(failure(new Error(mismatch)))
       const net = yield* Effect.acquireRelease(openModel(modelPort, config.weights), (n) => Effect.sync(() => n.dispose()))
       const engine = yield* openEngine(net, config, ctx.backend)
       yield* ctx.log(`network forward passes on ${engine.description}`)

@@ -170,7 +170,7 @@ describe("import into the network (tiny-16 names and shapes)", () => {
 
   it("fails clearly on the wrong preset, naming the mismatching tensors", async () => {
     await expect(importCheckpointNetwork(fixture("tiny16.ckpt"), "base")).rejects.toThrow(/model_arch 'tiny-16', but arch is 'base'/)
-    await expect(importCheckpointNetwork(fixture("tiny16.ckpt"), resolveUNetArgs("tiny-32"))).rejects.toThrow(/does not match the given architecture network \(map_noise\.freqs is \[8\], expected \[16\]/)
+    await expect(importCheckpointNetwork(fixture("tiny16.ckpt"), resolveUNetArgs("tiny-32"))).rejects.toThrow(/does not match the given architecture \(map_noise\.freqs is \[8\], expected \[16\]/)
   })
 })
 

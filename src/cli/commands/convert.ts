@@ -8,6 +8,43 @@ import { choiceFlag, flag, UsageError } from "../args.js"
 import { exitCodes } from "../context.js"
 import type { Command } from "./command.js"
 
+export interface ConvertOptions {
+  /** The network preset (default: the checkpoint's model_arch, else base). */
+  readonly arch?: UNetPresetName
+  readonly weights?: "raw" | "ema"
+  /** The input path as the metadata should record it (default: `input`). */
+  readonly shownInput?: string
+}
+
+/**
+ * What `pipe convert` does: reads only the checkpoint's denoiser_fn.* weights into the network of its preset and
+ * writes them as safetensors under the official names. Returns the one-line summary of what was loaded.
+ */
+export const convertCheckpoint = async (input: string, output: string, options: ConvertOptions = {}): Promise<string> => {
+  let arch: UNetPresetName = options.arch ?? "base"
+  if (options.arch === undefined) {
+    const ckpt = await OpenedCheckpoint.open(input)
+    let declared: unknown
+    try {
+      declared = ckpt.hyperParameters?.model_arch
+    } finally {
+      await ckpt.close()
+    }
+    if (typeof declared === "string" && isUNetPresetName(declared)) arch = declared
+  }
+  const weights = options.weights ?? "raw"
+  await initBackend("cpu")
+  const imported = await importCheckpointNetwork(input, arch, weights)
+  try {
+    const metadata: Record<string, string> = { "dirac.source_checkpoint": options.shownInput ?? input, "dirac.weights": weights, "dirac.preset": arch }
+    if (imported.hyperParameters) metadata["dirac.hyper_parameters"] = JSON.stringify(imported.hyperParameters)
+    await saveWeights(imported.net, output, metadata)
+  } finally {
+    imported.net.dispose()
+  }
+  return imported.summary
+}
+
 export const convert: Command = {
   name: "convert",
   summary: "convert a DiracDiffusion PyTorch checkpoint (.ckpt) to safetensors, without Python",
@@ -31,26 +68,7 @@ export const convert: Command = {
         return yield* Effect.fail(new UsageError(`option '--arch' must be one of ${Object.keys(UNET_PRESETS).join(", ")}; got '${archFlag}'`))
       }
       const result = yield* Effect.tryPromise({
-        try: async () => {
-          let arch: UNetPresetName = "base"
-          if (archFlag !== undefined) arch = archFlag as UNetPresetName
-          else {
-            const ckpt = await OpenedCheckpoint.open(resolve(input))
-            const declared = ckpt.hyperParameters?.model_arch
-            await ckpt.close()
-            if (typeof declared === "string" && isUNetPresetName(declared)) arch = declared
-          }
-          await initBackend("cpu")
-          const imported = await importCheckpointNetwork(resolve(input), arch, weights)
-          try {
-            const metadata: Record<string, string> = { "dirac.source_checkpoint": input, "dirac.weights": weights, "dirac.preset": arch }
-            if (imported.hyperParameters) metadata["dirac.hyper_parameters"] = JSON.stringify(imported.hyperParameters)
-            await saveWeights(imported.net, resolve(output), metadata)
-          } finally {
-            imported.net.dispose()
-          }
-          return imported.summary
-        },
+        try: () => convertCheckpoint(resolve(input), resolve(output), { ...(archFlag !== undefined ? { arch: archFlag as UNetPresetName } : {}), weights, shownInput: input }),
         catch: (e) => e,
       }).pipe(Effect.result)
       if (result._tag === "Failure") {
