@@ -8,6 +8,9 @@
  *   --ort webgpu,cuda,cpu               ONNX Runtime providers to sample on (each on its own; "" for none)
  *   --sampler-steps N  --reps N  --warmup N  --budget SECONDS (configs left when it runs out are skipped)
  *   --presets                           print the presets as JSON (for the PyTorch side) and exit
+ *   --submit-batch N                    WebGPU: kernels per queue submit (tfjs's WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE, 15)
+ *   --profile                           also: kernels per training step and per forward pass, and the cost of
+ *                                       one tiny kernel (dispatch overhead), per tfjs submit batch size on WebGPU
  *
  * train: one Trainer.trainStep (L_IR with dt 0 through the paper's blur, Adam) at batch B; sample: one step of
  * Algorithm 1 (network forward, A_t twice, the update) for B images, from a diracSample run of N steps.
@@ -72,7 +75,49 @@ const preloaded = async (source: ImageSource): Promise<ImageSource> => {
 
 const info = await initBackend(backend, { threads: Number(flag("threads", "8")) })
 const tf = info.tf
+const submitBatch = flag("submit-batch", "")
+if (submitBatch !== "" && info.name === "webgpu") tf.env().set("WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE", Number(submitBatch))
+const engineName = `tfjs-${info.name}${submitBatch !== "" && info.name === "webgpu" ? `-submit${submitBatch}` : ""}`
 emit({ kind: "backend", backend: info.name, device: info.device, fingerprint: info.fingerprint })
+
+/** Milliseconds per kernel for a chain of tiny adds: the backend's fixed cost per kernel call. */
+const dispatchMs = async (): Promise<number> => {
+  const x = tf.ones([256])
+  let y = x
+  const n = 1000
+  for (let rep = 0; rep < 2; rep++) {
+    const t0 = performance.now()
+    for (let i = 0; i < n; i++) {
+      const z = tf.add(y, 1)
+      if (y !== x) y.dispose()
+      y = z
+    }
+    await y.data()
+    if (rep === 1) {
+      tf.dispose([x, y])
+      return (performance.now() - t0) / n
+    }
+  }
+  return Number.NaN
+}
+
+const kernelCount = async (f: () => Promise<unknown>): Promise<number> => {
+  const p = await tf.profile(async () => {
+    await f()
+    return []
+  })
+  return p.kernels.filter((k) => k.name !== "unnamed scope").length
+}
+
+if (process.argv.includes("--profile")) {
+  const perBatch: Record<string, number> = {}
+  for (const size of info.name === "webgpu" ? [15, 128] : [0]) {
+    if (info.name === "webgpu") tf.env().set("WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE", size)
+    perBatch[String(size)] = await dispatchMs()
+  }
+  if (info.name === "webgpu") tf.env().set("WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE", submitBatch === "" ? 15 : Number(submitBatch))
+  emit({ kind: "dispatch", engine: engineName, device: info.device, msPerTinyKernel: perBatch })
+}
 
 const sampleTiming = async (denoise: Denoiser, y: import("@tensorflow/tfjs-core").Tensor4D, ids: string[]) => {
   const process_ = paperDeblurProcess()
@@ -102,7 +147,11 @@ for (const config of configs) {
     await trainer.trainStep()
     const firstStep = (performance.now() - t0) / 1000
     const train = await timed(async () => void (await trainer!.trainStep()), reps)
-    emit({ kind: "train", engine: `tfjs-${info.name}`, device: info.device, ...config, params, stepSeconds: train.seconds, minStepSeconds: train.min, imagesPerSecond: config.batch / train.seconds, firstStepSeconds: firstStep })
+    emit({ kind: "train", engine: engineName, device: info.device, ...config, params, stepSeconds: train.seconds, minStepSeconds: train.min, imagesPerSecond: config.batch / train.seconds, firstStepSeconds: firstStep })
+    if (process.argv.includes("--profile")) {
+      const kernels = await kernelCount(() => trainer!.trainStep())
+      emit({ kind: "kernels", engine: engineName, ...config, trainStepKernels: kernels, msPerKernel: (1000 * train.seconds) / kernels })
+    }
 
     const batch = await source.load([...Array(config.batch).keys()])
     const x = batchToTensor4D(batch)
@@ -110,7 +159,7 @@ for (const config of configs) {
     x.dispose()
     const ids = batch.ids.map(String)
     const tfjsSample = await sampleTiming(networkDenoiser(net), y, ids)
-    emit({ kind: "sample", engine: `tfjs-${info.name}`, device: info.device, ...config, params, ...tfjsSample, nfePerSecond: 1 / tfjsSample.stepSeconds, imageNfePerSecond: config.batch / tfjsSample.stepSeconds })
+    emit({ kind: "sample", engine: engineName, device: info.device, ...config, params, ...tfjsSample, nfePerSecond: 1 / tfjsSample.stepSeconds, imageNfePerSecond: config.batch / tfjsSample.stepSeconds })
     for (const provider of providers) {
       try {
         const session = await openOnnxNetwork(net, { providers: [provider] })
@@ -126,7 +175,7 @@ for (const config of configs) {
     }
     y.dispose()
   } catch (error) {
-    emit({ kind: "failed", engine: `tfjs-${info.name}`, ...config, reason: String((error as Error).message).split("\n")[0] })
+    emit({ kind: "failed", engine: engineName, ...config, reason: String((error as Error).message).split("\n")[0] })
   } finally {
     trainer?.dispose()
     net?.dispose()

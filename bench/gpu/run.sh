@@ -38,18 +38,36 @@ app="$work/app/bench-gpu.mjs"
 "$node" --version
 "$node" "$app" --presets >"$work/presets.json"
 
+PHASES=${PHASES:-torch webgpu cpu profile}
+has() { [[ " $PHASES " == *" $1 "* ]]; }
+
+if has torch; then
 echo "== PyTorch"
 timeout "${TORCH_SECONDS:-120}" python3 bench/gpu/torch_gpu.py --presets "$work/presets.json" --configs "$CONFIGS" \
   $([ "${QUICK:-0}" = 1 ] && echo "--reps 2 --warmup 1 --sampler-steps 2") | tee "$OUT/pytorch.ndjson"
 echo "exit $?"
+fi
 
+if has webgpu; then
 echo "== tfjs WebGPU + ONNX Runtime (webgpu, cuda)"
 timeout "${WEBGPU_SECONDS:-200}" "$node" "$app" --backend webgpu --configs "$CONFIGS" --ort webgpu,cuda "${quick[@]}" \
   --budget "${WEBGPU_BUDGET:-150}" | tee "$OUT/webgpu.ndjson"
 echo "exit $?"
+fi
 
+if has cpu; then
 echo "== tfjs WASM + ONNX Runtime CPU ($(nproc) cores)"
 timeout "${CPU_SECONDS:-90}" "$node" "$app" --backend wasm --threads 8 --configs "${CPU_CONFIGS:-tiny-32@32x8,small-64@64x8}" --ort cpu \
   "${quick[@]}" --budget 60 | tee "$OUT/cpu.ndjson"
 echo "exit $?"
+fi
+
+if has profile; then
+for batch in 15 128; do
+  echo "== tfjs WebGPU profile, submit batch $batch"
+  timeout "${PROFILE_SECONDS:-90}" "$node" "$app" --backend webgpu --configs "${PROFILE_CONFIGS:-tiny-32@32x8}" --ort "" --profile \
+    --submit-batch "$batch" "${quick[@]}" | tee -a "$OUT/profile.ndjson"
+  echo "exit $?"
+done
+fi
 rm -rf "$work"
