@@ -27,7 +27,7 @@
 import { spawnSync } from "node:child_process"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { mkdtemp, rm, statfs } from "node:fs/promises"
-import { availableParallelism, tmpdir, totalmem } from "node:os"
+import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { OpenedCheckpoint } from "../src/dirac/io/torch-checkpoint.js"
@@ -35,7 +35,8 @@ import { TorchZip } from "../src/dirac/io/torch-zip.js"
 import { readSafetensors } from "../src/dirac/io/safetensors.js"
 import { buildArch, resolveUNetArgs, unetParameterCount, type UNetPresetName } from "../src/dirac/network/index.js"
 import { firFilter2d } from "../src/dirac/network/layers.js"
-import { lscpuModel, markdownTable } from "./lib/harness.js"
+import { markdownTable } from "./lib/harness.js"
+import { describeMachine, machineLines } from "./lib/machine.js"
 import { writeTorchCheckpoint } from "./lib/torch-archive.js"
 import { PyFloat, PyOrderedDict, PyTuple, StorageSpec, TensorSpec, type PyValue } from "./lib/torch-pickle.js"
 
@@ -259,7 +260,6 @@ const main = async () => {
   const dir = await mkdtemp(join(DIR, "ckpt-zip64-"))
   const input = join(dir, `${PRESET}-zip64.ckpt`)
   const output = join(dir, `${PRESET}.safetensors`)
-  const started = new Date()
   try {
     console.log(`writing ${input} (about ${size(expectedBytes)}; ${size(free)} free in ${DIR})`)
     const w0 = performance.now()
@@ -300,11 +300,7 @@ const main = async () => {
       `A Lightning-style checkpoint of the '${PRESET}' SongUNet (DiracDiffusion's state_dict, hyper_parameters and Adam optimizer_states) plus a ` +
       `${FILLER_GIB} GiB filler storage in optimizer_states, in the torch.save zip format with zip64 records, converted by the code of \`pipe convert\` in a child process. ` +
       `The output matched the written weights (${checked} tensors checked); ${torchLine}.`
-    const machine = [
-      `- date: ${started.toISOString().slice(0, 16).replace("T", " ")} UTC`,
-      `- CPU: ${lscpuModel()}, nproc ${availableParallelism()}, ${(totalmem() / GiB).toFixed(0)} GiB memory`,
-      `- Node ${process.version}, tfjs cpu backend; the file in ${DIR} (${size(free)} free before), read back from the page cache right after writing`,
-    ]
+    const machine = machineLines(describeMachine(), [`tfjs cpu backend; the file in ${DIR} (${size(free)} free before), read back from the page cache right after writing`])
     const table = markdownTable(header, rows)
     console.log(["", setup, "", ...machine, "", ...table].join("\n"))
     const out = process.env.RESULTS ?? join(here, "results", "checkpoint-zip64.md")

@@ -4,22 +4,26 @@
  *   npx tsx bench/train.ts                       # small-64, batch 8: wasm 1 and 2 threads, then PyTorch 1 and 2 threads
  *   PROFILE=1 npx tsx bench/train.ts             # + per-kernel tf.profile and a phase split of one step
  *   THREADS=2 TORCH=skip npx tsx bench/train.ts  # tfjs only, one thread count
+ *   BENCH_BACKENDS=wasm:2,cpu npx tsx bench/train.ts  # other tensor backends (bench/lib/backends.ts)
+ *
+ * `npm run bench` (bench/run-all.ts) runs this script with RESULTS and SUMMARY_JSON set (and, for --quick,
+ * PRESET=tiny-32 and small BATCH/REPS/WARMUP).
  *
  * tfjs: one `Trainer.trainStep` (src/dirac/train/trainer.ts) of the `small-64` preset: L_IR(dt) with the paper's
  * blur process (official std table, sigma 0.01 -> 0.05), dt = DT (default 0, the train node's default),
  * dropout 0.1, the PyTorch-exact Adam (lr 1e-4), the gradient norm it reports. Images come from a synthetic
- * source rendered once up front, so the step excludes image decoding. Each wasm thread count runs in its own
- * child process (the wasm build and its thread pool are fixed per process). "forward" is the eval-mode
+ * source rendered once up front, so the step excludes image decoding. Each backend (wasm thread count) runs in its
+ * own child process (the wasm build and its thread pool are fixed per process). "forward" is the eval-mode
  * Phi(y, sigma) of a batch including reading the result back: the cost of one sampler step.
  *
  * PyTorch: bench/reference/train_bench.py, a compact SongUNet of its own (bench/reference/songunet.py, the same
  * hyper-parameters; its parameter count is checked against `unetParameterCount`) with the same step: blur
  * (separable depthwise convs, reflect padding), weighted loss through the blur, backward, gradient norm,
  * torch.optim.Adam, `torch.set_num_threads(n)` for n in TORCH_THREADS (default "1,2"), NCHW and channels_last.
- * Every "vs PyTorch" ratio is to PyTorch with 2 threads, NCHW. It also loads the tfjs network's weights
- * (randomised first) and checks that both compute the same F(y, sigma). Only for PRESET=small-64.
- * Needs `python3` with torch. When `import torch` fails this script runs `python3 -m pip install torch`, which
- * installs a CPU build from the machine's own wheel set (TORCH=skip: tfjs only, no install). Tests never need it.
+ * Every "vs PyTorch" ratio is to PyTorch NCHW with the row's thread count (else its most threads). It also loads
+ * the tfjs network's weights (randomised first) and checks that both compute the same F(y, sigma). Only for the
+ * presets songunet.py knows (small-64, tiny-32). Needs `python3` with torch; when `import torch` fails the PyTorch part is left out and the
+ * results say so (TORCH=skip: leave it out anyway). Tests never need it.
  *
  * Per configuration: after WARMUP (default 2) untimed steps, the median and min of REPS (default 5) timed ones.
  * On a shared machine (2 cores here) other processes inflate every number, and a 2-thread PyTorch suffers most:
@@ -31,11 +35,10 @@
  * bench/network.ts uses too (that one times the bare network under a plain MSE loss and tf.train.adam).
  *
  * Results go to RESULTS (default bench/results/train.md; "-" for none); anything in that file below the line
- * `<!-- notes -->` is kept across runs.
+ * `<!-- notes -->` is kept across runs. SUMMARY_JSON: a file for the summary lines of bench/results/README.md.
  */
-import { spawnSync } from "node:child_process"
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { availableParallelism, loadavg, tmpdir } from "node:os"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { loadavg, tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import type * as TF from "@tensorflow/tfjs-core"
@@ -48,7 +51,10 @@ import { defaultAdam } from "../src/dirac/train/adam.js"
 import { incrementalReconstructionLoss, type TrainingBatch } from "../src/dirac/train/loss.js"
 import { Trainer } from "../src/dirac/train/trainer.js"
 import { initBackend } from "../src/runtime/backend/select.js"
-import { formatProfile, formatTable, lscpuModel, markdownTable, profileKernels, runPerThreadCount, timed, type KernelProfile, type Timing } from "./lib/harness.js"
+import { childBackend, parseBackend, parseBackends, type BenchBackend } from "./lib/backends.js"
+import { formatProfile, formatTable, markdownTable, profileKernels, runChild, timed, type KernelProfile, type Timing } from "./lib/harness.js"
+import { describeMachine, machineLines, maxRssMiB } from "./lib/machine.js"
+import { runPython, slower, torchProblem, writeMarkdown, type BenchReport } from "./lib/results.js"
 
 const PRESET = (process.env.PRESET ?? "small-64") as UNetPresetName
 const BATCH = Number(process.env.BATCH ?? 8)
@@ -56,14 +62,15 @@ const REPS = Number(process.env.REPS ?? 5)
 const WARMUP = Number(process.env.WARMUP ?? 2)
 const DT = Number(process.env.DT ?? 0)
 const PROFILE = process.env.PROFILE === "1"
-/** PyTorch thread counts; the ratios are to 2 threads, NCHW. */
+/** PyTorch thread counts; each row's ratio is to NCHW with as many threads. */
 const TORCH_THREADS = process.env.TORCH_THREADS ?? "1,2"
 const here = dirname(fileURLToPath(import.meta.url))
 
 interface TfjsResult {
   readonly device: string
   readonly tfjs: string
-  readonly threads: number
+  readonly backend: string
+  readonly threads?: number
   readonly params: number
   readonly step: Timing
   readonly forward: Timing
@@ -71,6 +78,7 @@ interface TfjsResult {
   readonly lossFirst: number
   readonly lossLast: number
   readonly tensorsStable: boolean
+  readonly maxRssMiB: number
   /** 1-minute load average before the first step and after the forward timings. */
   readonly load: readonly [number, number]
   /** PROFILE=1: the step's parts, timed separately. */
@@ -94,6 +102,7 @@ interface TorchResult {
   readonly python: string
   readonly params: number
   readonly runs: TorchRun[]
+  readonly maxRssMiB?: number
   readonly check?: { missing: string[]; unexpected: string[]; maxAbsDiff: number; maxAbs: number; relDiff: number }
 }
 
@@ -144,8 +153,8 @@ const writeCheck = async (tf: typeof TF, net: SongUNet, y: TF.Tensor4D, sigma: T
   f.dispose()
 }
 
-const measureTfjs = async (threads: number): Promise<TfjsResult> => {
-  const info = await initBackend("wasm", { threads })
+const measureTfjs = async (backend: BenchBackend): Promise<TfjsResult> => {
+  const info = await initBackend(backend.choice, backend.threads !== undefined ? { threads: backend.threads } : {})
   const tf = info.tf
   const net = createUNet(PRESET, { seed: 0 })
   const r = net.args.img_resolution
@@ -215,7 +224,7 @@ const measureTfjs = async (threads: number): Promise<TfjsResult> => {
   }
 
   const checkDir = process.env.TRAIN_BENCH_CHECK_DIR
-  if (checkDir !== undefined && String(threads) === process.env.TRAIN_BENCH_CHECK_THREADS) await writeCheck(tf, net, x, sigma, checkDir)
+  if (checkDir !== undefined && backend.spec === process.env.TRAIN_BENCH_CHECK_BACKEND) await writeCheck(tf, net, x, sigma, checkDir)
   const params = net.numParameters
   tf.dispose([x, sigma])
   trainer.dispose()
@@ -223,7 +232,8 @@ const measureTfjs = async (threads: number): Promise<TfjsResult> => {
   return {
     device: info.device,
     tfjs: info.version,
-    threads,
+    backend: backend.spec,
+    ...(info.threads !== undefined ? { threads: info.threads } : {}),
     params,
     step,
     forward: fwd,
@@ -231,6 +241,7 @@ const measureTfjs = async (threads: number): Promise<TfjsResult> => {
     lossFirst,
     lossLast,
     tensorsStable,
+    maxRssMiB: maxRssMiB(),
     load,
     phases,
     profile,
@@ -239,50 +250,43 @@ const measureTfjs = async (threads: number): Promise<TfjsResult> => {
 
 // ------------------------------------------------------------------ PyTorch
 
-const python = process.env.PYTHON ?? "python3"
+/** The presets bench/reference/songunet.py defines. */
+const TORCH_PRESETS: readonly string[] = ["small-64", "tiny-32"]
 
-const torchImportable = (): boolean => spawnSync(python, ["-c", "import torch"], { stdio: "ignore" }).status === 0
-
-/** torch, installed with pip when missing (TORCH=skip: never). Null when unavailable. */
-const ensureTorch = (): string | null => {
-  if (process.env.TORCH === "skip") return "TORCH=skip"
-  if (PRESET !== "small-64") return "the PyTorch reference model is small-64 only"
-  if (torchImportable()) return null
-  console.error(`'import torch' failed: running '${python} -m pip install torch' (a CPU build from the machine's wheels)`)
-  const r = spawnSync(python, ["-m", "pip", "install", "torch"], { stdio: ["ignore", "inherit", "inherit"] })
-  if (r.status === 0 && torchImportable()) return null
-  return "torch is not importable and 'pip install torch' failed"
-}
+/** Null when the PyTorch reference can run, else why not. */
+const torchUnavailable = (): string | null =>
+  TORCH_PRESETS.includes(PRESET) ? torchProblem() : `the PyTorch reference model has no preset '${PRESET}' (${TORCH_PRESETS.join(", ")})`
 
 const runTorch = (checkDir: string | undefined): TorchResult => {
-  const args = [join(here, "reference", "train_bench.py"), "--json", "--threads", TORCH_THREADS, "--batch", String(BATCH), "--warmup", String(WARMUP), "--reps", String(REPS), "--dt", String(DT)]
+  const args = [join(here, "reference", "train_bench.py"), "--json", "--preset", PRESET, "--threads", TORCH_THREADS, "--batch", String(BATCH), "--warmup", String(WARMUP), "--reps", String(REPS), "--dt", String(DT)]
   if (checkDir !== undefined) args.push("--check", checkDir)
-  const r = spawnSync(python, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 64 * 1024 * 1024 })
-  if (r.status !== 0) throw new Error(`train_bench.py failed: ${r.status ?? r.signal}`)
-  return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as TorchResult
+  return runPython<TorchResult>(args, "train_bench.py")
 }
 
 // ------------------------------------------------------------------ report
 
 interface Row {
   readonly name: string
+  readonly threads?: number
   readonly step: Timing
   readonly forward: Timing
   readonly load: readonly [number, number]
+  readonly maxRssMiB?: number
 }
 
-const NOTES_MARKER = "<!-- notes -->"
-
 const main = async (): Promise<void> => {
-  const threadList = (process.env.THREADS ?? "1,2").split(",").map(Number)
-  const started = new Date()
-  const load0 = loadavg()
-  const torchProblem = ensureTorch()
+  const backends = process.env.THREADS !== undefined ? process.env.THREADS.split(",").map((t) => parseBackend(`wasm:${t}`)) : parseBackends(undefined)
+  const machine_ = describeMachine()
+  const torchProblem = torchUnavailable()
   const checkDir = torchProblem === null ? mkdtempSync(join(tmpdir(), "train-bench-")) : undefined
   try {
-    const tfjs = runPerThreadCount<TfjsResult>(fileURLToPath(import.meta.url), "TRAIN_BENCH_CHILD", threadList, {
-      ...(checkDir !== undefined ? { TRAIN_BENCH_CHECK_DIR: checkDir, TRAIN_BENCH_CHECK_THREADS: String(threadList[0]) } : {}),
-    })
+    const tfjs = backends.map((backend) =>
+      runChild<TfjsResult>(fileURLToPath(import.meta.url), {
+        TRAIN_BENCH_CHILD: "1",
+        BENCH_BACKEND: backend.spec,
+        ...(checkDir !== undefined ? { TRAIN_BENCH_CHECK_DIR: checkDir, TRAIN_BENCH_CHECK_BACKEND: backends[0]!.spec } : {}),
+      }, backend.spec),
+    )
     const torch = torchProblem === null ? runTorch(checkDir) : null
     const load1 = loadavg()
     const expected = unetParameterCount(PRESET)
@@ -291,35 +295,34 @@ const main = async (): Promise<void> => {
     if (torch !== null && torch.params !== expected) throw new Error(`the PyTorch SongUNet has ${torch.params.toLocaleString("en-US")} parameters, the tfjs preset ${expected.toLocaleString("en-US")}`)
 
     const rows: Row[] = [
-      ...tfjs.map((t) => ({ name: `tfjs ${t.tfjs} wasm, ${t.threads} thread${t.threads === 1 ? "" : "s"}`, step: t.step, forward: t.forward, load: t.load })),
-      ...(torch?.runs ?? []).map((t) => ({ name: `PyTorch ${torch!.torch}, ${t.threads} thread${t.threads === 1 ? "" : "s"}, ${t.layout === "nchw" ? "NCHW" : "channels_last"}`, step: t.step, forward: t.forward, load: t.load })),
+      ...tfjs.map((t) => ({ name: `tfjs ${t.tfjs}, ${t.device}`, threads: t.threads, step: t.step, forward: t.forward, load: t.load, maxRssMiB: t.maxRssMiB })),
+      ...(torch?.runs ?? []).map((t) => ({ name: `PyTorch ${torch!.torch}, ${t.threads} thread${t.threads === 1 ? "" : "s"}, ${t.layout === "nchw" ? "NCHW" : "channels_last"}`, threads: t.threads, step: t.step, forward: t.forward, load: t.load, maxRssMiB: torch!.maxRssMiB })),
     ]
-    const reference = torch?.runs.find((t) => t.layout === "nchw" && t.threads === 2)
-    const ratio = (s: number, ref: number | undefined) => (ref === undefined ? "n/a" : `${(s / ref).toFixed(1)}x`)
+    const nchw = (torch?.runs ?? []).filter((t) => t.layout === "nchw").sort((a, b) => b.threads - a.threads)
+    const referenceOf = (r: Row) => nchw.find((t) => t.threads === r.threads) ?? nchw[0]
     const header = ["configuration", "train s/step", "train img/s", "train vs PyTorch", "forward s", "forward img/s", "forward vs PyTorch", "cpu/wall (train)", "load avg"]
     const lines = rows.map((r) => [
       r.name,
       `${r.step.seconds.toFixed(3)} (min ${r.step.min.toFixed(3)})`,
       (BATCH / r.step.seconds).toFixed(2),
-      ratio(r.step.seconds, reference?.step.seconds),
+      slower(r.step.seconds, referenceOf(r)?.step.seconds),
       `${r.forward.seconds.toFixed(3)} (min ${r.forward.min.toFixed(3)})`,
       (BATCH / r.forward.seconds).toFixed(2),
-      ratio(r.forward.seconds, reference?.forward.seconds),
+      slower(r.forward.seconds, referenceOf(r)?.forward.seconds),
       r.step.cpuPerWall.toFixed(2),
       `${r.load[0].toFixed(1)} -> ${r.load[1].toFixed(1)}`,
     ])
 
-    const machine = [
-      `- date: ${started.toISOString().slice(0, 16).replace("T", " ")} UTC`,
-      `- CPU: ${lscpuModel()}, nproc ${availableParallelism()}`,
-      `- load average (1 min) before / after: ${load0[0]!.toFixed(2)} / ${load1[0]!.toFixed(2)}`,
-      `- Node ${process.version}, tfjs-core ${tfjs[0]?.tfjs ?? "?"} (wasm backend: ${tfjs.map((t) => t.device).join("; ")})`,
-      torch !== null ? `- PyTorch ${torch.torch} (Python ${torch.python}), torch.set_num_threads(${TORCH_THREADS})` : `- PyTorch: not run (${torchProblem})`,
-    ]
+    const machine = machineLines(machine_, [
+      `load average (1 min) at the end: ${load1[0]!.toFixed(2)}`,
+      `tfjs-core ${tfjs[0]?.tfjs ?? "?"} (backends: ${tfjs.map((t) => t.device).join("; ")})`,
+      torch !== null ? `PyTorch ${torch.torch} (Python ${torch.python}), torch.set_num_threads(${TORCH_THREADS})` : `PyTorch: not run (${torchProblem})`,
+      `peak RSS: ${[...tfjs.map((t) => `${t.device} ${t.maxRssMiB.toFixed(0)} MiB`), ...(torch?.maxRssMiB !== undefined ? [`PyTorch ${torch.maxRssMiB.toFixed(0)} MiB`] : [])].join(", ")}`,
+    ])
     const setup =
       `SongUNet '${PRESET}' (${expected.toLocaleString("en-US")} parameters${torch !== null ? `; the PyTorch model has ${torch.params.toLocaleString("en-US")}` : ""}), ` +
       `batch ${BATCH} of ${res}x${res} RGB; L_IR(dt = ${DT}) through the paper's blur process, dropout 0.1, Adam lr 1e-4. ` +
-      `Each figure: median (and min) of ${REPS} steps after ${WARMUP} warm-up steps; "vs PyTorch" is time over PyTorch's (2 threads, NCHW) time, so 8.0x means 8 times slower; ` +
+      `Each figure: median (and min) of ${REPS} steps after ${WARMUP} warm-up steps; "vs PyTorch" is time over the time of PyTorch (NCHW) with as many threads, so 8.0x means 8 times slower; ` +
       `"cpu/wall" is process CPU time over wall time while timing the steps (about the busy cores); "load avg" is the 1-minute load average before and after the configuration (the machine's other work included).`
     const check = torch?.check
     const checkLine =
@@ -336,7 +339,7 @@ const main = async (): Promise<void> => {
     for (const l of formatTable(header, lines)) console.log(l)
     if (checkLine !== null) console.log(`\n${checkLine}`)
     const extra: string[] = []
-    for (const t of tfjs) extra.push(`tfjs ${t.threads} thr: first step ${t.firstStepSeconds.toFixed(2)} s, loss ${t.lossFirst.toFixed(1)} -> ${t.lossLast.toFixed(1)}, tensor count stable: ${t.tensorsStable}`)
+    for (const t of tfjs) extra.push(`tfjs ${t.device}: first step ${t.firstStepSeconds.toFixed(2)} s, loss ${t.lossFirst.toFixed(1)} -> ${t.lossLast.toFixed(1)}, tensor count stable: ${t.tensorsStable}`)
     for (const t of torch?.runs ?? []) extra.push(`PyTorch ${t.threads} thr ${t.layout}: first step ${t.firstStepSeconds.toFixed(2)} s, loss ${t.lossFirst.toFixed(1)} -> ${t.lossLast.toFixed(1)}`)
     const profileText: string[] = []
     for (const t of tfjs) {
@@ -354,18 +357,10 @@ const main = async (): Promise<void> => {
 
     const out = process.env.RESULTS ?? join(here, "results", "train.md")
     if (out !== "-") {
-      let notes = ""
-      try {
-        const old = readFileSync(out, "utf8")
-        const at = old.indexOf(NOTES_MARKER)
-        if (at >= 0) notes = old.slice(at)
-      } catch {
-        // no earlier results
-      }
-      const md = [
-        "# Training throughput: tfjs wasm vs PyTorch (CPU)",
+      writeMarkdown(out, [
+        "# Training throughput: tfjs vs PyTorch (CPU)",
         "",
-        "Written by `npx tsx bench/train.ts` (see its header comment for what is measured).",
+        "Written by `npx tsx bench/train.ts` or `npm run bench` (see bench/train.ts's header comment for what is measured).",
         "",
         setup,
         "",
@@ -378,21 +373,33 @@ const main = async (): Promise<void> => {
         ...(checkLine !== null ? [checkLine, ""] : []),
         ...extra.map((l) => `- ${l}`),
         "",
-        ...(profileText.length > 0 ? ["Where the tfjs time goes (PROFILE=1):", "", "```", ...profileText, "```", ""] : []),
-        notes || `${NOTES_MARKER}\n`,
-      ].join("\n")
-      mkdirSync(dirname(out), { recursive: true })
-      writeFileSync(out, md.endsWith("\n") ? md : `${md}\n`)
+        ...(profileText.length > 0 ? ["Where the tfjs time goes (PROFILE=1):", "", "```", ...profileText, "```"] : []),
+      ])
       console.log(`wrote ${out}`)
+    }
+    const summary = process.env.SUMMARY_JSON
+    if (summary !== undefined) {
+      const report: BenchReport = {
+        name: "train",
+        file: out,
+        remarks: torch === null ? [`PyTorch (training): not run (${torchProblem})`] : [],
+        headlines: rows.map((r) => ({
+          figure: "training img/s",
+          configuration: r.name,
+          value: (BATCH / r.step.seconds).toFixed(2),
+          vsPyTorch: slower(r.step.seconds, referenceOf(r)?.step.seconds),
+          ...(r.maxRssMiB !== undefined ? { peakRssMiB: r.maxRssMiB } : {}),
+        })),
+      }
+      writeFileSync(summary, JSON.stringify(report))
     }
   } finally {
     if (checkDir !== undefined) rmSync(checkDir, { recursive: true, force: true })
   }
 }
 
-const child = process.env.TRAIN_BENCH_CHILD
-if (child !== undefined) {
-  const result = await measureTfjs(Number(child))
+if (process.env.TRAIN_BENCH_CHILD !== undefined) {
+  const result = await measureTfjs(childBackend())
   process.stdout.write(JSON.stringify(result) + "\n")
   process.exit(0) // threaded wasm keeps the event loop alive
 } else {

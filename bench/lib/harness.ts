@@ -91,21 +91,27 @@ export const formatProfile = (title: string, p: KernelProfile, top = 15): string
 }
 
 /**
+ * Runs `script` (TypeScript, through tsx) in its own Node process with `env` added, and parses the last line of
+ * its stdout as JSON. Its stderr passes through.
+ */
+export const runChild = <R>(script: string, env: NodeJS.ProcessEnv, label: string): R => {
+  const r = spawnSync(process.execPath, ["--import", "tsx", script], {
+    env: { ...process.env, ...env },
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    maxBuffer: 64 * 1024 * 1024,
+  })
+  if (r.status !== 0) throw new Error(`benchmark child (${label}) failed: ${r.status ?? r.signal}`)
+  return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as R
+}
+
+/**
  * Runs `script` once per thread count, each in its own Node process (the wasm
  * build and its thread pool are fixed per process), with `envName` set to the
  * thread count, and parses the last stdout line of each as JSON.
  */
 export const runPerThreadCount = <R>(script: string, envName: string, threadCounts: readonly number[], extraEnv: NodeJS.ProcessEnv = {}): R[] =>
-  threadCounts.map((threads) => {
-    const r = spawnSync(process.execPath, ["--import", "tsx", script], {
-      env: { ...process.env, ...extraEnv, [envName]: String(threads) },
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "inherit"],
-      maxBuffer: 64 * 1024 * 1024,
-    })
-    if (r.status !== 0) throw new Error(`benchmark child (threads=${threads}) failed: ${r.status ?? r.signal}`)
-    return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as R
-  })
+  threadCounts.map((threads) => runChild<R>(script, { ...extraEnv, [envName]: String(threads) }, `threads=${threads}`))
 
 /** Left-aligned columns separated by " | ", with a rule under the header. */
 export const formatTable = (header: readonly string[], lines: ReadonlyArray<readonly string[]>): string[] => {
@@ -121,10 +127,3 @@ export const markdownTable = (header: readonly string[], lines: ReadonlyArray<re
   ...lines.map((l) => `| ${l.join(" | ")} |`),
 ]
 
-/** `lscpu`'s model name, plus the CPU family and whether AVX-512 is there (PyTorch uses it; wasm SIMD is 128-bit). */
-export const lscpuModel = (): string => {
-  const out = spawnSync("lscpu", [], { encoding: "utf8" }).stdout ?? ""
-  const field = (name: string) => new RegExp(`^${name}:\\s*(.+)$`, "m").exec(out)?.[1]?.trim()
-  const flags = field("Flags") ?? ""
-  return `${field("Model name") ?? "unknown"} (lscpu model name; CPU family ${field("CPU family") ?? "?"}, ${/\bavx512f\b/.test(flags) ? "AVX-512" : "no AVX-512"})`
-}

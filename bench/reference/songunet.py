@@ -234,6 +234,11 @@ SMALL_64 = dict(
     resample_filter=(1, 3, 3, 1),
 )
 
+# The tfjs preset `tiny-32`, the network of pipelines/quickstart-*.yaml.
+TINY_32 = dict(SMALL_64, img_resolution=32, model_channels=16, channel_mult=(1, 2, 2, 2), num_blocks=1, attn_resolutions=(8,))
+
+PRESETS = {"small-64": SMALL_64, "tiny-32": TINY_32}
+
 
 def parameter_count(net):
     """Learned parameters (buffers such as `freqs` and `resample_filter` excluded), as `unetParameterCount`."""

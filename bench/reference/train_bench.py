@@ -1,7 +1,8 @@
-"""PyTorch reference timings for bench/train.ts: the small-64 SongUNet training step and forward pass on the CPU.
+"""PyTorch reference timings for bench/train.ts: the SongUNet training step and forward pass on the CPU.
 
     python3 bench/reference/train_bench.py                      # 2 threads, NCHW and channels_last, table on stdout
     python3 bench/reference/train_bench.py --threads 1,2
+    python3 bench/reference/train_bench.py --preset tiny-32 --batch 2   # another preset of songunet.py
     python3 bench/reference/train_bench.py --json --check DIR   # what bench/train.ts runs (last stdout line: JSON)
 
 Needs torch (`pip install torch`: a CPU build). The training step is the one of `Trainer.trainStep`
@@ -22,6 +23,7 @@ layouts), runs the same eval forward pass on the same input and reports the larg
 import argparse
 import json
 import os
+import resource
 import struct
 import sys
 import time
@@ -31,7 +33,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from songunet import SMALL_64, SongUNet, parameter_count  # noqa: E402
+from songunet import PRESETS, SongUNet, parameter_count  # noqa: E402
 
 # configs/schedules/blur_schedule.txt (src/dirac/schedule/official-blur-table.ts): std at t = i / 101.
 OFFICIAL_BLUR_STD = [
@@ -112,9 +114,9 @@ def measure(layout, threads, args):
     torch.set_num_threads(threads)
     memory_format = torch.channels_last if layout == "channels_last" else torch.contiguous_format
     torch.manual_seed(0)
-    net = SongUNet(**SMALL_64).to(memory_format=memory_format)
+    net = SongUNet(**PRESETS[args.preset]).to(memory_format=memory_format)
     opt = torch.optim.Adam(net.parameters(), lr=1e-4)
-    res = SMALL_64["img_resolution"]
+    res = PRESETS[args.preset]["img_resolution"]
     gen = torch.Generator().manual_seed(1)
     pool = torch.rand(64, 3, res, res, generator=gen).contiguous(memory_format=memory_format)
     state = {"pos": 0, "losses": []}
@@ -171,11 +173,11 @@ def read_safetensors(path):
     return out
 
 
-def check_against_tfjs(directory):
+def check_against_tfjs(directory, preset):
     """Same weights and input as the tfjs network: largest |F_torch - F_tfjs| relative to max |F_tfjs|."""
     with open(os.path.join(directory, "meta.json")) as fh:
         meta = json.load(fh)
-    net = SongUNet(**SMALL_64)
+    net = SongUNet(**PRESETS[preset])
     missing, unexpected = net.load_state_dict(read_safetensors(os.path.join(directory, "weights.safetensors")), strict=False)
     net.eval()
 
@@ -199,6 +201,7 @@ def check_against_tfjs(directory):
 
 def main():
     p = argparse.ArgumentParser()
+    p.add_argument("--preset", default="small-64", choices=sorted(PRESETS))
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--threads", default="2", help="comma-separated thread counts, e.g. 1,2")
     p.add_argument("--warmup", type=int, default=2)
@@ -209,15 +212,16 @@ def main():
     p.add_argument("--json", action="store_true", help="print one JSON line instead of a table")
     args = p.parse_args()
 
-    net = SongUNet(**SMALL_64)
+    net = SongUNet(**PRESETS[args.preset])
     result = {
         "torch": torch.__version__,
         "python": sys.version.split()[0],
         "params": parameter_count(net),
         "runs": [measure(layout, int(n), args) for n in args.threads.split(",") for layout in args.layouts.split(",")],
     }
+    result["maxRssMiB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     if args.check:
-        result["check"] = check_against_tfjs(args.check)
+        result["check"] = check_against_tfjs(args.check, args.preset)
     if args.json:
         print(json.dumps(result))
         return

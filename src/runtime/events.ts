@@ -35,8 +35,18 @@ export type RunEvent =
       readonly at: number
       readonly runId: string
       readonly pipeline: { readonly name: string; readonly file: string }
+      /** The backend the run will use; it starts only when a node has to run (then `backend-ready` follows). */
       readonly backend: BackendSummary
       readonly nodes: ReadonlyArray<NodeSummary>
+    }
+  | {
+      readonly type: "backend-ready"
+      readonly at: number
+      readonly backend: BackendSummary
+      readonly fingerprint: string
+      /** The fingerprint planned with before it started; a different one means the run planned again. */
+      readonly expected: string
+      readonly initMs: number
     }
   | { readonly type: "node-planned"; readonly at: number; readonly id: string; readonly status: PlanStatus; readonly reason: string }
   | { readonly type: "node-cached"; readonly at: number; readonly id: string }

@@ -7,12 +7,15 @@ import { EventBus } from "./EventBus.js"
 import { NodeRegistry } from "./NodeRegistry.js"
 import type { PlannedNode } from "./planner.js"
 import { Seeds } from "./Seeds.js"
-import { TensorBackend } from "./TensorBackend.js"
+import type { BackendError } from "./errors.js"
+import type { ReadyBackend } from "./TensorBackend.js"
 import { disposeValue, toPortValue, toStored } from "./tensors.js"
 
 export interface ExecuteOptions {
   /** Nodes that may run at once; tensor work is serialised on the backend regardless. */
   readonly jobs: number
+  /** The tensor backend, started by the first node that runs (cached nodes never need it). */
+  readonly backend: Effect.Effect<ReadyBackend, BackendError>
   /** Called as each node settles, so that an interrupted run can still say what it finished. */
   readonly onOutcome?: (outcome: NodeOutcome) => void
 }
@@ -32,7 +35,6 @@ const describeCause = (cause: unknown): string => (cause instanceof Error ? caus
 export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, planned: ReadonlyArray<PlannedNode>, options: ExecuteOptions) {
   const store = yield* ArtifactStore
   const bus = yield* EventBus
-  const { tf, info: backend } = yield* TensorBackend
   const registry = yield* NodeRegistry
   const seeds = yield* Seeds
   const tensorLock = yield* Semaphore.make(1)
@@ -41,7 +43,20 @@ export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, pla
   for (const p of planned) done.set(p.id, yield* Deferred.make<boolean>())
   const now = () => Date.now()
 
-  const loadInputs = (p: PlannedNode) =>
+  const backendFor = (p: PlannedNode) =>
+    Effect.gen(function* () {
+      const ready = yield* options.backend.pipe(Effect.mapError((e) => new NodeFailure({ message: `the tensor backend failed to start: ${e.message}` })))
+      const planned = p.material.backend
+      if (planned !== undefined && planned !== ready.info.fingerprint) {
+        // Its cache key names another backend than the one that would compute it: storing that result would lie.
+        return yield* Effect.fail(
+          new NodeFailure({ message: `the run was planned for backend ${planned}, but the backend started as ${ready.info.fingerprint}; nothing was computed, run again` }),
+        )
+      }
+      return ready
+    })
+
+  const loadInputs = (p: PlannedNode, tf: ReadyBackend["tf"]) =>
     Effect.gen(function* () {
       const node = graph.nodes.get(p.id)!
       const values: Record<string, PortValue | PortValue[]> = {}
@@ -60,6 +75,7 @@ export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, pla
     Effect.gen(function* () {
       const node = graph.nodes.get(p.id)!
       const kind = registry.get(node.kind.kind)!
+      const { tf, info: backend } = yield* backendFor(p)
       const started = now()
       const checkpoint = yield* store.checkpoint.load(p.key).pipe(
         Effect.catch((e) => Effect.as(bus.publish({ type: "node-log", at: now(), id: p.id, level: "warn", message: `ignoring an unreadable checkpoint: ${e.message}` }), Option.none())),
@@ -67,7 +83,7 @@ export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, pla
       yield* bus.publish({ type: "node-started", at: started, id: p.id, ...(Option.isSome(checkpoint) ? { resumed: "checkpoint" } : {}) })
       const reportDir = store.scratchDir(p.key)
       const before = tf.memory()
-      const inputs = yield* loadInputs(p)
+      const inputs = yield* loadInputs(p, tf)
       const ctx: NodeContext<unknown> = {
         id: p.id,
         config: node.config,

@@ -4,14 +4,15 @@ import { mkdir, readFile, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import type { PipelineGraph } from "../dsl/graph.js"
 import { ArtifactStore } from "./ArtifactStore.js"
-import { EventBus } from "./EventBus.js"
-import type { RunStatus } from "./events.js"
-import { DataUnavailable } from "./errors.js"
+import { EventBus, type EventBusShape } from "./EventBus.js"
+import type { PredictedBackend } from "./backend/predict.js"
+import type { BackendSummary, RunStatus } from "./events.js"
+import { DataUnavailable, type BackendError } from "./errors.js"
 import { execute, type NodeOutcome } from "./executor.js"
 import { plan, type PlannedNode, type RunRecord } from "./planner.js"
 import { assembleReport } from "./report-index.js"
 import { makeRunLogWriter } from "./RunLog.js"
-import { TensorBackend } from "./TensorBackend.js"
+import { TensorBackend, type ReadyBackend, type TensorBackendShape } from "./TensorBackend.js"
 
 export interface RunOptions {
   readonly runId: string
@@ -40,12 +41,12 @@ export const readRecord = (root: string, pipeline: string): Effect.Effect<RunRec
 /** The plan of a pipeline against the current cache: what is cached and why the rest will run. */
 export const planRun = Effect.fn("planRun")(function* (graph: PipelineGraph, options: Pick<RunOptions, "selected" | "force">) {
   const store = yield* ArtifactStore
-  const { info } = yield* TensorBackend
+  const backend = yield* TensorBackend
   const previous = yield* readRecord(store.root, graph.name)
   const external = yield* externalFingerprints(graph, options.selected)
   return plan(graph, {
     external,
-    backend: info.fingerprint,
+    backend: (backend.current()?.info ?? backend.expected).fingerprint,
     isStored: (key) => existsSync(join(store.dirOf(key), "manifest.json")),
     previous,
     force: options.force,
@@ -69,7 +70,7 @@ const externalFingerprints = (graph: PipelineGraph, selected?: ReadonlySet<strin
 export const runPipeline = Effect.fn("runPipeline")(function* (graph: PipelineGraph, options: RunOptions) {
   const store = yield* ArtifactStore
   const bus = yield* EventBus
-  const { info } = yield* TensorBackend
+  const backend = yield* TensorBackend
   const runDir = join(store.root, "runs", options.runId)
   yield* Effect.promise(async () => {
     await mkdir(runDir, { recursive: true })
@@ -77,17 +78,6 @@ export const runPipeline = Effect.fn("runPipeline")(function* (graph: PipelineGr
   })
   yield* bus.subscribe(makeRunLogWriter(join(runDir, "events.ndjson")))
   const started = Date.now()
-  yield* bus.publish({
-    type: "run-started",
-    at: started,
-    runId: options.runId,
-    pipeline: { name: graph.name, file: graph.file },
-    backend: { name: info.name, version: info.version, device: info.device, threads: info.threads },
-    nodes: graph.order.filter((id) => !options.selected || options.selected.has(id)).map((id) => ({ id, kind: graph.nodes.get(id)!.kind.kind })),
-  })
-  const planned = options.planned ?? (yield* planRun(graph, options))
-  for (const p of planned) yield* bus.publish({ type: "node-planned", at: Date.now(), id: p.id, status: p.status, reason: p.reason })
-
   const finish = (status: RunStatus, outcomes: ReadonlyArray<NodeOutcome>, report?: string) =>
     bus.publish({
       type: "run-finished",
@@ -102,9 +92,25 @@ export const runPipeline = Effect.fn("runPipeline")(function* (graph: PipelineGr
       },
       ...(report ? { outputs: report } : {}),
     })
+  yield* bus.publish({
+    type: "run-started",
+    at: started,
+    runId: options.runId,
+    pipeline: { name: graph.name, file: graph.file },
+    backend: summary(backend.current()?.info ?? backend.expected),
+    nodes: graph.order.filter((id) => !options.selected || options.selected.has(id)).map((id) => ({ id, kind: graph.nodes.get(id)!.kind.kind })),
+  })
+  const ready = announced(backend, bus)
+  let planned = options.planned ?? (yield* planRun(graph, options))
+  if (planned.some((p) => p.status === "run")) {
+    // Started before anything runs, so that a backend other than the predicted one can still be planned for.
+    const actual = (yield* ready.pipe(Effect.tapError(() => finish("failed", [])))).info.fingerprint
+    if (planned.some((p) => p.material.backend !== undefined && p.material.backend !== actual)) planned = yield* planRun(graph, options)
+  }
+  for (const p of planned) yield* bus.publish({ type: "node-planned", at: Date.now(), id: p.id, status: p.status, reason: p.reason })
 
   const settled: NodeOutcome[] = []
-  const outcomes = yield* execute(graph, planned, { jobs: options.jobs ?? 2, onOutcome: (o) => settled.push(o) }).pipe(
+  const outcomes = yield* execute(graph, planned, { jobs: options.jobs ?? 2, backend: ready, onOutcome: (o) => settled.push(o) }).pipe(
     Effect.onInterrupt(() => finish("interrupted", settled)),
   )
   yield* saveRecord(store.root, graph, options.runId, planned, outcomes)
@@ -114,6 +120,33 @@ export const runPipeline = Effect.fn("runPipeline")(function* (graph: PipelineGr
   yield* finish(status, outcomes, report)
   return { runId: options.runId, runDir, status, outcomes, planned } satisfies RunResult
 })
+
+const summary = (info: PredictedBackend & { readonly threads?: number }): BackendSummary => ({
+  name: info.name,
+  version: info.version,
+  device: info.device,
+  ...(info.threads !== undefined ? { threads: info.threads } : {}),
+})
+
+/** The backend, started on first use; the first use of a run announces it with a `backend-ready` event. */
+const announced = (backend: TensorBackendShape, bus: EventBusShape): Effect.Effect<ReadyBackend, BackendError> => {
+  let done = false
+  return backend.ready.pipe(
+    Effect.tap((ready) => {
+      if (done) return Effect.void
+      done = true
+      const { info } = ready
+      return bus.publish({
+        type: "backend-ready",
+        at: Date.now(),
+        backend: summary(info),
+        fingerprint: info.fingerprint,
+        expected: backend.expected.fingerprint,
+        initMs: Math.round(ready.initMs),
+      })
+    }),
+  )
+}
 
 /** Remembers what each completed node computed, for the next plan's "changed from ... to ...". */
 const saveRecord = (root: string, graph: PipelineGraph, runId: string, planned: ReadonlyArray<PlannedNode>, outcomes: ReadonlyArray<NodeOutcome>) =>

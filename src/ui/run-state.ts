@@ -119,6 +119,8 @@ export const reduceRun = (state: RunState, event: RunEvent): RunState => {
         nodes: event.nodes.map((n) => newNode(n.id, n.kind)),
         settledOrder: [],
       }
+    case "backend-ready":
+      return { ...s, backend: event.backend }
     case "node-planned":
       return updateNode(s, event.id, (n) => ({ ...n, plan: event.status, planReason: event.reason }))
     case "node-cached":

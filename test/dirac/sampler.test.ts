@@ -4,7 +4,8 @@ import { syntheticSource } from "../../src/dirac/data/synthetic.js"
 import { batchToTensor4D } from "../../src/dirac/data/tensor.js"
 import { measure } from "../../src/dirac/noise/measurement.js"
 import { paperDeblurProcess, paperInpaintProcess } from "../../src/dirac/operators/process.js"
-import { diracSample, type SamplerArgs } from "../../src/dirac/sample/sampler.js"
+import { createUNet } from "../../src/dirac/network/index.js"
+import { diracSample, networkDenoiser, type SamplerArgs } from "../../src/dirac/sample/sampler.js"
 import { timeGrid } from "../../src/dirac/sample/time-grid.js"
 import { initBackend } from "../../src/runtime/backend/select.js"
 
@@ -101,5 +102,18 @@ describe("diracSample with an oracle network", () => {
     const all = (await diracSample(denoise, process, args, { measurements: yTilde, ids: batch.ids, seed: 1 })).output
     const last = (await diracSample(denoise, process, args, { measurements: tf.slice(yTilde, [2, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D, ids: [batch.ids[2]], seed: 1 })).output
     expect([...tf.slice(all, [2, 0, 0, 0], [1, -1, -1, -1]).dataSync()]).toEqual([...last.dataSync()])
+  })
+
+  it("leaves no tensors behind with the network denoiser", async () => {
+    const net = createUNet("tiny-16", { seed: 0 })
+    const yTilde = tf.randomUniform([1, 16, 16, 3], 0, 1, "float32", 1) as tf.Tensor4D
+    const args: SamplerArgs = { dt: 0.25, stopT: 0, update: "look-ahead", guidance: { step: 0, scaling: "std", sign: "paper" }, output: "x0" }
+    const run = async () => (await diracSample(networkDenoiser(net), paperDeblurProcess(), args, { measurements: yTilde, ids: ["a"], seed: 1 })).output.dispose()
+    await run() // the first run caches blur matrices
+    const before = tf.memory().numTensors
+    await run()
+    expect(tf.memory().numTensors).toBe(before)
+    tf.dispose(yTilde)
+    net.dispose()
   })
 })

@@ -36,6 +36,19 @@ describe("pipe run", () => {
     expect(events(log).map((e) => e.type)).toContain("run-finished")
   })
 
+  it("starts the tensor backend only when a node has to run", () => {
+    const ws = workspace()
+    ws.write("p.yaml", pipeline())
+    const args = ["run", "p.yaml", "--json", "--backend", "wasm", "--threads", "1"]
+    const first = events(pipe(ws, args).stdout)
+    expect(first.filter((e) => e.type === "backend-ready")).toMatchObject([{ backend: { name: "wasm" }, fingerprint: expect.stringMatching(/^wasm\//) }])
+    const cached = events(pipe(ws, args).stdout)
+    expect(cached.at(-1)).toMatchObject({ type: "run-finished", counts: { ran: 0, cached: 6 } })
+    expect(cached.map((e) => e.type)).not.toContain("backend-ready")
+    const lines = pipe(ws, ["run", "p.yaml", "--ui", "lines", "--backend", "wasm", "--threads", "1", "--force", "sum"]).stderr
+    expect(lines).toMatch(/\[backend\] wasm WASM SIMD, 1 thread started in \d/)
+  })
+
   it("re-runs exactly the changed node and its descendants, and plan says why", () => {
     const ws = workspace()
     ws.write("p.yaml", pipeline())

@@ -11,6 +11,14 @@ const collect = (events: RunEvent[], options: { progressIntervalMs?: number; deb
 }
 
 describe("makeLineReporter", () => {
+  it("says when the backend starts, and when it is not the one planned for", () => {
+    const ready = (expected: string): RunEvent => ({ type: "backend-ready", at: T0, backend: { name: "cpu", version: "4.22.0", device: "JS" }, fingerprint: "cpu/4.22.0/js", expected, initMs: 1500 })
+    expect(collect([ready("cpu/4.22.0/js"), ready("wasm/4.22.0/simd")])).toEqual([
+      "[backend] cpu JS started in 1.5s",
+      "[backend] cpu JS started in 1.5s (cpu/4.22.0/js, not the expected wasm/4.22.0/simd: planned again)",
+    ])
+  })
+
   it("prints one plain line per state change", async () => {
     const lines: string[] = []
     const reporter = makeLineReporter({ write: (line) => lines.push(line) })

@@ -36,6 +36,11 @@ describe("reduceRun", () => {
     expect(initialRunState()).toEqual({ status: "waiting", nodes: [], settledOrder: [] })
   })
 
+  it("shows the started backend once it is ready", () => {
+    const ready: RunEvent = { type: "backend-ready", at: T0 + 1, backend: { name: "wasm", version: "4.22.0", device: "WASM SIMD, 2 threads", threads: 2 }, fingerprint: "wasm/4.22.0/simd", expected: "wasm/4.22.0/simd", initMs: 300 }
+    expect(reduceRun(reduceRun(initialRunState(), started), ready).backend).toEqual(ready.backend)
+  })
+
   it("tracks header, statuses and settle order over a whole run", () => {
     const state = replayRun(sampleRun())
     expect(state.pipeline?.name).toBe("ffhq-blur")

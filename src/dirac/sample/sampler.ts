@@ -75,7 +75,7 @@ const sigmaVector = (sigma: number, n: number) => tf.fill([n], sigma) as tf.Tens
 export const networkDenoiser =
   (net: SongUNet): Denoiser =>
   (y, sigma) =>
-    forward(net, y, sigmaVector(sigma, y.shape[0]))
+    tf.tidy(() => forward(net, y, sigmaVector(sigma, y.shape[0])))
 
 /**
  * Algorithm 1 of the paper, as the official sampler runs it: from y_1 = y~, for each step t -> t - dt

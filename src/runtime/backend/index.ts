@@ -3,6 +3,7 @@
  * Effect service). Entry point: {@link initBackend}.
  */
 export { BackendUnavailable, type BackendName } from "./errors.js"
+export { predictBackend, wasmHasSimd, type PredictedBackend } from "./predict.js"
 export { initBackend, type BackendChoice, type BackendInfo, type InitBackendOptions } from "./select.js"
 export { ensureStockGradients } from "./stock-gradients.js"
 export {

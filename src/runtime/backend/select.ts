@@ -14,6 +14,7 @@ import { registerConvGradients } from "./conv-gradients.js"
 import { ensureStockGradients } from "./stock-gradients.js"
 import { initialisedBackend } from "./initialised.js"
 import { isResolvable, wasmBinaryDir } from "./paths.js"
+import { NATIVE_PACKAGES } from "./predict.js"
 import { MAX_WASM_THREADS, releaseWasmThreads, setWasmThreadsActive, withWasmThreadShim } from "./wasm-threads.js"
 
 export { BackendUnavailable } from "./errors.js"
@@ -84,8 +85,6 @@ interface NativeAttempt {
   readonly pkg: string
   readonly problem: string
 }
-
-const NATIVE_PACKAGES = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"] as const
 
 /** Try the native bindings (GPU first). Returns null plus the reasons when none works. */
 const tryNative = async (): Promise<{ info: BackendInfo } | { attempts: NativeAttempt[] }> => {

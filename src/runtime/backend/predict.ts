@@ -1,0 +1,62 @@
+/**
+ * The fingerprint a backend choice will have, found without initialising it
+ * (no tfjs import, no wasm instantiation), so that a fully cached run can be
+ * planned and finished without ever starting a backend.
+ */
+import { isResolvable, requireFromHere } from "./paths.js"
+import type { BackendChoice } from "./select.js"
+
+/** Native bindings that `auto` tries before wasm, in order. */
+export const NATIVE_PACKAGES = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"] as const
+
+export interface PredictedBackend {
+  readonly name: string
+  readonly version: string
+  readonly device: string
+  /** Must equal `initBackend(choice).fingerprint`; the run checks it after initialising. */
+  readonly fingerprint: string
+}
+
+/** The same probe as tfjs-backend-wasm's `WASM_HAS_SIMD_SUPPORT` flag (a module using a v128 instruction). */
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 10, 9, 1, 7, 0, 65, 0, 253, 15, 26, 11])
+
+/** Node's WebAssembly global (the ES2023 lib this project compiles against does not declare it). */
+const wasm = (globalThis as unknown as { WebAssembly: { validate: (bytes: Uint8Array) => boolean } }).WebAssembly
+
+export const wasmHasSimd = (): boolean => {
+  try {
+    return wasm.validate(SIMD_PROBE)
+  } catch {
+    return false
+  }
+}
+
+/** The installed tfjs-core's version (what `tf.version_core` will say). */
+export const tfjsCoreVersion = (): string => (requireFromHere("@tensorflow/tfjs-core/package.json") as { version: string }).version
+
+const predictWasm = (): PredictedBackend => {
+  const simd = wasmHasSimd()
+  const version = tfjsCoreVersion()
+  return { name: "wasm", version, device: `WASM ${simd ? "SIMD" : "(no SIMD)"}, not started yet`, fingerprint: `wasm/${version}/${simd ? "simd" : "nosimd"}` }
+}
+
+/**
+ * The backend `initBackend(choice)` will give, or undefined when that cannot be known without initialising it:
+ * the native bindings (CUDA or CPU depends on the machine), webgpu (the fingerprint names the adapter's vendor),
+ * and `auto` whenever a native binding is installed (it may or may not load).
+ */
+export const predictBackend = (choice: BackendChoice): PredictedBackend | undefined => {
+  switch (choice) {
+    case "wasm":
+      return predictWasm()
+    case "cpu": {
+      const version = tfjsCoreVersion()
+      return { name: "cpu", version, device: "JS, not started yet", fingerprint: `cpu/${version}/js` }
+    }
+    case "auto":
+      return NATIVE_PACKAGES.some(isResolvable) ? undefined : predictWasm()
+    case "tensorflow":
+    case "webgpu":
+      return undefined
+  }
+}
