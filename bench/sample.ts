@@ -8,11 +8,13 @@
  * default batch_size), dt 0.05 (20 steps), the quickstart's blur process; one child process per backend
  * (bench/lib/sample-tfjs.ts). PyTorch: bench/reference/sample_bench.py, the same update on the same network
  * (bench/reference/songunet.py) with 1 and 2 threads. NFE/s = batch * steps / seconds per trajectory; "vs PyTorch"
- * is the NFE/s of PyTorch with as many threads over the row's, so 3.0x means 3 times slower.
+ * is the NFE/s of PyTorch with as many threads over the row's, so 3.0x means 3 times slower. ONNX Runtime: the same
+ * sampler with the network exported to ONNX on onnxruntime-node's CPU provider, ONNX_THREADS (default 1,2) threads.
  */
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { unetParameterCount } from "../src/dirac/network/index.js"
+import { ortFingerprint } from "../src/dirac/onnx/runtime.js"
 import type { BenchBackend } from "./lib/backends.js"
 import { formatTable, markdownTable, runChild, type Timing } from "./lib/harness.js"
 import { machineLines } from "./lib/machine.js"
@@ -100,8 +102,32 @@ const pytorchEngine: SamplingEngine = {
   },
 }
 
-/** Every sampling engine, in table order. An ONNX Runtime engine (onnxruntime-node running the exported network inside the same sampler) belongs here. */
-export const ENGINES: readonly SamplingEngine[] = [tfjsEngine, pytorchEngine]
+const ONNX_THREADS = process.env.ONNX_THREADS ?? "1,2"
+
+/** The same sampler with the network exported to ONNX on onnxruntime-node's CPU provider (the sample node's engine auto on a CPU). */
+const onnxEngine: SamplingEngine = {
+  name: "ONNX Runtime",
+  unavailable: () => (ortFingerprint() === null ? "onnxruntime-node is not installed" : null),
+  measure: (config) =>
+    ONNX_THREADS.split(",").map((threads) => {
+      const env = { BENCH_BACKEND: "wasm:1", SAMPLE_BENCH_CONFIG: JSON.stringify(config), SAMPLE_BENCH_ONNX_THREADS: threads }
+      const r = runChild<TfjsSampleResult>(join(benchDir, "lib", "sample-tfjs.ts"), env, `onnxruntime:${threads}`)
+      return {
+        engine: "ONNX Runtime",
+        configuration: `${ortFingerprint()}, ${r.device}`,
+        threads: Number(threads),
+        run: r.run,
+        steps: r.steps,
+        nfePerSecond: r.nfePerSecond,
+        maxRssMiB: r.maxRssMiB,
+        load: r.load,
+        remarks: [`first trajectory ${r.firstRunSeconds.toFixed(2)} s`, `tensor count stable: ${r.tensorsStable}`],
+      }
+    }),
+}
+
+/** Every sampling engine, in table order. */
+export const ENGINES: readonly SamplingEngine[] = [tfjsEngine, onnxEngine, pytorchEngine]
 
 export const sampleConfig = (quick: boolean): SampleConfig =>
   quick

@@ -1,14 +1,17 @@
 /**
  * Child process of bench/sample.ts: whole trajectories of `diracSample` (src/dirac/sample/sampler.ts) with the
- * network denoiser, on the backend in BENCH_BACKEND, with the sizes in SAMPLE_BENCH_CONFIG (JSON). Prints one
- * JSON line.
+ * sizes in SAMPLE_BENCH_CONFIG (JSON), the tensor work on the backend in BENCH_BACKEND. The network runs there
+ * too, or, with SAMPLE_BENCH_ONNX_THREADS=N, exported to ONNX on ONNX Runtime's CPU provider with N threads (what
+ * the sample node's engine auto does on a CPU). Prints one JSON line.
  */
 import { loadavg } from "node:os"
 import * as tf from "@tensorflow/tfjs-core"
 import { createUNet, type UNetPresetName } from "../../src/dirac/network/index.js"
 import { gaussianBlurFamily } from "../../src/dirac/operators/gaussian-blur.js"
 import { degradationProcess } from "../../src/dirac/operators/process.js"
-import { diracSample, networkDenoiser, type SamplerArgs } from "../../src/dirac/sample/sampler.js"
+import { openOnnxNetwork } from "../../src/dirac/onnx/runtime.js"
+import { onnxDenoiser } from "../../src/dirac/sample/onnx-denoiser.js"
+import { diracSample, networkDenoiser, type Denoiser, type SamplerArgs } from "../../src/dirac/sample/sampler.js"
 import { initBackend } from "../../src/runtime/backend/select.js"
 import { childBackend } from "./backends.js"
 import { timed, type Timing } from "./harness.js"
@@ -50,10 +53,13 @@ const measure = async (config: SampleConfig): Promise<TfjsSampleResult> => {
   const measurements = tf.tidy(() => tf.add(process_.A(clean, 1), tf.randomNormal(clean.shape, 0, 0.05, "float32", 2))) as tf.Tensor4D
   const ids = Array.from({ length: config.batch }, (_, i) => `image-${i}`)
   const args: SamplerArgs = { dt: config.dt, stopT: 0, update: "look-ahead", guidance: { step: 0, scaling: "std", sign: "paper" }, output: "x0" }
+  const onnxThreads = process.env.SAMPLE_BENCH_ONNX_THREADS
+  const onnx = onnxThreads === undefined ? undefined : await openOnnxNetwork(net, { providers: ["cpu"], threads: Number(onnxThreads) })
+  const denoiser: Denoiser = onnx === undefined ? networkDenoiser(net) : onnxDenoiser(onnx)
   let seed = 0
   let steps = 0
   const trajectory = async () => {
-    const { output, trajectory } = await diracSample(networkDenoiser(net), process_, args, { measurements, ids, seed: seed++ })
+    const { output, trajectory } = await diracSample(denoiser, process_, args, { measurements, ids, seed: seed++ })
     await output.data()
     output.dispose()
     steps = trajectory.length
@@ -66,10 +72,11 @@ const measure = async (config: SampleConfig): Promise<TfjsSampleResult> => {
   const tensors = tf.memory().numTensors
   const run = await timed(trajectory, { warmup: config.warmup, reps: config.reps })
   const tensorsStable = tf.memory().numTensors === tensors
+  await onnx?.release()
   const result = {
-    device: info.device,
+    device: onnx === undefined ? info.device : `ONNX Runtime CPU, ${onnxThreads} thread${onnxThreads === "1" ? "" : "s"} (tensor work: ${info.device})`,
     version: info.version,
-    ...(info.threads !== undefined ? { threads: info.threads } : {}),
+    ...(onnx !== undefined ? { threads: Number(onnxThreads) } : info.threads !== undefined ? { threads: info.threads } : {}),
     params: net.numParameters,
     run,
     steps,
