@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest"
 import { parseBackend } from "../../bench/lib/backends.js"
 import { describeMachine } from "../../bench/lib/machine.js"
 import { torchProblem } from "../../bench/lib/results.js"
+import { ortFingerprint } from "../../src/dirac/onnx/runtime.js"
 
 /** The rows of the first markdown table in `text` after `header`, split into cells. */
 const tableAfter = (text: string, header: readonly string[]): string[][] => {
@@ -23,13 +24,15 @@ const tableAfter = (text: string, header: readonly string[]): string[][] => {
 describe("npm run bench -- --quick --only sample", () => {
   it("measures the real sampler and writes its table and the summary", async () => {
     process.env.TORCH_THREADS = "1"
+    process.env.ONNX_THREADS = "1"
     const { runSampleBench, SAMPLE_HEADER } = await import("../../bench/sample.js")
     const { writeSummary, SUMMARY_HEADER } = await import("../../bench/lib/summary.js")
     const options = { quick: true, backends: [parseBackend("wasm:1")], outDir: mkdtempSync(join(tmpdir(), "bench-smoke-")), machine: describeMachine() }
     const torch = torchProblem()
     const report = runSampleBench(options)
 
-    expect(report.rows.map((r) => r.engine)).toEqual(torch === null ? ["tfjs", "PyTorch"] : ["tfjs"])
+    const onnx = ortFingerprint() === null ? [] : ["ONNX Runtime"]
+    expect(report.rows.map((r) => r.engine)).toEqual(["tfjs", ...onnx, ...(torch === null ? ["PyTorch"] : [])])
     for (const row of report.rows) {
       expect(row.steps).toBe(4)
       expect(row.nfePerSecond).toBeGreaterThan(0)
