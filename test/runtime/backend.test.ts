@@ -126,7 +126,7 @@ describe("initBackend", () => {
       expect(tf.getBackend()).toBe("webgpu")
       expect(gpu.fingerprint).toMatch(new RegExp(`^webgpu/${tf.version_core}/[\\w.-]+$`))
       const software = survey.drivers.every((d) => d.software)
-      if (software) expect(gpu.device).toMatch(/^WebGPU \(.*(llvmpipe|SwiftShader).*; software emulation on the CPU\)$/i)
+      if (software) expect(gpu.device).toMatch(/^WebGPU on .*(llvmpipe|SwiftShader).*, software emulation on the CPU$/i)
       await tf.setBackend("wasm")
     }
     if (result instanceof Error) {
@@ -211,8 +211,8 @@ describe("Vulkan survey and adapter classification", () => {
     const swiftshader = { vendor: "google", architecture: "", device: "", description: "SwiftShader Device (Subzero)" }
     const h100 = { vendor: "nvidia", architecture: "hopper", device: "", description: "NVIDIA H100 80GB HBM3", isFallbackAdapter: false }
     expect([lavapipe, swiftshader, h100].map(isSoftwareAdapter)).toEqual([true, true, false])
-    expect(webgpuDevice({ info: lavapipe, software: true })).toBe("WebGPU (llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1; software emulation on the CPU)")
-    expect(webgpuDevice({ info: h100, software: false })).toBe("WebGPU (NVIDIA H100 80GB HBM3)")
+    expect(webgpuDevice({ info: lavapipe, software: true })).toBe("WebGPU on llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1, software emulation on the CPU")
+    expect(webgpuDevice({ info: h100, software: false })).toBe("WebGPU on NVIDIA H100 80GB HBM3")
     expect(webgpuFingerprint({ info: h100, software: false }, "4.22.0")).toBe("webgpu/4.22.0/nvidia-hopper")
   })
 })

@@ -48,11 +48,11 @@ export const isSoftwareAdapter = (info: AdapterInfo): boolean =>
   info.architecture === "software" ||
   SOFTWARE_ADAPTER.test([info.vendor, info.architecture, info.device, info.description].join(" "))
 
-/** "WebGPU (NVIDIA H100 80GB HBM3)", or "WebGPU (llvmpipe: Mesa 25.0.7 ...; software emulation on the CPU)". */
+/** "WebGPU on NVIDIA H100 80GB HBM3", or "WebGPU on llvmpipe: Mesa 25.0.7 ..., software emulation on the CPU". */
 export const webgpuDevice = (a: WebgpuAdapter): string => {
   const { vendor, architecture, device, description } = a.info
-  const name = description || [vendor, architecture, device].filter(Boolean).join(" ") || "unknown adapter"
-  return `WebGPU (${name}${a.software ? "; software emulation on the CPU" : ""})`
+  const name = description || [vendor, architecture, device].filter(Boolean).join(" ") || "an unnamed adapter"
+  return `WebGPU on ${name}${a.software ? ", software emulation on the CPU" : ""}`
 }
 
 export const webgpuFingerprint = (a: WebgpuAdapter, version: string): string =>
