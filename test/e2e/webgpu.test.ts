@@ -7,7 +7,7 @@ import { events, pipe, workspace } from "./cli.js"
 // Where no WebGPU adapter exists, say why the test is skipped.
 const missing = await initBackend("webgpu").then(
   () => undefined,
-  (e: unknown) => (e instanceof Error ? e.message.split("\n")[0]! : String(e)),
+  (e: unknown) => (e instanceof Error ? e.message.split(/\n|\. /)[0]! : String(e)),
 )
 
 /**

@@ -33,7 +33,7 @@ const TOLERANCE = 1e-4
 
 const webgpu: { info: BackendInfo } | { missing: string } = await initBackend("webgpu").then(
   (info) => ({ info }),
-  (error: unknown) => ({ missing: error instanceof Error ? error.message.split("\n")[0]! : String(error) }),
+  (error: unknown) => ({ missing: error instanceof Error ? error.message.split(/\n|\. /)[0]! : String(error) }),
 )
 await initBackend("wasm", { threads: 1 })
 const missing = "missing" in webgpu ? webgpu.missing : undefined

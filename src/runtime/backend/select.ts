@@ -253,13 +253,18 @@ const select = async (choice: BackendChoice, options: InitBackendOptions): Promi
 }
 
 /**
- * Fastest first, for training this network:
- * 1. tfjs-node-gpu on CUDA: cuDNN kernels, the fastest by far where it works;
- * 2. WebGPU on a hardware adapter (any vendor; NVIDIA without CUDA 11.2 too):
- *    a GPU runs these convolutions in parallel that a CPU runs on a few cores;
- *    never a software adapter, which measured 17-24x slower than wasm;
- * 3. tfjs-node on the CPU (libtensorflow, oneDNN, all cores), also what
- *    tfjs-node-gpu gives without a usable CUDA;
+ * 1. tfjs-node-gpu on CUDA: cuDNN kernels and little overhead per kernel.
+ * 2. WebGPU on a hardware adapter, the only other way onto a GPU (any vendor).
+ *    tfjs-backend-webgpu spends ~0.1-0.2 ms of host time per kernel and a
+ *    training step runs thousands (small-64: ~20,000), so small networks lose:
+ *    on an H100 it trained tiny-32 11x and small-64 1.9x slower than wasm on
+ *    8 threads (bench/results/gpu-h100). It comes before the CPU backends
+ *    all the same because a GPU machine is for the paper's 256-pixel networks,
+ *    whose big kernels should favour the GPU (not measured yet) and take
+ *    minutes per step on a CPU; `--backend wasm` serves small networks.
+ *    Never a software adapter: lavapipe measured 17-24x slower than wasm.
+ * 3. tfjs-node on the CPU (libtensorflow, all cores), also what tfjs-node-gpu
+ *    gives without a usable CUDA.
  * 4. wasm (XNNPACK), which always works.
  */
 const selectAuto = async (options: InitBackendOptions): Promise<BackendInfo> => {
