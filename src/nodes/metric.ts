@@ -4,6 +4,7 @@ import { mkdir, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { batchToTensor4D } from "../dirac/data/tensor.js"
 import type { ImageSource } from "../dirac/data/types.js"
+import { readImages } from "../dirac/metrics/image-pixels.js"
 import { psnr } from "../dirac/metrics/mse-psnr.js"
 import { ssim } from "../dirac/metrics/ssim.js"
 import type { DegradationProcess } from "../dirac/operators/process.js"
@@ -63,11 +64,14 @@ const byIds = async (source: ImageSource, ids: ReadonlyArray<string>) => {
 const score = async (config: MetricArgs, metrics: ReadonlyArray<MetricName>, x: tf.Tensor4D, clean: tf.Tensor4D, y?: tf.Tensor4D, process?: DegradationProcess) => {
   const perImage: Record<string, number[]> = {}
   const sets: Record<string, SetScore> = {}
+  const pixels = metrics.includes("psnr") || metrics.includes("ssim") ? await Promise.all([readImages(x), readImages(clean)]) : undefined
   for (const name of metrics) {
-    if (name === "psnr") perImage.psnr = psnr(x, clean)
-    else if (name === "ssim") perImage.ssim = ssim(x, clean)
+    if (name === "psnr") perImage.psnr = psnr(...pixels!)
+    else if (name === "ssim") perImage.ssim = ssim(...pixels!)
     else if (name === "eps_dc" && y && process) {
-      perImage.eps_dc = tf.tidy(() => tf.mean(tf.square(tf.sub(y, process.A(tf.clipByValue(x, 0, 1), 1))), [1, 2, 3]).arraySync() as number[])
+      const epsDc = tf.tidy(() => tf.mean(tf.square(tf.sub(y, process.A(tf.clipByValue(x, 0, 1), 1))), [1, 2, 3]))
+      perImage.eps_dc = Array.from(await epsDc.data())
+      epsDc.dispose()
     } else if (isPerceptualMetricName(name)) perImage[name] = await perceptualMetric(name, { weights: config.weights[name as "lpips-vgg"] }).distance(x, clean)
     else if (isSetMetricName(name)) {
       const set = await setMetric(name, { weights: config.weights[name as "tfjs-model-fd"] })

@@ -32,12 +32,12 @@ export const modelValue = async (net: SongUNet, meta: Record<string, Json>, ema?
 
 /** Rebuilds the network of a model port, with its EMA weights when asked for and present. */
 export const openModel = (value: PortValue, weights: "ema" | "raw") =>
-  Effect.try({
-    try: () => {
+  Effect.tryPromise({
+    try: async () => {
       const meta = value.meta as unknown as ModelMeta
-      const net = createUNet(meta.args)
       const raw: Record<string, RawTensor> = {}
-      for (const [name, t] of Object.entries(value.tensors)) raw[name] = { dtype: "float32", shape: t.shape, data: t.dataSync() as Float32Array }
+      for (const [name, t] of Object.entries(value.tensors)) raw[name] = { dtype: "float32", shape: t.shape, data: (await t.data()) as Float32Array }
+      const net = createUNet(meta.args)
       const useEma = weights === "ema" && meta.ema
       loadStateDict(net, useEma ? raw : Object.fromEntries(Object.entries(raw).filter(([n]) => !n.startsWith("ema."))), useEma ? { prefix: "ema." } : {})
       return net

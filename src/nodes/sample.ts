@@ -75,8 +75,8 @@ const writeReport = async (ctx: NodeContext<SampleArgs>, y: tf.Tensor4D, x: Floa
   const [shown, h, w] = y.shape
   const per = h * w * 3
   const image = (data: Float32Array, i: number) => ({ pixels: data.slice(i * per, (i + 1) * per), width: w, height: h })
-  const yData = y.dataSync() as Float32Array
-  const cleanData = clean?.dataSync() as Float32Array | undefined
+  const yData = (await y.data()) as Float32Array
+  const cleanData = clean ? ((await clean.data()) as Float32Array) : undefined
   const rows = Array.from({ length: shown }, (_, i) => i)
   const columns = [
     { title: "measurement", images: rows.map((i) => image(yData, i)) },
@@ -184,7 +184,8 @@ export const sample: NodeKind<SampleArgs> = {
       const saved = yield* ctx.checkpoints.load
       if (Option.isSome(saved)) {
         state = saved.value.meta as unknown as Progress
-        out.set((saved.value.tensors.x as tf.Tensor).dataSync().subarray(0, state.done * n * per))
+        const partial = yield* Effect.promise(() => (saved.value.tensors.x as tf.Tensor).data())
+        out.set(partial.subarray(0, state.done * n * per))
         tf.dispose(Object.values(saved.value.tensors))
         yield* ctx.log(`continuing after ${state.done} of ${count} measurements`)
       }
@@ -208,7 +209,7 @@ export const sample: NodeKind<SampleArgs> = {
             }),
           catch: failure,
         }).pipe(Effect.ensuring(Effect.sync(() => tf.dispose([batchY, ...(cleanBatch ? [cleanBatch] : [])]))))
-        out.set(result.output.dataSync(), state.done * n * per)
+        out.set(yield* Effect.promise(() => result.output.data()), state.done * n * per)
         result.output.dispose()
         state = { done: state.done + size, trajectories: addBatch(state.trajectories, result.trajectory) }
         yield* ctx.progress({ done: state.done, total: count, unit: "images", scalars: { steps: result.trajectory.length } })

@@ -68,7 +68,7 @@ const loop = (ctx: NodeContext<TrainArgs>, trainer: Trainer, curve: Curve, valid
       const step = trainer.step
       curve.train.push([step, result.loss])
       if (validation && (step % v.every === 0 || step === steps)) {
-        lastValidation = trainer.validationLoss(validation.x, validation.ids)
+        lastValidation = yield* Effect.tryPromise({ try: () => trainer.validationLoss(validation.x, validation.ids), catch: failure })
         curve.validation.push([step, lastValidation])
       }
       yield* ctx.progress({

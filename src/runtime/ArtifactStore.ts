@@ -19,7 +19,10 @@ export interface Manifest {
   readonly node: string
   readonly pipeline: string
   readonly material: KeyMaterial
+  /** Backend fingerprint, e.g. "wasm/4.22.0/simd" or "webgpu/4.22.0/nvidia-hopper". */
   readonly backend: string
+  /** What computed the values, e.g. "WASM SIMD, 8 threads" or "WebGPU on NVIDIA H100 80GB HBM3". */
+  readonly device: string
   readonly createdAt: string
   readonly durationMs: number
   readonly files: Readonly<Record<string, { readonly sha256: string; readonly bytes: number }>>

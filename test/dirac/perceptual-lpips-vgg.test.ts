@@ -139,8 +139,8 @@ describe("lpips-vgg from user-supplied weights (random here)", () => {
     expect(metric.layerWeights!.map((w) => w!.length)).toEqual([64, 128, 256, 512, 512])
   })
 
-  it("taps relu1_2 .. relu5_3 at full, 1/2, 1/4, 1/8, 1/16 resolution", () => {
-    const f = metric.features(tf.zeros([1, 64, 64, 3]) as tf.Tensor4D)
+  it("taps relu1_2 .. relu5_3 at full, 1/2, 1/4, 1/8, 1/16 resolution", async () => {
+    const f = await metric.features(tf.zeros([1, 64, 64, 3]) as tf.Tensor4D)
     expect(f.layers.map((l) => [l.layer, ...l.shape])).toEqual([
       ["relu1_2", 1, 64, 64, 64],
       ["relu2_2", 1, 32, 32, 128],

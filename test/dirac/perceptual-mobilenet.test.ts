@@ -31,14 +31,14 @@ beforeAll(async () => {
 })
 
 describe("mobilenet-perceptual (LPIPS-style on nsfwjs MobileNetV2)", () => {
-  it("is named for what it is, taps the documented layers at their resolutions", () => {
+  it("is named for what it is, taps the documented layers at their resolutions", async () => {
     expect(metric.name).toBe("mobilenet-perceptual")
     expect(metric.label).toMatch(/LPIPS-style \(MobileNetV2 from nsfwjs 4\.4\.0/)
     expect(metric.label).toMatch(/not LPIPS/)
     expect(metric.official).toBe(false)
     expect(metric.lowerIsBetter).toBe(true)
     expect(metric.layerWeights).toBeNull()
-    const f = metric.features(tf.slice(images, 0, 1))
+    const f = await metric.features(tf.slice(images, 0, 1))
     expect(f.layers.map((l) => l.layer)).toEqual([...MOBILENET_PERCEPTUAL_LAYERS])
     expect(f.layers.map((l) => l.shape)).toEqual([
       [1, 112, 112, 32],
@@ -118,7 +118,7 @@ describe("mobilenet-perceptual (LPIPS-style on nsfwjs MobileNetV2)", () => {
     await metric.distance(images, blurred)
     const before = tf.memory().numTensors
     await metric.distance(images, blurred)
-    metric.features(images)
+    await metric.features(images)
     expect(tf.memory().numTensors).toBe(before)
   })
 })
@@ -138,10 +138,12 @@ describe("registry and scheduler hook", () => {
     const x = tf.tensor4d(batch.pixels, batch.shape as [number, number, number, number])
     const blur = gaussianBlurFamily()
     const stds = [0.3, 1, 2, 3]
-    const prepared = stds.map((s) => {
-      const y = tf.clipByValue(blur.apply(x, s), 0, 1)
-      return distance.prepare({ pixels: y.dataSync() as Float32Array, shape: y.shape as [number, number, number, number] })
-    })
+    const prepared = await Promise.all(
+      stds.map(async (s) => {
+        const y = tf.clipByValue(blur.apply(x, s), 0, 1)
+        return distance.prepare({ pixels: (await y.data()) as Float32Array, shape: y.shape as [number, number, number, number] })
+      }),
+    )
     expect(distance.bytes(prepared[0]!)).toBeGreaterThan(0)
     expect(distance.distance(prepared[0]!, prepared[0]!)).toBe(0)
     expect(distance.distance(prepared[0]!, prepared[1]!)).toBeLessThan(distance.distance(prepared[0]!, prepared[3]!))

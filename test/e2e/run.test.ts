@@ -81,6 +81,18 @@ describe("pipe run", () => {
     expect(forced.find((e) => e.type === "node-planned")).toMatchObject({ id: "sum", reason: "forced (--force)" })
   })
 
+  it("records in every artifact's manifest the backend and the device that computed it", () => {
+    const ws = workspace()
+    ws.write("p.yaml", pipeline())
+    const run = pipe(ws, ["run", "p.yaml", "--json", "--backend", "cpu"])
+    const started = events(run.stdout).find((e) => e.type === "run-started")!
+    expect(started.backend).toMatchObject({ name: "cpu", device: "JS" })
+    const objects = join(ws.dir, ".pipe", "objects")
+    const manifests = readdirSync(objects).map((k) => JSON.parse(readFileSync(join(objects, k, "manifest.json"), "utf8")))
+    expect(manifests.length).toBeGreaterThan(2)
+    for (const m of manifests) expect(m, m.node).toMatchObject({ backend: `cpu/${started.backend.version}/js`, device: "JS" })
+  })
+
   it("detects a corrupted artifact and recomputes it", () => {
     const ws = workspace()
     ws.write("p.yaml", pipeline())

@@ -13,7 +13,7 @@ const value: StoredValue = {
     n: { dtype: "int32", shape: [3], data: Int32Array.from([7, -8, 9]) },
   },
 }
-const info = { key: "k1", node: "n", pipeline: "p", material: { kind: "k", version: 1, config: {}, inputs: {} }, backend: "cpu", durationMs: 1 }
+const info = { key: "k1", node: "n", pipeline: "p", material: { kind: "k", version: 1, config: {}, inputs: {} }, backend: "cpu/4.22.0/js", device: "JS", durationMs: 1 }
 
 describe("safetensors", () => {
   it("round-trips tensors and metadata with a header a Python reader accepts", async () => {

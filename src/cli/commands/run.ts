@@ -20,7 +20,7 @@ import type { Command } from "./command.js"
 const backends = ["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const
 
 export const backendFlags: ReadonlyArray<FlagSpec> = [
-  { name: "backend", value: "NAME", description: "auto (native TensorFlow if installed, else wasm), tensorflow, webgpu, wasm, cpu" },
+  { name: "backend", value: "NAME", description: "auto (CUDA via tfjs-node-gpu, else a hardware GPU via WebGPU, else tfjs-node, else wasm), tensorflow, webgpu, wasm, cpu" },
   { name: "threads", value: "N", description: "wasm threads (default: the number of CPU cores, at most 8)" },
 ]
 

@@ -346,19 +346,15 @@ export const firDownValid = (consts: ConstantCache, y: T4, taps: readonly number
   return tf.depthwiseConv2d(y, consts.firFilter(taps, y.shape[3]), 2, "valid")
 }
 
-/** [B,H,W,C] -> [B,2H,2W,C], x at even positions, zeros elsewhere. */
+/**
+ * [B,H,W,C] -> [B,2H,2W,C], x at even positions, zeros elsewhere. Two rank-4
+ * pads: tfjs-backend-webgpu 4.22 generates invalid WGSL for a rank-6 pad.
+ */
 export const zeroStuff2x = (x: T4): T4 => {
   const [b, h, w, c] = x.shape
-  const r = tf.reshape(x, [b, h, 1, w, 1, c])
-  const p = tf.pad(r, [
-    [0, 0],
-    [0, 0],
-    [0, 1],
-    [0, 0],
-    [0, 1],
-    [0, 0],
-  ])
-  return tf.reshape(p, [b, 2 * h, 2 * w, c])
+  const columns = tf.pad(tf.reshape(x, [b * h, w, 1, c]), [[0, 0], [0, 0], [0, 1], [0, 0]])
+  const rows = tf.pad(tf.reshape(columns, [b, h, 1, 2 * w * c]), [[0, 0], [0, 0], [0, 1], [0, 0]])
+  return tf.reshape(rows, [b, 2 * h, 2 * w, c])
 }
 
 /**

@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core"
+import { readImages } from "../metrics/image-pixels.js"
 import { psnr } from "../metrics/mse-psnr.js"
 import { ssim } from "../metrics/ssim.js"
 import { forward, type SongUNet } from "../network/index.js"
@@ -185,12 +186,13 @@ const incrementalUpdate = (process: DegradationProcess, args: SamplerArgs, x0: t
 }
 
 const record = async (process: DegradationProcess, yTilde: tf.Tensor4D, x0: tf.Tensor4D, y: tf.Tensor4D, t: number, input: SampleInput): Promise<StepRecord> => {
-  const epsDcTensor = tf.tidy(() => tf.mean(tf.square(tf.sub(yTilde, process.A(x0, 1))), [1, 2, 3]))
-  const epsDc = Array.from(await epsDcTensor.data())
-  epsDcTensor.dispose()
+  const perImage = tf.tidy(() => tf.mean(tf.square(tf.sub(yTilde, process.A(x0, 1))), [1, 2, 3]))
+  const epsDc = Array.from(await perImage.data())
+  perImage.dispose()
   const clean = input.clean
   if (!clean) return { t, epsDc }
-  const distortion = { psnrX0: psnr(x0, clean), ssimX0: ssim(x0, clean), psnrY: psnr(y, clean), ssimY: ssim(y, clean) }
+  const [px0, py, pClean] = await Promise.all([readImages(x0), readImages(y), readImages(clean)])
+  const distortion = { psnrX0: psnr(px0, pClean), ssimX0: ssim(px0, pClean), psnrY: psnr(py, pClean), ssimY: ssim(py, pClean) }
   if (!input.perceptual) return { t, epsDc, ...distortion }
   return { t, epsDc, ...distortion, perceptualX0: await input.perceptual(x0, clean), perceptualY: await input.perceptual(y, clean) }
 }

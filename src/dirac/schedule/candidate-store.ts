@@ -11,7 +11,7 @@ import { BoundedCache } from "../operators/bounded-cache.js"
  */
 export class CandidateStore<V> {
   private readonly kept = new Map<number, V>()
-  private readonly recent = new BoundedCache<number, V>(8)
+  private readonly recent = new BoundedCache<number, Promise<V>>(8)
   private bytes = 0
   /** Candidates computed so far (repeats included). */
   computed = 0
@@ -19,14 +19,14 @@ export class CandidateStore<V> {
   constructor(
     private readonly budgetBytes: number,
     private readonly weigh: (value: V) => number,
-    private readonly create: (index: number) => V,
+    private readonly create: (index: number) => V | Promise<V>,
   ) {}
 
-  get(index: number): V {
+  get(index: number): Promise<V> {
     const kept = this.kept.get(index)
-    if (kept !== undefined) return kept
-    return this.recent.getOrCreate(index, () => {
-      const value = this.create(index)
+    if (kept !== undefined) return Promise.resolve(kept)
+    return this.recent.getOrCreate(index, async () => {
+      const value = await this.create(index)
       this.computed++
       const size = this.weigh(value)
       if (this.bytes + size <= this.budgetBytes) {

@@ -12,7 +12,7 @@ import { ssimFeatures, ssimFromFeatures, type SsimFeatures } from "../metrics/ss
  */
 export interface ScheduleDistance<F = unknown> {
   readonly name: string
-  prepare(degraded: ImagePixels): F
+  prepare(degraded: ImagePixels): F | Promise<F>
   distance(a: F, b: F): number
   bytes(prepared: F): number
 }

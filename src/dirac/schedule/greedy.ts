@@ -21,8 +21,8 @@ export interface GreedyOptions {
   readonly candidates: number
   /** m interior points, m <= N - 2. */
   readonly points: number
-  /** d(i, j) for candidate indices i < j. */
-  readonly distance: (i: number, j: number) => number
+  /** d(i, j) for candidate indices i < j (a promise when it reads tensors back from the backend). */
+  readonly distance: (i: number, j: number) => number | Promise<number>
   /** Called with (splits done, m) at the start and after every split. */
   readonly onProgress?: (done: number, total: number) => void
   readonly signal?: AbortSignal
@@ -59,7 +59,7 @@ export const greedySelect = async (options: GreedyOptions): Promise<GreedySelect
     const key = i * n + j
     let value = memo.get(key)
     if (value === undefined) {
-      value = options.distance(i, j)
+      value = await options.distance(i, j)
       if (Number.isNaN(value)) throw new RangeError(`distance(${i}, ${j}) is NaN`)
       memo.set(key, value)
       await pause()

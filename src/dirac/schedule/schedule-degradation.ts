@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { totalmem } from "node:os"
-import { clippedImages, type ImagePixels } from "../metrics/image-pixels.js"
+import { readImages, type ImagePixels } from "../metrics/image-pixels.js"
 import type { DegradationFamily } from "../operators/family.js"
 import { degradationProcess } from "../operators/process.js"
 import { distanceByName, type DistanceName, type ScheduleDistance } from "./distances.js"
@@ -66,10 +66,10 @@ export const scheduleDegradation = async (options: ScheduleDegradationOptions): 
   const unscheduled = degradationProcess(family)
   const tOf = (i: number): number => i / (candidates - 1)
 
-  const degrade = (i: number): ImagePixels => {
+  const degrade = async (i: number): Promise<ImagePixels> => {
     const degraded = tf.tidy(() => unscheduled.A(images, tOf(i)))
     try {
-      return clippedImages(degraded)
+      return await readImages(degraded)
     } finally {
       degraded.dispose()
     }
@@ -77,13 +77,13 @@ export const scheduleDegradation = async (options: ScheduleDegradationOptions): 
   const store = new CandidateStore<unknown>(
     cacheBytes,
     (prepared) => metric.bytes(prepared),
-    (i) => metric.prepare(degrade(i)),
+    async (i) => metric.prepare(await degrade(i)),
   )
 
   const selection = await greedySelect({
     candidates,
     points,
-    distance: (i, j) => metric.distance(store.get(i), store.get(j)),
+    distance: async (i, j) => metric.distance(await store.get(i), await store.get(j)),
     ...(options.onProgress && { onProgress: options.onProgress }),
     ...(options.signal && { signal: options.signal }),
   })

@@ -118,11 +118,10 @@ export class Trainer {
       )
       const loss = (await value.data())[0]
       const named = Object.fromEntries(Object.entries(grads).map(([v, g]) => [this.officialName.get(v) ?? v, g]))
-      // Pairwise adds, not addN: WebGPU caps the inputs of one kernel (8 storage buffers), and reads are asynchronous there.
-      const squares = tf.tidy(() => Object.values(grads).reduce<tf.Tensor>((sum, g) => tf.add(sum, tf.sum(tf.square(g))), tf.scalar(0)))
-      const gradNorm = Math.sqrt((await squares.data())[0])
-      squares.dispose()
-      value.dispose()
+      // stack, not addN: tfjs-backend-webgpu binds every addN input at once, over WebGPU's 8 storage buffers.
+      const squaredNorm = tf.tidy(() => tf.sum(tf.stack(Object.values(grads).map((g) => tf.sum(tf.square(g))))))
+      const gradNorm = Math.sqrt((await squaredNorm.data())[0])
+      tf.dispose([value, squaredNorm])
       if (!Number.isFinite(loss)) {
         Object.values(grads).forEach((g) => g.dispose())
         throw new NonFiniteLoss(k, loss)
@@ -141,14 +140,15 @@ export class Trainer {
    * L_IR on held-out images at fixed severities t_i = (i + 0.5) / n and noise seeded by each image's id, without
    * dropout: the same number every time for the same weights, so validation curves are comparable.
    */
-  validationLoss(images: tf.Tensor4D, ids: ReadonlyArray<string>): number {
+  async validationLoss(images: tf.Tensor4D, ids: ReadonlyArray<string>): Promise<number> {
     const n = ids.length
     const t = ids.map((_, i) => (i + 0.5) / n)
     const z = tf.concat(ids.map((id) => tf.tensor4d(Rng.fromSeed(seedFromString(`validation/${id}`)).fillNormal(new Float32Array(images.size / n)), [1, ...images.shape.slice(1)] as [number, number, number, number])))
+    const loss = tf.tidy(() => incrementalReconstructionLoss(this.net, this.process, { x: images, t, z: z as tf.Tensor4D }, { dt: this.args.dt, training: false }))
     try {
-      return tf.tidy(() => incrementalReconstructionLoss(this.net, this.process, { x: images, t, z: z as tf.Tensor4D }, { dt: this.args.dt, training: false }).dataSync()[0])
+      return (await loss.data())[0]
     } finally {
-      z.dispose()
+      tf.dispose([z, loss])
     }
   }
 

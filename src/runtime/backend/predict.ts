@@ -5,6 +5,11 @@
  */
 import { isResolvable, requireFromHere } from "./paths.js"
 import type { BackendChoice } from "./select.js"
+import { hardwareVulkanLikely, surveyVulkan } from "./vulkan-survey.js"
+
+/** auto may pick WebGPU: its packages are installed and (on Linux) a GPU's Vulkan driver looks present. */
+const webgpuPlausible = (): boolean =>
+  ["@tensorflow/tfjs-backend-webgpu", "webgpu"].every(isResolvable) && (process.platform !== "linux" || hardwareVulkanLikely(surveyVulkan()))
 
 /** Native bindings that `auto` tries before wasm, in order. */
 export const NATIVE_PACKAGES = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"] as const
@@ -43,7 +48,7 @@ const predictWasm = (): PredictedBackend => {
 /**
  * The backend `initBackend(choice)` will give, or undefined when that cannot be known without initialising it:
  * the native bindings (CUDA or CPU depends on the machine), webgpu (the fingerprint names the adapter's vendor),
- * and `auto` whenever a native binding is installed (it may or may not load).
+ * and `auto` whenever a native binding is installed (it may or may not load) or a GPU may answer to WebGPU.
  */
 export const predictBackend = (choice: BackendChoice): PredictedBackend | undefined => {
   switch (choice) {
@@ -54,7 +59,7 @@ export const predictBackend = (choice: BackendChoice): PredictedBackend | undefi
       return { name: "cpu", version, device: "JS, not started yet", fingerprint: `cpu/${version}/js` }
     }
     case "auto":
-      return NATIVE_PACKAGES.some(isResolvable) ? undefined : predictWasm()
+      return NATIVE_PACKAGES.some(isResolvable) || webgpuPlausible() ? undefined : predictWasm()
     case "tensorflow":
     case "webgpu":
       return undefined

@@ -13,8 +13,9 @@ import { BackendUnavailable } from "./errors.js"
 import { registerConvGradients } from "./conv-gradients.js"
 import { ensureStockGradients } from "./stock-gradients.js"
 import { initialisedBackend } from "./initialised.js"
-import { isResolvable, wasmBinaryDir } from "./paths.js"
+import { wasmBinaryDir } from "./paths.js"
 import { NATIVE_PACKAGES } from "./predict.js"
+import { hardwareWebgpuAdapter, initWebgpu, webgpuDevice, webgpuFingerprint, type WebgpuAdapter } from "./webgpu.js"
 import { MAX_WASM_THREADS, releaseWasmThreads, setWasmThreadsActive, withWasmThreadShim } from "./wasm-threads.js"
 
 export { BackendUnavailable } from "./errors.js"
@@ -73,12 +74,6 @@ const TENSORFLOW_HOWTO =
   "  GPU: npm install @tensorflow/tfjs-node-gpu@4.22.0  (Linux x64, NVIDIA driver + CUDA 11.2 + cuDNN 8.1)\n" +
   "Offline installs silently skip it. Use --backend wasm (or auto) otherwise."
 
-const WEBGPU_HOWTO =
-  "The 'webgpu' backend needs two optional packages that are not installed: " +
-  "npm install @tensorflow/tfjs-backend-webgpu@4.22.0 webgpu  (needs internet at install time; " +
-  "'webgpu' is Dawn for Node). On Linux it also needs a Vulkan driver: libvulkan1 plus the GPU vendor's " +
-  "ICD (for CPU emulation, mesa-vulkan-drivers >= 25 / lavapipe). Use --backend wasm otherwise."
-
 // ---------------------------------------------------------------- tensorflow
 
 interface NativeAttempt {
@@ -134,62 +129,13 @@ const initTensorflow = async (): Promise<BackendInfo> => {
 
 // ---------------------------------------------------------------- webgpu
 
-const initWebgpu = async (): Promise<BackendInfo> => {
-  const missing = ["@tensorflow/tfjs-backend-webgpu", "webgpu"].filter((p) => !isResolvable(p))
-  if (missing.length > 0) {
-    throw new BackendUnavailable("webgpu", `${WEBGPU_HOWTO}\nMissing: ${missing.join(", ")}`)
-  }
-  if (tf.findBackendFactory("webgpu") == null) {
-    // tfjs-backend-webgpu registers itself at import time only when
-    // navigator.gpu exists, so Dawn must be wired up first.
-    try {
-      const dawn = (await importOptional("webgpu")) as { create: (flags: string[]) => unknown; globals: object }
-      Object.assign(globalThis, dawn.globals)
-      const g = globalThis as { navigator?: { gpu?: unknown } }
-      if (g.navigator == null) {
-        Object.defineProperty(globalThis, "navigator", { value: {}, configurable: true, writable: true })
-      }
-      if (g.navigator!.gpu == null) {
-        Object.defineProperty(g.navigator!, "gpu", { value: dawn.create([]), configurable: true })
-      }
-      await importOptional("@tensorflow/tfjs-backend-webgpu")
-    } catch (error) {
-      throw new BackendUnavailable("webgpu", `${WEBGPU_HOWTO}\nLoading failed: ${errorText(error)}`, { cause: error })
-    }
-  }
-  if (tf.findBackendFactory("webgpu") == null) {
-    throw new BackendUnavailable(
-      "webgpu",
-      "@tensorflow/tfjs-backend-webgpu loaded but did not register the 'webgpu' backend in this " +
-        `@tensorflow/tfjs-core (${version}); install @tensorflow/tfjs-backend-webgpu@${version}.`,
-    )
-  }
-  let ok = false
-  let cause: unknown
-  try {
-    ok = await tf.setBackend("webgpu")
-  } catch (error) {
-    cause = error
-  }
-  if (!ok) {
-    throw new BackendUnavailable(
-      "webgpu",
-      "No usable WebGPU adapter (Dawn found no Vulkan device). Check `vulkaninfo`, the GPU driver's Vulkan ICD, " +
-        "or install mesa-vulkan-drivers >= 25 for CPU emulation." +
-        (cause === undefined ? "" : ` (${errorText(cause)})`),
-      { cause },
-    )
-  }
-  const adapter = (tf.backend() as { adapterInfo?: { vendor?: string; architecture?: string } }).adapterInfo
-  const vendor = adapter?.vendor || "unknown"
-  return {
-    name: "webgpu",
-    version,
-    device: `WebGPU (${[adapter?.vendor, adapter?.architecture].filter(Boolean).join(" ") || "unknown adapter"})`,
-    fingerprint: `webgpu/${version}/${vendor}`,
-    tf,
-  }
-}
+const webgpuInfo = (adapter: WebgpuAdapter): BackendInfo => ({
+  name: "webgpu",
+  version,
+  device: webgpuDevice(adapter),
+  fingerprint: webgpuFingerprint(adapter, version),
+  tf,
+})
 
 // ---------------------------------------------------------------- wasm
 
@@ -263,9 +209,10 @@ const initCpu = async (): Promise<BackendInfo> => {
  * initialised backend is re-selected (wasm is re-instantiated only when the
  * requested thread count differs).
  *
- * - "auto": tfjs-node-gpu, then tfjs-node (failures fall through silently), else wasm.
+ * - "auto": see {@link selectAuto}; every failure on the way falls through silently.
  * - "tensorflow": the native binding; rejects with {@link BackendUnavailable} saying how to install it.
- * - "webgpu": tfjs-backend-webgpu on Dawn (`webgpu` package); rejects with {@link BackendUnavailable} when absent.
+ * - "webgpu": tfjs-backend-webgpu on Dawn (`webgpu` package), on any adapter, software emulation
+ *   included; rejects with {@link BackendUnavailable} when the packages or a Vulkan adapter are missing.
  * - "wasm": XNNPACK wasm, SIMD, `threads` threads.
  * - "cpu": the pure-JS backend (tests only; slow).
  *
@@ -287,15 +234,12 @@ export async function initBackend(choice: BackendChoice = "auto", options: InitB
 
 const select = async (choice: BackendChoice, options: InitBackendOptions): Promise<BackendInfo> => {
   switch (choice) {
-    case "auto": {
-      const native = await tryNative()
-      if ("info" in native) return native.info
-      return initWasm(options.threads)
-    }
+    case "auto":
+      return selectAuto(options)
     case "tensorflow":
       return initTensorflow()
     case "webgpu":
-      return initWebgpu()
+      return webgpuInfo(await initWebgpu(version))
     case "wasm":
       return initWasm(options.threads)
     case "cpu":
@@ -305,4 +249,36 @@ const select = async (choice: BackendChoice, options: InitBackendOptions): Promi
       throw new TypeError(`unknown backend choice: ${String(never)}`)
     }
   }
+}
+
+/**
+ * 1. tfjs-node-gpu on CUDA: cuDNN kernels and little overhead per kernel.
+ * 2. WebGPU on a hardware adapter, the only other way onto a GPU (any vendor).
+ *    tfjs-backend-webgpu spends ~0.1-0.2 ms of host time per kernel and a
+ *    training step runs thousands (small-64: ~20,000), so small networks lose:
+ *    on an H100 it trained tiny-32 11x and small-64 1.9x slower than wasm on
+ *    8 threads (bench/results/gpu-h100). It comes before the CPU backends
+ *    all the same because a GPU machine is for the paper's 256-pixel networks,
+ *    whose big kernels should favour the GPU (not measured yet) and take
+ *    minutes per step on a CPU; `--backend wasm` serves small networks.
+ *    Never a software adapter: lavapipe measured 17-24x slower than wasm.
+ * 3. tfjs-node on the CPU (libtensorflow, all cores), also what tfjs-node-gpu
+ *    gives without a usable CUDA.
+ * 4. wasm (XNNPACK), which always works.
+ */
+const selectAuto = async (options: InitBackendOptions): Promise<BackendInfo> => {
+  const native = await tryNative()
+  if ("info" in native && native.info.device === "CUDA") return native.info
+  if ((await hardwareWebgpuAdapter()) !== null) {
+    try {
+      return webgpuInfo(await initWebgpu(version))
+    } catch {
+      // fall through to the CPU backends
+    }
+  }
+  if ("info" in native) {
+    await tf.setBackend("tensorflow")
+    return native.info
+  }
+  return initWasm(options.threads)
 }

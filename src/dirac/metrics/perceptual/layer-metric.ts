@@ -140,24 +140,21 @@ export class LayerPerceptualMetric implements PerceptualMetric<PerceptualFeature
     return this.weights
   }
 
-  features(images: Images): PerceptualFeatures {
+  async features(images: Images): Promise<PerceptualFeatures> {
     const extract = this.extract
     if (extract === undefined) throw new Error(`${this.name}: call load() first`)
     const [, h, w] = imagesShape(images)
     const [th, tw] = this.input.size ?? [h, w]
     const minSize = this.spec.minSize ?? 1
     if (th < minSize || tw < minSize) throw new RangeError(`${this.name}: images must be at least ${minSize} x ${minSize}, got ${h} x ${w}`)
-    const parts = inBatches(images, this.spec.batchSize, (batch): PerceptualFeatures => {
+    const parts = await inBatches(images, this.spec.batchSize, async (batch): Promise<PerceptualFeatures> => {
       const activations = tf.tidy(() => extract(toNetworkInput(batch, this.input)).map(unitNormalise))
       try {
         if (activations.length !== this.layers.length) throw new Error(`${this.name}: extractor gave ${activations.length} layers, expected ${this.layers.length}`)
+        const data = await Promise.all(activations.map((t) => t.data() as Promise<Float32Array>))
         return {
           count: batch.shape[0],
-          layers: activations.map((t, l) => ({
-            layer: this.layers[l]!,
-            shape: t.shape as [number, number, number, number],
-            data: t.dataSync() as Float32Array,
-          })),
+          layers: activations.map((t, l) => ({ layer: this.layers[l]!, shape: t.shape as [number, number, number, number], data: data[l]! })),
         }
       } finally {
         activations.forEach((t) => t.dispose())
@@ -170,8 +167,8 @@ export class LayerPerceptualMetric implements PerceptualMetric<PerceptualFeature
     return compareLayerFeatures(a, b, this.weights)
   }
 
-  /** Synchronous per-image distances (after `load`). */
-  distanceSync(a: Images, b: Images): number[] {
+  async distance(a: Images, b: Images): Promise<number[]> {
+    await this.load()
     checkPair(a, b)
     const out: number[] = []
     const [n] = imagesShape(a)
@@ -182,18 +179,13 @@ export class LayerPerceptualMetric implements PerceptualMetric<PerceptualFeature
       const sa = sliceImages(a, start, end)
       const sb = sliceImages(b, start, end)
       try {
-        out.push(...this.compare(this.features(sa), this.features(sb)))
+        out.push(...this.compare(await this.features(sa), await this.features(sb)))
       } finally {
         if (sa !== a && sa instanceof tf.Tensor) sa.dispose()
         if (sb !== b && sb instanceof tf.Tensor) sb.dispose()
       }
     }
     return out
-  }
-
-  async distance(a: Images, b: Images): Promise<number[]> {
-    await this.load()
-    return this.distanceSync(a, b)
   }
 
   scheduleDistance(): ScheduleDistance<PerceptualFeatures> {

@@ -51,14 +51,14 @@ export const toNetworkInput = (x: tf.Tensor4D, input: NetworkInput): tf.Tensor4D
 }
 
 /** Runs `fn` on batches of at most `batchSize` images and returns the results in order. */
-export const inBatches = <R>(x: Images, batchSize: number, fn: (batch: tf.Tensor4D) => R): R[] => {
+export const inBatches = async <R>(x: Images, batchSize: number, fn: (batch: tf.Tensor4D) => Promise<R>): Promise<R[]> => {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batch size must be a positive integer, got ${batchSize}`)
   const [n] = imagesShape(x)
   const out: R[] = []
   for (let start = 0; start < n; start += batchSize) {
     const batch = imageSlice(x, start, Math.min(n, start + batchSize))
     try {
-      out.push(fn(batch))
+      out.push(await fn(batch))
     } finally {
       batch.dispose()
     }

@@ -84,25 +84,19 @@ export class PooledFeatureMetric implements SetMetric {
     return this.loading
   }
 
-  /** Pooled features (after `load`), synchronously. */
-  featuresSync(images: Images): FeatureSet {
-    const extract = this.extract
-    if (extract === undefined) throw new Error(`${this.name}: call load() first`)
-    const parts = inBatches(images, this.spec.batchSize, (batch) => {
+  async features(images: Images): Promise<FeatureSet> {
+    await this.load()
+    const extract = this.extract!
+    const parts = await inBatches(images, this.spec.batchSize, async (batch) => {
       const n = batch.shape[0]
       const out = tf.tidy(() => tf.reshape(extract(toNetworkInput(batch, this.input)), [n, -1]))
       try {
-        return featureSet(out.dataSync() as Float32Array, n, out.shape[1]!)
+        return featureSet((await out.data()) as Float32Array, n, out.shape[1]!)
       } finally {
         out.dispose()
       }
     })
     return parts.length === 1 ? parts[0]! : concatFeatureSets(parts)
-  }
-
-  async features(images: Images): Promise<FeatureSet> {
-    await this.load()
-    return this.featuresSync(images)
   }
 
   private async asFeatures(x: Images | FeatureSet): Promise<FeatureSet> {

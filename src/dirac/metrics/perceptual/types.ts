@@ -31,12 +31,12 @@ export interface PerceptualMetric<F = PerceptualFeatures> {
   readonly lowerIsBetter: true
   /** True only for the published metric with its published weights (LPIPS-VGG v0.1). */
   readonly official: boolean
-  /** Loads the network (idempotent; needed before the synchronous methods). */
+  /** Loads the network (idempotent; needed before `features`, `compare` and `scheduleDistance`). */
   load(): Promise<void>
   /** Per-image distances d(a_i, b_i). Loads the network if needed. */
   distance(a: Images, b: Images): Promise<number[]>
   /** Features of a batch (after `load`). */
-  features(images: Images): F
+  features(images: Images): Promise<F>
   /** Per-image distances between two feature batches of equal shape (after `load`). */
   compare(a: F, b: F): number[]
   /**
