@@ -9,6 +9,7 @@
  *   --sampler-steps N  --reps N  --warmup N  --budget SECONDS (configs left when it runs out are skipped)
  *   --presets                           print the presets as JSON (for the PyTorch side) and exit
  *   --submit-batch N                    WebGPU: kernels per queue submit (tfjs's WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE, 15)
+ *   --parity                            also: the network's output and gradients on this backend against WASM (tiny-32)
  *   --profile                           also: kernels per training step and per forward pass, and the cost of
  *                                       one tiny kernel (dispatch overhead), per tfjs submit batch size on WebGPU
  *
@@ -52,7 +53,7 @@ const parseConfig = (text: string): Config => {
 }
 
 const backend = flag("backend", "wasm") as BackendChoice
-const configs = flag("configs", quick ? "tiny-16@16x2" : "tiny-32@32x8,small-64@64x8").split(",").map(parseConfig)
+const configs = flag("configs", quick ? "tiny-16@16x2" : "tiny-32@32x8,small-64@64x8").split(",").filter(Boolean).map(parseConfig)
 const providers = flag("ort", "cpu").split(",").filter(Boolean) as ExecutionProvider[]
 const samplerSteps = Number(flag("sampler-steps", quick ? "2" : "10"))
 const reps = { warmup: Number(flag("warmup", quick ? "1" : "2")), reps: Number(flag("reps", quick ? "2" : "5")) }
@@ -117,6 +118,45 @@ if (process.argv.includes("--profile")) {
   }
   if (info.name === "webgpu") tf.env().set("WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE", submitBatch === "" ? 15 : Number(submitBatch))
   emit({ kind: "dispatch", engine: engineName, device: info.device, msPerTinyKernel: perBatch })
+}
+
+/** Output and parameter gradients of a randomised tiny-32 on the current backend, as plain arrays. */
+const forwardAndGradients = async (): Promise<{ out: Float32Array; grads: Map<string, Float32Array> }> => {
+  const net = createUNet("tiny-32", { seed: 4 })
+  let k = 0
+  for (const v of Object.values(net.params)) v.assign(tf.randomUniform(v.shape, -0.1, 0.1, "float32", 100 + k++))
+  const y = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 7) as import("@tensorflow/tfjs-core").Tensor4D
+  const sigma = tf.tensor1d([0.05, 0.5])
+  const out = (await net.forward(y, sigma).data()) as Float32Array
+  const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(net.forward(y, sigma))) as import("@tensorflow/tfjs-core").Scalar, [...net.trainableVariables])
+  const arrays = new Map<string, Float32Array>()
+  for (const [name, g] of Object.entries(grads)) arrays.set(name.replace(/^songunet\d+\//, ""), (await g.data()) as Float32Array)
+  tf.dispose([value, ...Object.values(grads), y, sigma])
+  net.dispose()
+  return { out, grads: arrays }
+}
+
+const maxRelative = (a: Float32Array, b: Float32Array): number => {
+  let diff = 0
+  let scale = 0
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!))
+    scale = Math.max(scale, Math.abs(b[i]!))
+  }
+  return diff / Math.max(scale, 1e-12)
+}
+
+if (process.argv.includes("--parity") && info.name !== "wasm") {
+  const here = await forwardAndGradients()
+  await initBackend("wasm", { threads: 4 })
+  const reference = await forwardAndGradients()
+  let worst = { name: "", error: 0 }
+  for (const [name, g] of here.grads) {
+    const error = maxRelative(g, reference.grads.get(name)!)
+    if (error > worst.error) worst = { name, error }
+  }
+  emit({ kind: "parity", engine: engineName, device: info.device, against: "wasm", outputMaxRelError: maxRelative(here.out, reference.out), worstGradient: worst, gradients: here.grads.size })
+  await initBackend(backend, { threads: Number(flag("threads", "8")) })
 }
 
 const sampleTiming = async (denoise: Denoiser, y: import("@tensorflow/tfjs-core").Tensor4D, ids: string[]) => {

@@ -38,8 +38,18 @@ app="$work/app/bench-gpu.mjs"
 "$node" --version
 "$node" "$app" --presets >"$work/presets.json"
 
-PHASES=${PHASES:-torch webgpu cpu profile}
+PHASES=${PHASES:-auto parity torch webgpu cpu profile}
 has() { [[ " $PHASES " == *" $1 "* ]]; }
+
+if has auto; then
+  echo "== --backend auto"
+  timeout 60 "$node" "$app" --backend auto --configs "" --ort "" | tee "$OUT/auto.ndjson"
+fi
+
+if has parity; then
+  echo "== WebGPU against WASM"
+  timeout 90 "$node" "$app" --backend webgpu --configs "" --ort "" --parity | tee "$OUT/parity.ndjson"
+fi
 
 if has torch; then
 echo "== PyTorch"
@@ -51,7 +61,7 @@ fi
 if has webgpu; then
 echo "== tfjs WebGPU + ONNX Runtime (webgpu, cuda)"
 timeout "${WEBGPU_SECONDS:-200}" "$node" "$app" --backend webgpu --configs "$CONFIGS" --ort webgpu,cuda "${quick[@]}" \
-  --budget "${WEBGPU_BUDGET:-150}" | tee "$OUT/webgpu.ndjson"
+  --budget "${WEBGPU_BUDGET:-150}" ${WEBGPU_ARGS:-} | tee "$OUT/webgpu.ndjson"
 echo "exit $?"
 fi
 
