@@ -48,13 +48,13 @@ export class TensorBackend extends Context.Service<TensorBackend, TensorBackendS
       return TensorBackend.of({ expected: known, ready, current: () => current })
     })
 
-  static readonly layer = (choice: BackendChoice, options: { threads?: number } = {}) =>
+  static readonly layer = (choice: BackendChoice, options: { threads?: number; webgpu?: boolean } = {}) =>
     Layer.effect(
       TensorBackend,
       Effect.gen(function* () {
         // Both loaded on first use: commands that never touch tensors start faster.
         const { predictBackend } = yield* Effect.promise(() => import("./backend/predict.js"))
-        const expected = yield* Effect.try({ try: () => predictBackend(choice), catch: toError })
+        const expected = yield* Effect.try({ try: () => predictBackend(choice, options), catch: toError })
         return yield* TensorBackend.make(expected, () => import("./backend/select.js").then(({ initBackend }) => initBackend(choice, options)))
       }),
     )

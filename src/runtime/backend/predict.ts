@@ -50,7 +50,7 @@ const predictWasm = (): PredictedBackend => {
  * the native bindings (CUDA or CPU depends on the machine), webgpu (the fingerprint names the adapter's vendor),
  * and `auto` whenever a native binding is installed (it may or may not load) or a GPU may answer to WebGPU.
  */
-export const predictBackend = (choice: BackendChoice): PredictedBackend | undefined => {
+export const predictBackend = (choice: BackendChoice, options: { readonly webgpu?: boolean } = {}): PredictedBackend | undefined => {
   switch (choice) {
     case "wasm":
       return predictWasm()
@@ -59,7 +59,7 @@ export const predictBackend = (choice: BackendChoice): PredictedBackend | undefi
       return { name: "cpu", version, device: "JS, not started yet", fingerprint: `cpu/${version}/js` }
     }
     case "auto":
-      return NATIVE_PACKAGES.some(isResolvable) || webgpuPlausible() ? undefined : predictWasm()
+      return NATIVE_PACKAGES.some(isResolvable) || (options.webgpu !== false && webgpuPlausible()) ? undefined : predictWasm()
     case "tensorflow":
     case "webgpu":
       return undefined

@@ -48,6 +48,11 @@ export interface InitBackendOptions {
    * a CLI should end with `process.exit()` when `wasmThreadsActive()`.
    */
   readonly threads?: number
+  /**
+   * auto only: whether a hardware WebGPU adapter may be chosen (default true). The CLI passes false for
+   * pipelines whose networks are small: those train faster on the CPU backends (see {@link selectAuto}).
+   */
+  readonly webgpu?: boolean
 }
 
 // Paths for the .wasm binaries, set once at load so that the wasm backend can
@@ -253,14 +258,13 @@ const select = async (choice: BackendChoice, options: InitBackendOptions): Promi
 
 /**
  * 1. tfjs-node-gpu on CUDA: cuDNN kernels and little overhead per kernel.
- * 2. WebGPU on a hardware adapter, the only other way onto a GPU (any vendor).
- *    tfjs-backend-webgpu spends ~0.1-0.2 ms of host time per kernel and a
- *    training step runs thousands (small-64: ~20,000), so small networks lose:
- *    on an H100 it trained tiny-32 11x and small-64 1.9x slower than wasm on
- *    8 threads (bench/results/gpu-h100). It comes before the CPU backends
- *    all the same because a GPU machine is for the paper's 256-pixel networks,
- *    whose big kernels should favour the GPU (not measured yet) and take
- *    minutes per step on a CPU; `--backend wasm` serves small networks.
+ * 2. WebGPU on a hardware adapter, the only other way onto a GPU (any vendor),
+ *    unless `options.webgpu` is false. tfjs-backend-webgpu's kernels are slow
+ *    and many (10,000-22,000 per training step), so on an H100 it trained
+ *    tiny-32 11x and small-64 1.9x slower than wasm on 8 threads, but the
+ *    paper's 67.7 M-parameter `base` at 256 px in 13.7 s per step, where a CPU
+ *    backend needs minutes (bench/results/gpu-h100). The CLI therefore lets
+ *    auto take WebGPU only for pipelines with a large network.
  *    Never a software adapter: lavapipe measured 17-24x slower than wasm.
  * 3. tfjs-node on the CPU (libtensorflow, all cores), also what tfjs-node-gpu
  *    gives without a usable CUDA.
@@ -269,7 +273,7 @@ const select = async (choice: BackendChoice, options: InitBackendOptions): Promi
 const selectAuto = async (options: InitBackendOptions): Promise<BackendInfo> => {
   const native = await tryNative()
   if ("info" in native && native.info.device === "CUDA") return native.info
-  if ((await hardwareWebgpuAdapter()) !== null) {
+  if (options.webgpu !== false && (await hardwareWebgpuAdapter()) !== null) {
     try {
       return webgpuInfo(await initWebgpu(version))
     } catch {
