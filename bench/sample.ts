@@ -47,25 +47,32 @@ export interface SamplingEngine {
   readonly measure: (config: SampleConfig, backends: readonly BenchBackend[]) => SampleRow[]
 }
 
+/** A row from a bench/lib/sample-tfjs.ts child, which runs the sampler with the network on tfjs or ONNX Runtime. */
+const childRow = (engine: string, configuration: string, r: TfjsSampleResult): SampleRow => {
+  const expected = unetParameterCount(r.preset)
+  if (r.params !== expected) throw new Error(`the network has ${r.params} parameters, ${r.preset} ${expected}`)
+  return {
+    engine,
+    configuration,
+    ...(r.threads !== undefined ? { threads: r.threads } : {}),
+    run: r.run,
+    steps: r.steps,
+    nfePerSecond: r.nfePerSecond,
+    maxRssMiB: r.maxRssMiB,
+    load: r.load,
+    remarks: [`first trajectory ${r.firstRunSeconds.toFixed(2)} s`, `tensor count stable: ${r.tensorsStable}`],
+  }
+}
+
+const sampleChild = (env: Record<string, string>, label: string): TfjsSampleResult => runChild<TfjsSampleResult>(join(benchDir, "lib", "sample-tfjs.ts"), env, label)
+
 const tfjsEngine: SamplingEngine = {
   name: "tfjs",
   unavailable: () => null,
   measure: (config, backends) =>
     backends.map((backend) => {
-      const r = runChild<TfjsSampleResult>(join(benchDir, "lib", "sample-tfjs.ts"), { BENCH_BACKEND: backend.spec, SAMPLE_BENCH_CONFIG: JSON.stringify(config) }, backend.spec)
-      const expected = unetParameterCount(config.preset)
-      if (r.params !== expected) throw new Error(`the tfjs network has ${r.params} parameters, ${config.preset} ${expected}`)
-      return {
-        engine: "tfjs",
-        configuration: `tfjs ${r.version}, ${r.device}`,
-        ...(r.threads !== undefined ? { threads: r.threads } : {}),
-        run: r.run,
-        steps: r.steps,
-        nfePerSecond: r.nfePerSecond,
-        maxRssMiB: r.maxRssMiB,
-        load: r.load,
-        remarks: [`first trajectory ${r.firstRunSeconds.toFixed(2)} s`, `tensor count stable: ${r.tensorsStable}`],
-      }
+      const r = sampleChild({ BENCH_BACKEND: backend.spec, SAMPLE_BENCH_CONFIG: JSON.stringify(config) }, backend.spec)
+      return childRow("tfjs", `tfjs ${r.version}, ${r.device}`, r)
     }),
 }
 
@@ -110,19 +117,8 @@ const onnxEngine: SamplingEngine = {
   unavailable: () => (ortFingerprint() === null ? "onnxruntime-node is not installed" : null),
   measure: (config) =>
     ONNX_THREADS.split(",").map((threads) => {
-      const env = { BENCH_BACKEND: "wasm:1", SAMPLE_BENCH_CONFIG: JSON.stringify(config), SAMPLE_BENCH_ONNX_THREADS: threads }
-      const r = runChild<TfjsSampleResult>(join(benchDir, "lib", "sample-tfjs.ts"), env, `onnxruntime:${threads}`)
-      return {
-        engine: "ONNX Runtime",
-        configuration: `${ortFingerprint()}, ${r.device}`,
-        threads: Number(threads),
-        run: r.run,
-        steps: r.steps,
-        nfePerSecond: r.nfePerSecond,
-        maxRssMiB: r.maxRssMiB,
-        load: r.load,
-        remarks: [`first trajectory ${r.firstRunSeconds.toFixed(2)} s`, `tensor count stable: ${r.tensorsStable}`],
-      }
+      const r = sampleChild({ BENCH_BACKEND: "wasm:1", SAMPLE_BENCH_CONFIG: JSON.stringify(config), SAMPLE_BENCH_ONNX_THREADS: threads }, `onnxruntime:${threads}`)
+      return childRow("ONNX Runtime", `${ortFingerprint()}, ${r.device}`, r)
     }),
 }
 

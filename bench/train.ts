@@ -44,7 +44,7 @@ import { fileURLToPath } from "node:url"
 import type * as TF from "@tensorflow/tfjs-core"
 import { syntheticSource } from "../src/dirac/data/synthetic.js"
 import { batchToTensor4D } from "../src/dirac/data/tensor.js"
-import type { ImageBatch, ImageSource } from "../src/dirac/data/types.js"
+import { preloaded } from "./lib/preloaded.js"
 import { createUNet, forward, saveWeights, songUNetRaw, UNET_PRESETS, unetParameterCount, type SongUNet, type UNetPresetName } from "../src/dirac/network/index.js"
 import { paperDeblurProcess } from "../src/dirac/operators/process.js"
 import { defaultAdam } from "../src/dirac/train/adam.js"
@@ -108,17 +108,6 @@ interface TorchResult {
 
 // ------------------------------------------------------------------ tfjs child
 
-/** A source that renders its images once, so that a step's time is the step's. */
-const preloaded = async (source: ImageSource): Promise<ImageSource> => {
-  const all = await source.load([...Array(source.count).keys()])
-  const size = source.resolution * source.resolution * 3
-  const load = (indices: readonly number[]): Promise<ImageBatch> => {
-    const pixels = new Float32Array(indices.length * size)
-    indices.forEach((i, k) => pixels.set(all.pixels.subarray(i * size, (i + 1) * size), k * size))
-    return Promise.resolve({ ids: indices.map((i) => all.ids[i]!), indices: [...indices], pixels, shape: [indices.length, source.resolution, source.resolution, 3] })
-  }
-  return Object.assign(Object.create(source) as ImageSource, { load })
-}
 
 /** Fresh O(1) values for every trainable parameter, so that every path of the network shows in F (the check). */
 const randomise = (tf: typeof TF, net: SongUNet): void => {

@@ -18,7 +18,7 @@
  */
 import { syntheticSource } from "../../src/dirac/data/synthetic.js"
 import { batchToTensor4D } from "../../src/dirac/data/tensor.js"
-import type { ImageBatch, ImageSource } from "../../src/dirac/data/types.js"
+import { preloaded } from "../lib/preloaded.js"
 import { createUNet, UNET_PRESETS, resolveUNetArgs, type SongUNet, type UNetPresetName } from "../../src/dirac/network/index.js"
 import { measure } from "../../src/dirac/noise/measurement.js"
 import { openOnnxNetwork, type ExecutionProvider } from "../../src/dirac/onnx/runtime.js"
@@ -62,17 +62,6 @@ const started = performance.now()
 
 const emit = (record: Record<string, unknown>): void => console.log(JSON.stringify(record))
 
-/** Images rendered once, so that a step's time is the step's. */
-const preloaded = async (source: ImageSource): Promise<ImageSource> => {
-  const all = await source.load([...Array(source.count).keys()])
-  const size = source.resolution * source.resolution * 3
-  const load = (indices: readonly number[]): Promise<ImageBatch> => {
-    const pixels = new Float32Array(indices.length * size)
-    indices.forEach((i, k) => pixels.set(all.pixels.subarray(i * size, (i + 1) * size), k * size))
-    return Promise.resolve({ ids: indices.map((i) => all.ids[i]!), indices: [...indices], pixels, shape: [indices.length, source.resolution, source.resolution, 3] })
-  }
-  return Object.assign(Object.create(source) as ImageSource, { load })
-}
 
 const info = await initBackend(backend, { threads: Number(flag("threads", "8")) })
 const tf = info.tf

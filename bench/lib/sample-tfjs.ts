@@ -28,6 +28,7 @@ export interface SampleConfig {
 }
 
 export interface TfjsSampleResult {
+  readonly preset: UNetPresetName
   readonly device: string
   readonly version: string
   readonly threads?: number
@@ -74,6 +75,7 @@ const measure = async (config: SampleConfig): Promise<TfjsSampleResult> => {
   const tensorsStable = tf.memory().numTensors === tensors
   await onnx?.release()
   const result = {
+    preset: config.preset,
     device: onnx === undefined ? info.device : `ONNX Runtime CPU, ${onnxThreads} thread${onnxThreads === "1" ? "" : "s"} (tensor work: ${info.device})`,
     version: info.version,
     ...(onnx !== undefined ? { threads: Number(onnxThreads) } : info.threads !== undefined ? { threads: info.threads } : {}),

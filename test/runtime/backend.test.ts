@@ -5,6 +5,7 @@ import path from "node:path"
 import { fileURLToPath } from "node:url"
 import { beforeAll, describe, expect, it } from "vitest"
 import type * as TF from "@tensorflow/tfjs-core"
+import { relativeError } from "./relative-error.js"
 import {
   BackendUnavailable,
   convGradientsRegistered,
@@ -34,16 +35,6 @@ const data = (n: number, seed: number): Float32Array => {
 }
 const size = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1)
 
-const relErr = (a: Float32Array, b: Float32Array): number => {
-  expect(a.length).toBe(b.length)
-  let num = 0
-  let den = 0
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i]! - b[i]!))
-    den = Math.max(den, Math.abs(b[i]!))
-  }
-  return num / Math.max(den, 1e-12)
-}
 
 let info: BackendInfo
 let tf: typeof TF
@@ -290,8 +281,8 @@ describe("Conv2D gradient override (wasm vs cpu native kernels)", () => {
         tf.dispose([x, w, dy])
         return [read(gx!), read(gw!)]
       })
-      expect(relErr(dx!, refDx!)).toBeLessThan(1e-4)
-      expect(relErr(dw!, refDw!)).toBeLessThan(1e-4)
+      expect(relativeError(dx!, refDx!)).toBeLessThan(1e-4)
+      expect(relativeError(dw!, refDw!)).toBeLessThan(1e-4)
     })
   }
 
@@ -310,8 +301,8 @@ describe("Conv2D gradient override (wasm vs cpu native kernels)", () => {
       })
     const onCpu = await grad("cpu")
     const onWasm = await grad("wasm")
-    expect(relErr(onCpu[0]!, onWasm[0]!)).toBeLessThan(1e-4)
-    expect(relErr(onCpu[1]!, onWasm[1]!)).toBeLessThan(1e-4)
+    expect(relativeError(onCpu[0]!, onWasm[0]!)).toBeLessThan(1e-4)
+    expect(relativeError(onCpu[1]!, onWasm[1]!)).toBeLessThan(1e-4)
   })
 
   it("dispatches to the stock gradient on other backends", async () => {
@@ -411,8 +402,8 @@ describe("DepthwiseConv2dNative gradient override (wasm vs cpu native kernels)",
         tf.dispose([x, w, dy])
         return [read(gx!), read(gw!)]
       })
-      expect(relErr(dx!, refDx!)).toBeLessThan(1e-4)
-      expect(relErr(dw!, refDw!)).toBeLessThan(1e-4)
+      expect(relativeError(dx!, refDx!)).toBeLessThan(1e-4)
+      expect(relativeError(dw!, refDw!)).toBeLessThan(1e-4)
     })
   }
 })

@@ -27,6 +27,7 @@ import { defaultAdam } from "../../src/dirac/train/adam.js"
 import { incrementalReconstructionLoss } from "../../src/dirac/train/loss.js"
 import { Trainer, type StepResult } from "../../src/dirac/train/trainer.js"
 import { initBackend, type BackendInfo } from "../../src/runtime/backend/index.js"
+import { relativeError } from "./relative-error.js"
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const TOLERANCE = 1e-4
@@ -43,18 +44,6 @@ it.runIf(required)("PIPE_REQUIRE_WEBGPU=1: a WebGPU adapter is available", () =>
   expect(missing).toBeUndefined()
 })
 
-/** max |a - b| / max |b|: an error relative to the tensor's scale. */
-const relError = (a: Float32Array, b: Float32Array): number => {
-  expect(a.length).toBe(b.length)
-  let num = 0
-  let den = 0
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i]! - b[i]!))
-    den = Math.max(den, Math.abs(b[i]!))
-  }
-  expect(den).toBeGreaterThan(0)
-  return num / den
-}
 
 const normals = (n: number, seed: number): Float32Array => Rng.fromSeed(seed).fillNormal(new Float32Array(n))
 
@@ -123,11 +112,11 @@ describe.skipIf(missing !== undefined)(`webgpu matches wasm within ${TOLERANCE}$
       const sameWeights = (net: SongUNet) => (weights ??= randomStateDict(net, 7))
       const reference = await runNetwork("wasm", overrides, sameWeights)
       const gpu = await runNetwork("webgpu", overrides, sameWeights)
-      expect(relError(gpu.output, reference.output)).toBeLessThan(TOLERANCE)
+      expect(relativeError(gpu.output, reference.output)).toBeLessThan(TOLERANCE)
       expect(Math.abs(gpu.loss - reference.loss) / reference.loss).toBeLessThan(TOLERANCE)
       expect([...gpu.grads.keys()].sort()).toEqual([...reference.grads.keys()].sort())
       expect(reference.grads.size).toBeGreaterThan(50)
-      const worst = [...reference.grads].map(([name, g]) => ({ name, error: relError(gpu.grads.get(name)!, g) })).sort((a, b) => b.error - a.error)[0]!
+      const worst = [...reference.grads].map(([name, g]) => ({ name, error: relativeError(gpu.grads.get(name)!, g) })).sort((a, b) => b.error - a.error)[0]!
       expect(worst.error, worst.name).toBeLessThan(TOLERANCE)
     })
   }
@@ -157,7 +146,7 @@ describe.skipIf(missing !== undefined)(`webgpu matches wasm within ${TOLERANCE}$
     for (const [name, w] of reference.after) {
       // The key bias has a zero gradient (softmax ignores a constant shift), so Adam steps on rounding noise there.
       const keep = name.endsWith(".qkv.bias") ? (_: number, i: number) => Math.floor((3 * i) / w.length) !== 1 : () => true
-      expect(relError(gpu.after.get(name)!.filter(keep), w.filter(keep)), name).toBeLessThan(TOLERANCE)
+      expect(relativeError(gpu.after.get(name)!.filter(keep), w.filter(keep)), name).toBeLessThan(TOLERANCE)
     }
   })
 
@@ -175,7 +164,7 @@ describe.skipIf(missing !== undefined)(`webgpu matches wasm within ${TOLERANCE}$
     }
     const reference = await on("wasm")
     const gpu = await on("webgpu")
-    reference.forEach((r, i) => expect(relError(gpu[i]!, r), `operator ${i}`).toBeLessThan(TOLERANCE))
+    reference.forEach((r, i) => expect(relativeError(gpu[i]!, r), `operator ${i}`).toBeLessThan(TOLERANCE))
   })
 
   it("in a child process: sync reads and WebGPU errors fail with a message, nothing reaches stderr, the process exits by itself", () => {
