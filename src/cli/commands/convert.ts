@@ -1,15 +1,16 @@
 import { Effect } from "effect"
 import { resolve } from "node:path"
-import { OpenedCheckpoint } from "../../dirac/io/torch-checkpoint.js"
+import { writeFile } from "node:fs/promises"
 import { isUNetPresetName, saveWeights, UNET_PRESETS, type UNetPresetName } from "../../dirac/network/index.js"
-import { importCheckpointNetwork } from "../../nodes/import-checkpoint.js"
+import { exportNetworkOnnx } from "../../dirac/onnx/export-network.js"
+import { openNetworkFile } from "../model-file.js"
 import { initBackend } from "../../runtime/backend/index.js"
 import { choiceFlag, flag, UsageError } from "../args.js"
 import { exitCodes } from "../context.js"
 import type { Command } from "./command.js"
 
 export interface ConvertOptions {
-  /** The network preset (default: the checkpoint's model_arch, else base). */
+  /** .ckpt only: the network preset (default: the checkpoint's model_arch, else base). */
   readonly arch?: UNetPresetName
   readonly weights?: "raw" | "ema"
   /** The input path as the metadata should record it (default: `input`). */
@@ -17,51 +18,44 @@ export interface ConvertOptions {
 }
 
 /**
- * What `pipe convert` does: reads only the checkpoint's denoiser_fn.* weights into the network of its preset and
- * writes them as safetensors under the official names. Returns the one-line summary of what was loaded.
+ * What `pipe convert` does: opens the network of a checkpoint (reading only its denoiser_fn.* weights), of
+ * weights or of a pipeline's model artifact, and writes it as safetensors under the official names, or, for an
+ * output ending in .onnx, as an ONNX model of Phi(y, sigma) (inputs y NHWC and sigma, output x0). Returns the
+ * one-line summary of what was loaded.
  */
 export const convertCheckpoint = async (input: string, output: string, options: ConvertOptions = {}): Promise<string> => {
-  let arch: UNetPresetName = options.arch ?? "base"
-  if (options.arch === undefined) {
-    const ckpt = await OpenedCheckpoint.open(input)
-    let declared: unknown
-    try {
-      declared = ckpt.hyperParameters?.model_arch
-    } finally {
-      await ckpt.close()
-    }
-    if (typeof declared === "string" && isUNetPresetName(declared)) arch = declared
-  }
   const weights = options.weights ?? "raw"
   await initBackend("cpu")
-  const imported = await importCheckpointNetwork(input, arch, weights)
+  const opened = await openNetworkFile(input, { weights, ...(options.arch !== undefined ? { arch: options.arch } : {}) })
   try {
-    const metadata: Record<string, string> = { "dirac.source_checkpoint": options.shownInput ?? input, "dirac.weights": weights, "dirac.preset": arch }
-    if (imported.hyperParameters) metadata["dirac.hyper_parameters"] = JSON.stringify(imported.hyperParameters)
-    await saveWeights(imported.net, output, metadata)
+    const metadata = { "dirac.source": options.shownInput ?? input, ...opened.metadata }
+    if (output.endsWith(".onnx")) await writeFile(output, await exportNetworkOnnx(opened.net, metadata))
+    else await saveWeights(opened.net, output, metadata)
   } finally {
-    imported.net.dispose()
+    opened.net.dispose()
   }
-  return imported.summary
+  return opened.summary
 }
 
 export const convert: Command = {
   name: "convert",
-  summary: "convert a DiracDiffusion PyTorch checkpoint (.ckpt) to safetensors, without Python",
-  usage: "pipe convert IN.ckpt OUT.safetensors [--arch base|large] [--weights raw|ema]",
+  summary: "convert a DiracDiffusion checkpoint (.ckpt) or a model to safetensors or ONNX, without Python",
+  usage: "pipe convert IN.ckpt|IN.safetensors OUT.safetensors|OUT.onnx [--arch PRESET] [--weights raw|ema]",
   flags: [
-    { name: "arch", value: "PRESET", description: "the network preset (default: the checkpoint's model_arch, else base)" },
-    { name: "weights", value: "raw|ema", description: "the state_dict's weights (raw, default) or the EMA callback's" },
+    { name: "arch", value: "PRESET", description: ".ckpt: the network preset (default: the checkpoint's model_arch, else base)" },
+    { name: "weights", value: "raw|ema", description: "the raw weights (default) or the EMA ones (the checkpoint's EMA callback, a model's ema.*)" },
     { name: "help", description: "show this help" },
   ],
   details:
     "Reads only the denoiser_fn.* weights (optimizer state and the LPIPS network are skipped), checks them against the " +
     "architecture and writes them under the official names with the config in the metadata (dirac.unet_args), so " +
-    "loadWeights and Python's safetensors open the file. The pickle is interpreted, never executed.",
+    "loadWeights and Python's safetensors open the file. The pickle is interpreted, never executed. IN may also be " +
+    "weights written by pipe convert, or a pipeline's model artifact (.pipe/objects/KEY/model.safetensors, see pipe run's " +
+    "output); OUT ending in .onnx writes an ONNX model of x0 = Phi(y, sigma) (y: [B, H, W, 3], sigma: [B]) instead.",
   run: (args) =>
     Effect.gen(function* () {
       const [input, output, ...extra] = args.positional
-      if (!input || !output || extra.length > 0) return yield* Effect.fail(new UsageError("expects an input .ckpt and an output .safetensors path"))
+      if (!input || !output || extra.length > 0) return yield* Effect.fail(new UsageError("expects an input (.ckpt or .safetensors) and an output (.safetensors or .onnx) path"))
       const weights = yield* Effect.try({ try: () => choiceFlag(args, "weights", ["raw", "ema"] as const) ?? "raw", catch: (e) => e })
       const archFlag = flag(args, "arch")
       if (archFlag !== undefined && !isUNetPresetName(archFlag)) {

@@ -8,8 +8,8 @@
 import { existsSync, readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
-import { stateDict, type SongUNet } from "../network/index.js"
-import { exportUNetOnnx } from "./export-unet.js"
+import type { SongUNet } from "../network/index.js"
+import { exportNetworkOnnx } from "./export-network.js"
 
 export type ExecutionProvider = "cpu" | "cuda" | "webgpu"
 
@@ -114,12 +114,7 @@ const firstLine = (error: unknown): string => (error instanceof Error ? error.me
 /** Export `net` to ONNX and open a session on the first provider that loads. */
 export const openOnnxNetwork = async (net: SongUNet, options: OnnxNetworkOptions = {}): Promise<OnnxNetwork> => {
   const ort = await loadOrt()
-  const weights = await stateDict(net)
-  const model = exportUNetOnnx(net.arch, (name) => {
-    const t = weights[name]
-    if (t === undefined || !(t.data instanceof Float32Array)) throw new Error(`ONNX export: no float32 weight '${name}'`)
-    return t.data
-  })
+  const model = await exportNetworkOnnx(net)
   const skipped: string[] = []
   for (const provider of options.providers ?? (["cuda", "cpu"] as const)) {
     const missing = provider === "cuda" ? cudaAddOnMissing() : null
