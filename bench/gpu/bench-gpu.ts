@@ -28,7 +28,7 @@ import { diracSample, networkDenoiser, type Denoiser, type SamplerArgs } from ".
 import { defaultAdam } from "../../src/dirac/train/adam.js"
 import { Trainer } from "../../src/dirac/train/trainer.js"
 import { initBackend, type BackendChoice } from "../../src/runtime/backend/select.js"
-import { timed } from "../lib/harness.js"
+import { profileKernels, timed } from "../lib/harness.js"
 
 const flag = (name: string, fallback: string): string => {
   const i = process.argv.indexOf(`--${name}`)
@@ -180,6 +180,8 @@ for (const config of configs) {
     if (process.argv.includes("--profile")) {
       const kernels = await kernelCount(() => trainer!.trainStep())
       emit({ kind: "kernels", engine: engineName, ...config, trainStepKernels: kernels, msPerKernel: (1000 * train.seconds) / kernels })
+      const p = await profileKernels(tf, () => trainer!.trainStep())
+      emit({ kind: "kernel-times", engine: engineName, ...config, kernelSeconds: p.kernelSeconds, wallSeconds: p.wallSeconds, top: p.kernels.slice(0, 12) })
     }
 
     const batch = await source.load([...Array(config.batch).keys()])

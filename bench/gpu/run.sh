@@ -73,10 +73,10 @@ echo "exit $?"
 fi
 
 if has profile; then
-for batch in 15 128; do
+for batch in ${PROFILE_BATCHES:-15 128}; do
   echo "== tfjs WebGPU profile, submit batch $batch"
   timeout "${PROFILE_SECONDS:-90}" "$node" "$app" --backend webgpu --configs "${PROFILE_CONFIGS:-tiny-32@32x8}" --ort "" --profile \
-    --submit-batch "$batch" "${quick[@]}" | tee -a "$OUT/profile.ndjson"
+    --submit-batch "$batch" "${quick[@]}" ${PROFILE_ARGS:-} | tee -a "$OUT/profile.ndjson"
   echo "exit $?"
 done
 fi
