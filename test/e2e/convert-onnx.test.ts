@@ -1,11 +1,15 @@
 /**
  * `pipe convert` to ONNX: the official-format parity checkpoint (tiny-16, written by PyTorch) becomes an ONNX model
- * that gives PyTorch's output on ONNX Runtime; a model written back as safetensors converts to the same model.
+ * that gives PyTorch's output on ONNX Runtime; a model written back as safetensors converts to the same model; a
+ * pipeline's trained model (its EMA weights) exports to the network tfjs computes.
  */
-import { readFileSync } from "node:fs"
+import * as tf from "@tensorflow/tfjs-core"
+import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
+import { forward, loadWeights } from "../../src/dirac/network/index.js"
 import { loadOrt } from "../../src/dirac/onnx/runtime.js"
+import { initBackend } from "../../src/runtime/backend/select.js"
 import { pipe, workspace } from "./cli.js"
 
 const fixtures = new URL("../fixtures/torch/", import.meta.url).pathname
@@ -54,6 +58,39 @@ describe("pipe convert to ONNX", () => {
     const viaWeights = pipe(ws, ["convert", "weights.safetensors", "again.onnx"])
     expect(viaWeights.code, viaWeights.stderr).toBe(0)
     expect(maxAbsDiff(await runOnnx(join(ws.dir, "again.onnx")), expected.x0.values)).toBeLessThanOrEqual(1e-4)
+  })
+
+  it("exports the model a pipeline trained, with its EMA weights, as the network tfjs computes", async () => {
+    const ws = workspace()
+    ws.write(
+      "p.yaml",
+      `version: 1
+name: train-export
+nodes:
+  images: { use: load, with: { source: synthetic, seed: 1, count: 8, resolution: 16 } }
+  process: { use: degrade, with: { operator: gaussian-blur, std_max: 1.5 } }
+  model: { use: train, in: { images: images, process: process }, with: { preset: tiny-16, steps: 4, batch_size: 4, lr: 0.001, ema: 0.5 } }
+`,
+    )
+    expect(pipe(ws, ["run", "p.yaml", "--threads", "1"]).code).toBe(0)
+    const objects = join(ws.dir, ".pipe", "objects")
+    const key = readdirSync(objects).find((k) => JSON.parse(readFileSync(join(objects, k, "manifest.json"), "utf8")).node === "model")!
+    const artifact = join(objects, key, "model.safetensors")
+    expect(pipe(ws, ["convert", artifact, "ema.onnx", "--weights", "ema"]).code).toBe(0)
+    expect(pipe(ws, ["convert", artifact, "ema.safetensors", "--weights", "ema"]).code).toBe(0)
+    expect(pipe(ws, ["convert", artifact, "raw.onnx"]).code).toBe(0)
+
+    await initBackend("wasm", { threads: 1 })
+    const net = await loadWeights(join(ws.dir, "ema.safetensors"))
+    const [n, c, h, w] = expected.y.shape as [number, number, number, number]
+    const nchw = tf.tensor4d(expected.y.values, [n, c, h, w])
+    const reference = tf.tidy(() => tf.transpose(forward(net, tf.transpose(nchw, [0, 2, 3, 1]) as tf.Tensor4D, tf.tensor1d(expected.sigma.values)), [0, 3, 1, 2]).dataSync())
+    net.dispose()
+    nchw.dispose()
+    const ema = await runOnnx(join(ws.dir, "ema.onnx"))
+    expect(maxAbsDiff(ema, reference)).toBeLessThanOrEqual(1e-4)
+    // The raw weights are another network: the EMA choice reached the file.
+    expect(maxAbsDiff(await runOnnx(join(ws.dir, "raw.onnx")), ema)).toBeGreaterThan(1e-6)
   })
 
   it("says what it cannot read, without a stack trace", () => {
