@@ -33,6 +33,7 @@ describe("makeLineReporter", () => {
       "[plan] report: will run because upstream sample will run",
       "[cached] load",
       "[cached] blur",
+      "[backend] wasm WASM SIMD, 4 threads started in 480ms",
       "[start] train",
       "[progress] train 0/500 steps (0%)",
       "[log] train: lr schedule: cosine",

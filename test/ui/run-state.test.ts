@@ -36,9 +36,11 @@ describe("reduceRun", () => {
     expect(initialRunState()).toEqual({ status: "waiting", nodes: [], settledOrder: [] })
   })
 
-  it("shows the started backend once it is ready", () => {
+  it("keeps the planned backend and records the started one, where it started", () => {
     const ready: RunEvent = { type: "backend-ready", at: T0 + 1, backend: { name: "wasm", version: "4.22.0", device: "WASM SIMD, 2 threads", threads: 2 }, fingerprint: "wasm/4.22.0/simd", expected: "wasm/4.22.0/simd", initMs: 300 }
-    expect(reduceRun(reduceRun(initialRunState(), started), ready).backend).toEqual(ready.backend)
+    const state = reduceRun(reduceRun(initialRunState(), started), ready)
+    expect(state.backend).toEqual(started.backend)
+    expect(state.backendStarted).toEqual({ backend: ready.backend, afterSettled: 0, initMs: 300, replanned: false })
   })
 
   it("tracks header, statuses and settle order over a whole run", () => {

@@ -33,6 +33,7 @@ describe("RunView", () => {
       "ffhq-blur run 2026-01-01T00-00-00-ab12 · backend wasm 4.22.0 (cpu, 4 threads)",
       "⚡ load (dataset) cached",
       "⚡ blur (transform) cached",
+      "backend wasm started: WASM SIMD, 4 threads in 480ms",
       "✓ train (train) ran in 50.0s",
       "✗ sample (sample) failed: out of memory",
       "⊘ report (report) skipped: upstream sample failed",
@@ -52,6 +53,7 @@ describe("RunView", () => {
     expect(occurrences(frame, "ffhq-blur run")).toBe(1)
     expect(occurrences(frame, "⚡ load")).toBe(1)
     expect(occurrences(frame, "✓ train")).toBe(1)
+    expect(occurrences(frame, "backend wasm started")).toBe(1)
     expect(frame).toContain("✗ failed: 1 ran")
   })
 

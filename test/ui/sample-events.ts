@@ -25,6 +25,7 @@ export const sampleRun = (): RunEvent[] => [
   { type: "node-planned", at: T0 + 1, id: "report", status: "run", reason: "upstream sample will run" },
   { type: "node-cached", at: T0 + 5, id: "load" },
   { type: "node-cached", at: T0 + 6, id: "blur" },
+  { type: "backend-ready", at: T0 + 8, backend: { name: "wasm", version: "4.22.0", device: "WASM SIMD, 4 threads", threads: 4 }, fingerprint: "wasm/4.22.0/simd", expected: "wasm/4.22.0/simd", initMs: 480 },
   { type: "node-started", at: T0 + 10, id: "train" },
   { type: "node-progress", at: T0 + 10, id: "train", done: 0, total: 500, unit: "steps" },
   { type: "node-log", at: T0 + 20, id: "train", level: "debug", message: "batch shape [8,64,64,3]" },

@@ -19,21 +19,35 @@ export interface RunViewProps {
   readonly barWidth?: number
 }
 
-type StaticItem = { readonly key: string; readonly header: RunState } | { readonly key: string; readonly node: NodeView }
+type StaticItem =
+  | { readonly key: string; readonly header: RunState }
+  | { readonly key: string; readonly node: NodeView }
+  | { readonly key: string; readonly backendOf: RunState }
 
 export const RunView = ({ state, maxRunning = 4, barWidth = 24 }: RunViewProps) => {
   const byId = new Map(state.nodes.map((n) => [n.id, n]))
   const items: StaticItem[] = state.runId === undefined ? [] : [{ key: "header", header: state }]
-  for (const id of state.settledOrder) {
+  // Static output is append-only: the backend line goes where it happened, after the nodes settled by then.
+  state.settledOrder.forEach((id, i) => {
+    if (state.backendStarted?.afterSettled === i) items.push({ key: "backend", backendOf: state })
     const node = byId.get(id)
     if (node !== undefined) items.push({ key: `node:${id}`, node })
-  }
+  })
+  if (state.backendStarted !== undefined && state.backendStarted.afterSettled >= state.settledOrder.length) items.push({ key: "backend", backendOf: state })
   const running = state.nodes.filter((n) => n.status === "running")
   const over = isRunOver(state)
   return (
     <>
       <Static items={items}>
-        {(item) => ("header" in item ? <Header key={item.key} state={item.header} /> : <SettledLine key={item.key} node={item.node} />)}
+        {(item) =>
+          "header" in item ? (
+            <Header key={item.key} state={item.header} />
+          ) : "backendOf" in item ? (
+            <BackendLine key={item.key} state={item.backendOf} />
+          ) : (
+            <SettledLine key={item.key} node={item.node} />
+          )
+        }
       </Static>
       <Box flexDirection="column">
         {running.slice(0, maxRunning).map((node) =>
@@ -54,6 +68,17 @@ const Header = ({ state }: { state: RunState }) => {
       <Text bold>{state.pipeline?.name ?? "pipeline"}</Text>
       <Text dimColor> run {state.runId}</Text>
       {b !== undefined && <Text dimColor> · backend {b.name} {b.version} ({b.device}{threads})</Text>}
+    </Text>
+  )
+}
+
+const BackendLine = ({ state }: { state: RunState }) => {
+  const started = state.backendStarted!
+  const b = started.backend
+  return (
+    <Text dimColor>
+      backend {b.name} started: {b.device} in {formatDuration(started.initMs)}
+      {started.replanned ? " (not the expected one: planned again)" : ""}
     </Text>
   )
 }
