@@ -39,7 +39,7 @@ const hardwareWebgpu = (backend: BackendInfo): boolean => backend.name === "webg
 
 /**
  * The ONNX Runtime providers to try, or null for tfjs. auto follows the measurements in bench/results: ONNX
- * Runtime's CPU provider beats tfjs WASM, and its WebGPU provider beats tfjs WebGPU (8x on an H100); CUDA is
+ * Runtime's CPU provider beats tfjs WASM, and its WebGPU provider beats tfjs WebGPU (3-8x on an H100); CUDA is
  * used whenever onnxruntime-node's add-on is installed.
  */
 export const onnxProviders = (config: EngineArgs, backend: BackendInfo, ort: string | null): ExecutionProvider[] | null => {
