@@ -57,12 +57,6 @@ export const loadOrt = (): Promise<Ort> => {
   return loaded
 }
 
-/** True when onnxruntime-node can be loaded. */
-export const ortAvailable = (): Promise<boolean> => loadOrt().then(
-  () => true,
-  () => false,
-)
-
 export interface OnnxNetworkOptions {
   /** Tried in order; the first that creates a session is used. Default: cuda, then cpu. */
   readonly providers?: readonly ExecutionProvider[]
