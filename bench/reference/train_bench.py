@@ -35,20 +35,10 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from songunet import PRESETS, SongUNet, parameter_count  # noqa: E402
 
-# configs/schedules/blur_schedule.txt (src/dirac/schedule/official-blur-table.ts): std at t = i / 101.
-OFFICIAL_BLUR_STD = [
-    0.3, 0.3364682, 0.3594297, 0.3918459, 0.4053527, 0.4188595, 0.4418209, 0.453977, 0.4647824, 0.4755878,
-    0.4863932, 0.4971986, 0.508004, 0.5188094, 0.5296149, 0.5404202, 0.5525763, 0.5633817, 0.5755378, 0.5876939,
-    0.5998499, 0.6120061, 0.6255128, 0.6390195, 0.6525263, 0.6660331, 0.6808904, 0.6957479, 0.7106053, 0.7254628,
-    0.7403202, 0.7565283, 0.7727364, 0.7889445, 0.8051526, 0.8213607, 0.8389195, 0.8551276, 0.8726864, 0.8902451,
-    0.907804, 0.9253628, 0.9429215, 0.9604803, 0.9793897, 0.9969485, 1.015858, 1.034767, 1.053677, 1.072586,
-    1.091496, 1.110405, 1.129315, 1.148224, 1.168484, 1.187394, 1.207654, 1.227914, 1.248174, 1.268434,
-    1.290045, 1.310305, 1.331916, 1.352176, 1.373787, 1.415658, 1.437269, 1.458879, 1.502101, 1.523712,
-    1.546674, 1.591246, 1.614207, 1.637169, 1.683091, 1.730365, 1.777639, 1.826263, 1.850575, 1.876238,
-    1.926213, 1.976188, 2.027514, 2.053177, 2.08019, 2.132866, 2.15988, 2.186893, 2.240921, 2.294947,
-    2.350325, 2.405703, 2.462431, 2.51916, 2.577239, 2.635318, 2.694747, 2.754177, 2.814958, 2.875738,
-    2.937869, 3,
-]
+# configs/schedules/blur_schedule.txt: std at t = i / 101, the table the TypeScript code uses
+# (src/dirac/schedule/official-blur-table.ts reads the same file).
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "dirac", "schedule", "official-blur-table.json")) as f:
+    OFFICIAL_BLUR_STD = json.load(f)
 BLUR_T = np.linspace(0.0, 1.0, len(OFFICIAL_BLUR_STD))
 MAX_RADIUS = 30  # kernel_size 61
 
