@@ -237,7 +237,8 @@ SMALL_64 = dict(
 # The tfjs preset `tiny-32`, the network of pipelines/quickstart-*.yaml.
 TINY_32 = dict(SMALL_64, img_resolution=32, model_channels=16, channel_mult=(1, 2, 2, 2), num_blocks=1, attn_resolutions=(8,))
 
-PRESETS = {"small-64": SMALL_64, "tiny-32": TINY_32}
+TINY_16 = dict(SMALL_64, img_resolution=16, model_channels=8, channel_mult=(1, 2), num_blocks=1, attn_resolutions=(8,))
+PRESETS = {"small-64": SMALL_64, "tiny-32": TINY_32, "tiny-16": TINY_16}
 
 
 def parameter_count(net):
