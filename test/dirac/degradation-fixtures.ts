@@ -44,13 +44,6 @@ export const dot = (a: tf.Tensor, b: tf.Tensor): number => {
   return s
 }
 
-export const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`)
-  let m = 0
-  for (let k = 0; k < a.length; k++) m = Math.max(m, Math.abs(a[k]! - b[k]!))
-  return m
-}
-
 /** Smooth gradients plus a few hard-edged rectangles per image (NHWC in [0, 1]). */
 export const smoothPlusEdges = (n: number, size: number, seed: number): tf.Tensor4D => {
   const r = lcgValues(n * 32, seed)

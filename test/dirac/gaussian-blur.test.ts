@@ -4,7 +4,8 @@ import { initBackend } from "../../src/runtime/backend/select.js"
 import { gaussianBlurFamily } from "../../src/dirac/operators/gaussian-blur.js"
 import { paperDeblurProcess } from "../../src/dirac/operators/process.js"
 import { blurRadius, gaussianTaps, reflectBlurMatrix, reflectIndex } from "../../src/dirac/operators/reflect-blur-matrix.js"
-import { atNchw, dot, maxAbsDiff, randomImages, referenceImage } from "./degradation-fixtures.js"
+import { atNchw, dot, randomImages, referenceImage } from "./degradation-fixtures.js"
+import { maxAbsDiff } from "../numeric.js"
 
 beforeAll(async () => {
   await initBackend("wasm", { threads: 1 })

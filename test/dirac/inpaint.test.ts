@@ -4,7 +4,8 @@ import { initBackend } from "../../src/runtime/backend/select.js"
 import { boxMask, inpaintBoxFamily } from "../../src/dirac/operators/inpaint-box.js"
 import { gaussianMask, inpaintGaussianFamily } from "../../src/dirac/operators/inpaint-gaussian.js"
 import { degradationProcess, paperInpaintProcess } from "../../src/dirac/operators/process.js"
-import { dot, maxAbsDiff, randomImages } from "./degradation-fixtures.js"
+import { dot, randomImages } from "./degradation-fixtures.js"
+import { maxAbsDiff } from "../numeric.js"
 
 beforeAll(async () => {
   await initBackend("cpu")

@@ -5,6 +5,7 @@ import { ConstantCache, firDown, firDownValid, firUp, groupNorm, mm, normAct, re
 import { fromTorchLayout } from "../../src/dirac/network/weights.js"
 import type { ParamSpec } from "../../src/dirac/network/arch.js"
 import { attention, depthwise, depthwiseTransposed, filter2d, groupNorm as groupNormRef, nhwcSample, type Img } from "./network-reference.js"
+import { maxAbsDiff } from "../numeric.js"
 
 let consts: ConstantCache
 
@@ -24,13 +25,6 @@ const toNhwc = (imgs: Img[]): Float32Array => {
     for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let ch = 0; ch < c; ch++) out[((b * h + y) * w + x) * c + ch] = im.d[(ch * h + y) * w + x]
   })
   return out
-}
-
-const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  expect(a.length).toBe(b.length)
-  let m = 0
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]))
-  return m
 }
 
 const samples = (t: tf.Tensor): Img[] => {
@@ -58,7 +52,7 @@ describe("FIR resampling [1,3,3,1]", () => {
     const y = firDown(consts, x, taps, 1)
     expect(y.shape).toEqual([2, 4, 6, 3])
     const ref = samples(x).map((im) => depthwise(im, filter2d(taps), 4, 2, 1))
-    expect(maxDiff(y.dataSync(), toNhwc(ref))).toBeLessThan(1e-5)
+    expect(maxAbsDiff(y.dataSync(), toNhwc(ref))).toBeLessThan(1e-5)
   })
 
   it("up = depthwise conv_transpose2d of 4 f(x)f/64, stride 2, padding 1 (naive definition)", () => {
@@ -66,7 +60,7 @@ describe("FIR resampling [1,3,3,1]", () => {
     const y = firUp(consts, x, taps, 1)
     expect(y.shape).toEqual([2, 10, 8, 3])
     const ref = samples(x).map((im) => depthwiseTransposed(im, filter2d(taps, 4), 4, 1))
-    expect(maxDiff(y.dataSync(), toNhwc(ref))).toBeLessThan(1e-5)
+    expect(maxAbsDiff(y.dataSync(), toNhwc(ref))).toBeLessThan(1e-5)
   })
 
   it("fused down (after the pad-2 conv) = stride 2 with no padding", () => {
@@ -74,7 +68,7 @@ describe("FIR resampling [1,3,3,1]", () => {
     const y = firDownValid(consts, x, taps)
     expect(y.shape).toEqual([2, 4, 4, 4])
     const ref = samples(x).map((im) => depthwise(im, filter2d(taps), 4, 2, 0))
-    expect(maxDiff(y.dataSync(), toNhwc(ref))).toBeLessThan(1e-5)
+    expect(maxAbsDiff(y.dataSync(), toNhwc(ref))).toBeLessThan(1e-5)
   })
 
   it("the hand-written gradients are the exact adjoints", () => {
@@ -89,14 +83,14 @@ describe("FIR resampling [1,3,3,1]", () => {
       const k = t.length
       const x = rand([1, 6, 8, 2], 4) as tf.Tensor4D
       const refDown = samples(x).map((im) => depthwise(im, filter2d(t), k, 2, pad))
-      expect(maxDiff(firDown(consts, x, t, pad).dataSync(), toNhwc(refDown))).toBeLessThan(1e-5)
+      expect(maxAbsDiff(firDown(consts, x, t, pad).dataSync(), toNhwc(refDown))).toBeLessThan(1e-5)
       const refUp = samples(x).map((im) => depthwiseTransposed(im, filter2d(t, 4), k, pad))
       const up = firUp(consts, x, t, pad)
       expect(up.shape).toEqual([1, 12, 16, 2])
-      expect(maxDiff(up.dataSync(), toNhwc(refUp))).toBeLessThan(1e-5)
+      expect(maxAbsDiff(up.dataSync(), toNhwc(refUp))).toBeLessThan(1e-5)
       const xv = rand([1, 8, 8, 2], 5) as tf.Tensor4D
       const refValid = samples(xv).map((im) => depthwise(im, filter2d(t), k, 2, 0))
-      expect(maxDiff(firDownValid(consts, xv, t).dataSync(), toNhwc(refValid))).toBeLessThan(1e-5)
+      expect(maxAbsDiff(firDownValid(consts, xv, t).dataSync(), toNhwc(refValid))).toBeLessThan(1e-5)
     }
   })
 })
@@ -110,7 +104,7 @@ describe("GroupNorm", () => {
     const g = gamma.dataSync()
     const b = beta.dataSync()
     const ref = samples(x).map((im) => groupNormRef(im, g, b, 1e-6))
-    expect(maxDiff(y.dataSync(), toNhwc(ref))).toBeLessThan(2e-5)
+    expect(maxAbsDiff(y.dataSync(), toNhwc(ref))).toBeLessThan(2e-5)
   })
 
   it("custom gradient equals autodiff of the plain formula", () => {
@@ -127,7 +121,7 @@ describe("GroupNorm", () => {
     const mine = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => groupNorm(xx as tf.Tensor4D, gg as tf.Tensor1D, bb as tf.Tensor1D, 2, 1e-6)
     const ga = tf.grads(loss(mine))([x, gamma, beta])
     const gb = tf.grads(loss(plain))([x, gamma, beta])
-    for (let i = 0; i < 3; i++) expect(maxDiff(ga[i].dataSync(), gb[i].dataSync())).toBeLessThan(2e-4)
+    for (let i = 0; i < 3; i++) expect(maxAbsDiff(ga[i].dataSync(), gb[i].dataSync())).toBeLessThan(2e-4)
   })
 })
 
@@ -146,11 +140,11 @@ describe("normAct (GroupNorm + SiLU + dropout, one op)", () => {
     }
     const mine = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) =>
       normAct(xx as tf.Tensor4D, gg as tf.Tensor1D, bb as tf.Tensor1D, 2, 1e-6, true, { rate: 0.3, mask: () => tf.clone(mask) })
-    expect(maxDiff(mine(x, gamma, beta).dataSync(), plain(x, gamma, beta).dataSync())).toBeLessThan(1e-5)
+    expect(maxAbsDiff(mine(x, gamma, beta).dataSync(), plain(x, gamma, beta).dataSync())).toBeLessThan(1e-5)
     const loss = (f: typeof plain) => (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(f(xx, gg, bb), w))
     const ga = tf.grads(loss(mine))([x, gamma, beta])
     const gb = tf.grads(loss(plain))([x, gamma, beta])
-    for (let i = 0; i < 3; i++) expect(maxDiff(ga[i].dataSync(), gb[i].dataSync())).toBeLessThan(2e-4)
+    for (let i = 0; i < 3; i++) expect(maxAbsDiff(ga[i].dataSync(), gb[i].dataSync())).toBeLessThan(2e-4)
   })
 
   it("residualJoin = (h + skip + bias) * scale with its gradients", () => {
@@ -160,7 +154,7 @@ describe("normAct (GroupNorm + SiLU + dropout, one op)", () => {
     const w = rand([2, 3, 3, 4], 63)
     const g1 = tf.grads((hh: tf.Tensor, kk: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(residualJoin(hh as tf.Tensor4D, kk as tf.Tensor4D, bb as tf.Tensor1D, 0.7), w)))([h, k, b])
     const g2 = tf.grads((hh: tf.Tensor, kk: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(tf.mul(tf.add(tf.add(hh, kk), bb), 0.7), w)))([h, k, b])
-    for (let i = 0; i < 3; i++) expect(maxDiff(g1[i].dataSync(), g2[i].dataSync())).toBeLessThan(1e-5)
+    for (let i = 0; i < 3; i++) expect(maxAbsDiff(g1[i].dataSync(), g2[i].dataSync())).toBeLessThan(1e-5)
   })
 })
 
@@ -181,7 +175,7 @@ describe("self-attention", () => {
     const bp = tf.tensor1d(projBT)
     const out = residualJoin(selfAttention(x, wq, bq, wp), x, bp, Math.SQRT1_2)
     const ref = samples(x).map((im) => attention(im, im, qkvT, qkvBT, projT, projBT))
-    expect(maxDiff(out.dataSync(), toNhwc(ref))).toBeLessThan(1e-4)
+    expect(maxAbsDiff(out.dataSync(), toNhwc(ref))).toBeLessThan(1e-4)
   })
 })
 
@@ -197,13 +191,13 @@ describe("small ops with custom gradients", () => {
     }
     const ga = tf.grads(f1)([x, wm, b])
     const gb = tf.grads(f2)([x, wm, b])
-    for (let i = 0; i < 3; i++) expect(maxDiff(ga[i].dataSync(), gb[i].dataSync())).toBeLessThan(1e-4)
+    for (let i = 0; i < 3; i++) expect(maxAbsDiff(ga[i].dataSync(), gb[i].dataSync())).toBeLessThan(1e-4)
 
     const h = rand([2, 3, 4, 5], 43) as tf.Tensor4D
     const p = rand([2, 5], 44) as tf.Tensor2D
     const c = rand([5], 45) as tf.Tensor1D
     const g1 = tf.grads((hh: tf.Tensor, pp: tf.Tensor, cc: tf.Tensor) => tf.sum(tf.square(addBias(addPerSample(hh as tf.Tensor4D, pp as tf.Tensor2D), cc as tf.Tensor1D))))([h, p, c])
     const g2 = tf.grads((hh: tf.Tensor, pp: tf.Tensor, cc: tf.Tensor) => tf.sum(tf.square(tf.add(tf.add(hh, tf.reshape(pp, [2, 1, 1, 5])), cc))))([h, p, c])
-    for (let i = 0; i < 3; i++) expect(maxDiff(g1[i].dataSync(), g2[i].dataSync())).toBeLessThan(1e-4)
+    for (let i = 0; i < 3; i++) expect(maxAbsDiff(g1[i].dataSync(), g2[i].dataSync())).toBeLessThan(1e-4)
   })
 })

@@ -5,7 +5,8 @@ import { measure, measurementNoise } from "../../src/dirac/noise/measurement.js"
 import { sigmaAt } from "../../src/dirac/noise/noise-levels.js"
 import { degradationProcess, paperDeblurProcess } from "../../src/dirac/operators/process.js"
 import { gaussianBlurFamily } from "../../src/dirac/operators/gaussian-blur.js"
-import { maxAbsDiff, randomImages } from "./degradation-fixtures.js"
+import { randomImages } from "./degradation-fixtures.js"
+import { maxAbsDiff } from "../numeric.js"
 
 beforeAll(async () => {
   await initBackend("cpu")

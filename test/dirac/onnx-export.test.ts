@@ -17,19 +17,13 @@ import { createUNet, forward, type SongUNet } from "../../src/dirac/network/inde
 import { openOnnxNetwork } from "../../src/dirac/onnx/runtime.js"
 import { importCheckpointNetwork } from "../../src/nodes/import-checkpoint.js"
 import { initBackend } from "../../src/runtime/backend/select.js"
+import { maxAbsDiff } from "../numeric.js"
 
 const fixtures = new URL("../fixtures/torch/", import.meta.url).pathname
 
 beforeAll(async () => {
   await initBackend("wasm", { threads: 1 })
 })
-
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  expect(a.length).toBe(b.length)
-  let m = 0
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]))
-  return m
-}
 
 /** Every parameter of `net` set to O(scale) random values, so that no branch of the network is negligible. */
 const randomise = (net: SongUNet, seed: number, scale: number): void => {

@@ -13,6 +13,7 @@ import {
   kernelInceptionDistance,
   type FeatureSet,
 } from "../../src/dirac/metrics/perceptual/set-statistics.js"
+import { maxAbsDiff } from "../numeric.js"
 
 const randomMatrix = (rng: Rng, rows: number, cols: number): Float64Array =>
   Float64Array.from({ length: rows * cols }, () => rng.normal())
@@ -33,12 +34,6 @@ const randomSpd = (rng: Rng, n: number, rank: number, shift: number): Float64Arr
 const maxAbs = (x: ArrayLike<number>): number => {
   let m = 0
   for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]!))
-  return m
-}
-
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  let m = 0
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!))
   return m
 }
 

@@ -12,7 +12,8 @@ import {
   type ProcessDescription,
 } from "../../src/dirac/operators/process.js"
 import { tableSchedule } from "../../src/dirac/schedule/severity-schedule.js"
-import { dot, maxAbsDiff, randomImages } from "./degradation-fixtures.js"
+import { dot, randomImages } from "./degradation-fixtures.js"
+import { maxAbsDiff } from "../numeric.js"
 
 beforeAll(async () => {
   await initBackend("cpu")

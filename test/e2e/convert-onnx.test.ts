@@ -11,6 +11,7 @@ import { forward, loadWeights } from "../../src/dirac/network/index.js"
 import { loadOrt } from "../../src/dirac/onnx/runtime.js"
 import { initBackend } from "../../src/runtime/backend/select.js"
 import { pipe, workspace } from "./cli.js"
+import { maxAbsDiff } from "../numeric.js"
 
 const fixtures = new URL("../fixtures/torch/", import.meta.url).pathname
 const expected = JSON.parse(readFileSync(join(fixtures, "tiny16-parity-expected.json"), "utf8")) as {
@@ -36,13 +37,6 @@ const runOnnx = async (file: string): Promise<Float32Array> => {
     const [b, ch, y, x] = [Math.floor(i / (c * h * w)), Math.floor(i / (h * w)) % c, Math.floor(i / w) % h, i % w]
     return x0[((b * h + y) * w + x) * c + ch]!
   })
-}
-
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  expect(a.length).toBe(b.length)
-  let m = 0
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!))
-  return m
 }
 
 describe("pipe convert to ONNX", () => {

@@ -5,7 +5,7 @@ import path from "node:path"
 import { fileURLToPath } from "node:url"
 import { beforeAll, describe, expect, it } from "vitest"
 import type * as TF from "@tensorflow/tfjs-core"
-import { relativeError } from "./relative-error.js"
+import { relativeError } from "../numeric.js"
 import {
   BackendUnavailable,
   convGradientsRegistered,

@@ -27,7 +27,7 @@ import { defaultAdam } from "../../src/dirac/train/adam.js"
 import { incrementalReconstructionLoss } from "../../src/dirac/train/loss.js"
 import { Trainer, type StepResult } from "../../src/dirac/train/trainer.js"
 import { initBackend, type BackendInfo } from "../../src/runtime/backend/index.js"
-import { relativeError } from "./relative-error.js"
+import { relativeError } from "../numeric.js"
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const TOLERANCE = 1e-4
