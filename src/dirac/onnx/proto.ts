@@ -95,10 +95,14 @@ class Writer {
     return this.bytes(field, new TextEncoder().encode(value))
   }
 
+  /** A nested message: its chunks are appended, not copied, so weights are copied once, by {@link finish}. */
   message(field: number, build: (w: Writer) => void): this {
     const inner = new Writer()
     build(inner)
-    return this.bytes(field, inner.finish())
+    this.tag(field, 2)
+    this.varint(inner.length)
+    for (const c of inner.chunks) this.push(c)
+    return this
   }
 
   finish(): Uint8Array {
