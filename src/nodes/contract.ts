@@ -19,6 +19,8 @@ export interface BackendInfo {
   readonly version: string
   readonly device: string
   readonly threads?: number
+  /** webgpu only: the adapter is a software rasteriser, not a GPU. */
+  readonly softwareEmulation?: boolean
   /** Identifies what changes numeric results; part of the key of backend-sensitive nodes. */
   readonly fingerprint: string
 }

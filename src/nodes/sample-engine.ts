@@ -35,7 +35,7 @@ export const engineFingerprint = (config: EngineArgs): string =>
 const cpuBackend = (backend: BackendInfo): boolean => backend.name === "wasm" || backend.name === "cpu"
 
 /** A WebGPU backend on a real GPU (not a software rasteriser such as lavapipe). */
-const hardwareWebgpu = (backend: BackendInfo): boolean => backend.name === "webgpu" && !/software|llvmpipe|lavapipe|swiftshader/i.test(backend.device)
+const hardwareWebgpu = (backend: BackendInfo): boolean => backend.name === "webgpu" && backend.softwareEmulation !== true
 
 /**
  * The ONNX Runtime providers to try, or null for tfjs. auto follows the measurements in bench/results: ONNX

@@ -39,7 +39,7 @@ export class TensorBackend extends Context.Service<TensorBackend, TensorBackendS
           (started ??= (async () => {
             const t0 = performance.now()
             const { tf, ...info } = await init()
-            current = { tf, info: { name: info.name, version: info.version, device: info.device, threads: info.threads, fingerprint: info.fingerprint }, initMs: performance.now() - t0 }
+            current = { tf, info, initMs: performance.now() - t0 }
             return current
           })()),
         catch: toError,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest"
 import { engineFingerprint, onnxProviders } from "../../src/nodes/sample-engine.js"
 
-const backend = (name: string, device: string) => ({ name, device, version: "4.22.0", fingerprint: `${name}/4.22.0` })
+const backend = (name: string, device: string, softwareEmulation?: boolean) => ({ name, device, version: "4.22.0", fingerprint: `${name}/4.22.0`, ...(softwareEmulation === undefined ? {} : { softwareEmulation }) })
 const auto = { engine: "auto" as const, guidance: { step: 0 } }
 const cpuOrt = "onnxruntime-node@1.30.0/cpu"
 const cudaOrt = "onnxruntime-node@1.30.0/cuda"
@@ -9,8 +9,8 @@ const cudaOrt = "onnxruntime-node@1.30.0/cuda"
 describe("where sample runs the network", () => {
   it("auto: ONNX Runtime's CPU provider under a CPU backend, its WebGPU provider under hardware WebGPU", () => {
     expect(onnxProviders(auto, backend("wasm", "WASM SIMD, 2 threads"), cpuOrt)).toEqual(["cpu"])
-    expect(onnxProviders(auto, backend("webgpu", "WebGPU (nvidia)"), cpuOrt)).toEqual(["webgpu", "cpu"])
-    expect(onnxProviders(auto, backend("webgpu", "WebGPU (mesa software)"), cpuOrt)).toBeNull()
+    expect(onnxProviders(auto, backend("webgpu", "WebGPU on NVIDIA", false), cpuOrt)).toEqual(["webgpu", "cpu"])
+    expect(onnxProviders(auto, backend("webgpu", "WebGPU on llvmpipe, software emulation on the CPU", true), cpuOrt)).toBeNull()
     expect(onnxProviders(auto, backend("tensorflow", "CUDA"), cpuOrt)).toBeNull()
     expect(onnxProviders(auto, backend("tensorflow", "CUDA"), cudaOrt)).toEqual(["cuda", "cpu"])
   })

@@ -30,6 +30,8 @@ export interface BackendInfo {
   readonly device: string
   /** wasm only: threads actually used by XNNPACK. */
   readonly threads?: number
+  /** webgpu only: the adapter is a software rasteriser (lavapipe, llvmpipe, SwiftShader), not a GPU. */
+  readonly softwareEmulation?: boolean
   /**
    * Identifies what changes numeric results: backend / tfjs-core version /
    * device class, e.g. "wasm/4.22.0/simd". The wasm thread count is not part
@@ -138,6 +140,7 @@ const webgpuInfo = (adapter: WebgpuAdapter): BackendInfo => ({
   name: "webgpu",
   version,
   device: webgpuDevice(adapter),
+  softwareEmulation: adapter.software,
   fingerprint: webgpuFingerprint(adapter, version),
   tf,
 })
