@@ -5,8 +5,9 @@
  */
 import { OpenedCheckpoint } from "../dirac/io/torch-checkpoint.js"
 import { readSafetensors } from "../dirac/io/safetensors.js"
-import { createUNet, isUNetPresetName, loadStateDict, unetArgsFromMetadata, type SongUNet, type UNetArgs, type UNetPresetName } from "../dirac/network/index.js"
+import { isUNetPresetName, unetArgsFromMetadata, type SongUNet, type UNetArgs, type UNetPresetName } from "../dirac/network/index.js"
 import { importCheckpointNetwork } from "../nodes/import-checkpoint.js"
+import { networkFromModelTensors } from "../nodes/model.js"
 
 export interface OpenedNetwork {
   readonly net: SongUNet
@@ -47,14 +48,7 @@ const openSafetensors = async (path: string, options: OpenNetworkOptions): Promi
   if (args === null) throw new Error(`${path}: neither network weights (no dirac.unet_args) nor a model artifact of a pipeline (no args in pipe.meta)`)
   const ema = options.weights === "ema" && artifact?.ema === true
   if (options.weights === "ema" && !ema) throw new Error(`${path}: has no EMA weights; use --weights raw`)
-  const net = createUNet(args)
-  try {
-    const own = ema ? tensors : Object.fromEntries(Object.entries(tensors).filter(([name]) => !name.startsWith("ema.")))
-    loadStateDict(net, own, { source: path, ...(ema ? { prefix: "ema." } : {}) })
-  } catch (error) {
-    net.dispose()
-    throw error
-  }
+  const net = networkFromModelTensors(args, tensors, ema, path)
   return { net, summary: `${net.numParameters.toLocaleString("en-US")} parameters (${options.weights} weights)`, metadata: { "dirac.weights": options.weights } }
 }
 

@@ -30,6 +30,19 @@ export const modelValue = async (net: SongUNet, meta: Record<string, Json>, ema?
   return { meta: { ...meta, args: net.args as unknown as Json, ema: ema !== undefined }, tensors }
 }
 
+/** The network of a model's tensors (official names; the EMA weights under `ema.*`), raw or EMA. */
+export const networkFromModelTensors = (args: UNetArgs, tensors: Readonly<Record<string, RawTensor>>, ema: boolean, source?: string): SongUNet => {
+  const net = createUNet(args)
+  try {
+    const own = ema ? tensors : Object.fromEntries(Object.entries(tensors).filter(([name]) => !name.startsWith("ema.")))
+    loadStateDict(net, own, { ...(source !== undefined ? { source } : {}), ...(ema ? { prefix: "ema." } : {}) })
+    return net
+  } catch (error) {
+    net.dispose()
+    throw error
+  }
+}
+
 /** Rebuilds the network of a model port, with its EMA weights when asked for and present. */
 export const openModel = (value: PortValue, weights: "ema" | "raw") =>
   Effect.tryPromise({
@@ -37,10 +50,7 @@ export const openModel = (value: PortValue, weights: "ema" | "raw") =>
       const meta = value.meta as unknown as ModelMeta
       const raw: Record<string, RawTensor> = {}
       for (const [name, t] of Object.entries(value.tensors)) raw[name] = { dtype: "float32", shape: t.shape, data: (await t.data()) as Float32Array }
-      const net = createUNet(meta.args)
-      const useEma = weights === "ema" && meta.ema
-      loadStateDict(net, useEma ? raw : Object.fromEntries(Object.entries(raw).filter(([n]) => !n.startsWith("ema."))), useEma ? { prefix: "ema." } : {})
-      return net
+      return networkFromModelTensors(meta.args, raw, weights === "ema" && meta.ema)
     },
     catch: failure,
   })
