@@ -15,32 +15,14 @@ import sys
 import time
 
 import torch
-import torch.nn.functional as F
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "reference"))
 from songunet import SongUNet, parameter_count  # noqa: E402
-from train_bench import MAX_RADIUS, blur_std, noise_sigma  # noqa: E402
+from train_bench import blur, blur_std, noise_sigma  # noqa: E402
 
 KWARGS = ["img_resolution", "in_channels", "out_channels", "model_channels", "channel_mult", "channel_mult_emb",
           "num_blocks", "attn_resolutions", "dropout", "channel_mult_noise", "resample_filter"]
-
-
-def blur(x, stds):
-    """A_t per image (separable Gaussian, reflect padding), as train_bench.blur but on x's device."""
-    b, c, h, w = x.shape
-    radii = [min(int(6 * s + 0.5), MAX_RADIUS, h - 1, w - 1) for s in stds]
-    r = max(radii)
-    taps = torch.zeros(b, 2 * r + 1, dtype=torch.float64)
-    for i, (s, ri) in enumerate(zip(stds, radii)):
-        k = torch.arange(-ri, ri + 1, dtype=torch.float64)
-        g = torch.exp(-(k * k) / (2 * s * s))
-        taps[i, r - ri: r + ri + 1] = g / g.sum()
-    taps = taps.float().to(x.device).repeat_interleave(c, 0)
-    planes = F.pad(x.reshape(1, b * c, h, w), (r, r, r, r), mode="reflect")
-    planes = F.conv2d(planes, taps.view(b * c, 1, 2 * r + 1, 1), groups=b * c)
-    planes = F.conv2d(planes, taps.view(b * c, 1, 1, 2 * r + 1), groups=b * c)
-    return planes.reshape(b, c, h, w)
 
 
 def timed(f, warmup, reps, sync):

@@ -52,16 +52,17 @@ def noise_sigma(t):
 
 
 def blur(x, stds):
-    """A_t per image: separable Gaussian (taps normalised over |k| <= int(6 std + 0.5)), reflect padding."""
+    """A_t per image: separable Gaussian (taps normalised over |k| <= int(6 std + 0.5)), reflect padding, on x's
+    device (the radius stays below the image size, which reflect padding needs)."""
     b, c, h, w = x.shape
-    radii = [min(int(6 * s + 0.5), MAX_RADIUS) for s in stds]
+    radii = [min(int(6 * s + 0.5), MAX_RADIUS, h - 1, w - 1) for s in stds]
     r = max(radii)
     taps = torch.zeros(b, 2 * r + 1)
     for i, (s, ri) in enumerate(zip(stds, radii)):
         k = torch.arange(-ri, ri + 1, dtype=torch.float64)
         g = torch.exp(-(k * k) / (2 * s * s))
         taps[i, r - ri : r + ri + 1] = (g / g.sum()).float()
-    taps = taps.repeat_interleave(c, 0)  # [B*C, 2r+1]; zero taps beyond r_i make the wider reflect pad exact
+    taps = taps.to(x.device).repeat_interleave(c, 0)  # [B*C, 2r+1]; zero taps beyond r_i make the wider reflect pad exact
     planes = F.pad(x.reshape(1, b * c, h, w), (r, r, r, r), mode="reflect")
     planes = F.conv2d(planes, taps.view(b * c, 1, 2 * r + 1, 1), groups=b * c)
     planes = F.conv2d(planes, taps.view(b * c, 1, 1, 2 * r + 1), groups=b * c)
