@@ -23,6 +23,8 @@ export interface BackendInfo {
   readonly softwareEmulation?: boolean
   /** Identifies what changes numeric results; part of the key of backend-sensitive nodes. */
   readonly fingerprint: string
+  /** Why this backend was chosen. */
+  readonly reason: string
 }
 
 /** Saved and restored atomically under the node's cache key; survives a killed run, cleared on success. */

@@ -23,6 +23,8 @@ export interface Manifest {
   readonly backend: string
   /** What computed the values, e.g. "WASM SIMD, 8 threads" or "WebGPU on NVIDIA H100 80GB HBM3". */
   readonly device: string
+  /** Why that backend computed it (the run's choice; under auto, what decided it). Absent in older entries. */
+  readonly backendReason?: string
   readonly createdAt: string
   readonly durationMs: number
   readonly files: Readonly<Record<string, { readonly sha256: string; readonly bytes: number }>>

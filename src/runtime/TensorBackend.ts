@@ -2,7 +2,7 @@ import type * as tfc from "@tensorflow/tfjs-core"
 import { Context, Effect, Layer } from "effect"
 import type { BackendInfo } from "../nodes/contract.js"
 import type { PredictedBackend } from "./backend/predict.js"
-import type { BackendChoice } from "./backend/select.js"
+import type { BackendChoice, InitBackendOptions } from "./backend/select.js"
 import { BackendError } from "./errors.js"
 
 export interface ReadyBackend {
@@ -48,7 +48,7 @@ export class TensorBackend extends Context.Service<TensorBackend, TensorBackendS
       return TensorBackend.of({ expected: known, ready, current: () => current })
     })
 
-  static readonly layer = (choice: BackendChoice, options: { threads?: number; webgpu?: boolean } = {}) =>
+  static readonly layer = (choice: BackendChoice, options: InitBackendOptions = {}) =>
     Layer.effect(
       TensorBackend,
       Effect.gen(function* () {

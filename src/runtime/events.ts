@@ -5,6 +5,8 @@ export interface BackendSummary {
   readonly version: string
   readonly device: string
   readonly threads?: number
+  /** Why this backend: the choice, and under auto what decided it. */
+  readonly reason: string
 }
 
 export interface NodeSummary {

@@ -115,7 +115,7 @@ export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, pla
           try: async () => Object.fromEntries(await Promise.all(Object.entries(outputs).map(async ([port, v]) => [port, await toStored(v)] as const))),
           catch: (e) => new NodeFailure({ message: describeCause(e) }),
         })
-        yield* store.write({ key: p.key, node: p.id, pipeline: graph.name, material: p.material, backend: backend.fingerprint, device: backend.device, durationMs: now() - started }, stored, reportDir)
+        yield* store.write({ key: p.key, node: p.id, pipeline: graph.name, material: p.material, backend: backend.fingerprint, device: backend.device, backendReason: backend.reason, durationMs: now() - started }, stored, reportDir)
       }).pipe(
         Effect.ensuring(Effect.sync(() => Object.values(outputs).forEach(disposeValue))),
         Effect.ensuring(Effect.promise(() => rm(reportDir, { recursive: true, force: true }))),

@@ -126,6 +126,7 @@ const summary = (info: PredictedBackend & { readonly threads?: number }): Backen
   version: info.version,
   device: info.device,
   ...(info.threads !== undefined ? { threads: info.threads } : {}),
+  reason: info.reason,
 })
 
 /** The backend, started on first use; the first use of a run announces it with a `backend-ready` event. */

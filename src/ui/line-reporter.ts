@@ -37,11 +37,12 @@ export const formatEventLine = (event: RunEvent, state: RunState, debug = false)
     case "run-started": {
       const b = event.backend
       const threads = b.threads !== undefined && !b.device.includes("thread") ? `, ${b.threads} threads` : ""
-      return `[run] ${event.pipeline.name} run ${event.runId} backend ${b.name} (${b.device}${threads})`
+      return `[run] ${event.pipeline.name} run ${event.runId} backend ${b.name} (${b.device}${threads})${b.reason ? `: ${b.reason}` : ""}`
     }
     case "backend-ready": {
       const replanned = event.expected !== event.fingerprint ? ` (${event.fingerprint}, not the expected ${event.expected}: planned again)` : ""
-      return `[backend] ${event.backend.name} ${event.backend.device} started in ${formatDuration(event.initMs)}${replanned}`
+      const why = event.backend.reason ? `: ${event.backend.reason}` : ""
+      return `[backend] ${event.backend.name} ${event.backend.device} started in ${formatDuration(event.initMs)}${replanned}${why}`
     }
     case "node-planned":
       return event.status === "cached" ? `[plan] ${event.id}: cached` : `[plan] ${event.id}: will run because ${event.reason}`

@@ -13,7 +13,7 @@ import { upstreamOf } from "../../runtime/planner.js"
 import { Seeds } from "../../runtime/Seeds.js"
 import { TensorBackend } from "../../runtime/TensorBackend.js"
 import { chooseReporter, type UiMode } from "../../ui/choose.js"
-import { webgpuWorthwhile } from "../backend-hint.js"
+import { autoPolicy } from "../auto-policy.js"
 import { choiceFlag, flags, hasFlag, integerFlag, UsageError, type FlagSpec, type ParsedArgs } from "../args.js"
 import { cacheDir, exitCodes, loadGraph, loadKinds, pipelineFlags, pluginPaths } from "../context.js"
 import type { Command } from "./command.js"
@@ -21,8 +21,8 @@ import type { Command } from "./command.js"
 const backends = ["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const
 
 export const backendFlags: ReadonlyArray<FlagSpec> = [
-  { name: "backend", value: "NAME", description: "auto (CUDA via tfjs-node-gpu, else a hardware GPU via WebGPU for networks of 20 M parameters or more, else tfjs-node, else wasm), tensorflow, webgpu, wasm, cpu" },
-  { name: "threads", value: "N", description: "wasm threads (default: the number of CPU cores, at most 8)" },
+  { name: "backend", value: "NAME", description: "auto (CUDA via tfjs-node-gpu, else a hardware GPU via WebGPU for networks of 20 M parameters or more, else native TensorFlow or wasm on the CPU, whichever the pipeline's network trains faster on; 'pipe backends' lists them), tensorflow, webgpu, wasm, cpu" },
+  { name: "threads", value: "N", description: "CPU threads of wasm and native TensorFlow (default: the number of CPU cores, at most 8)" },
 ]
 
 export const runtimeLayer = (args: ParsedArgs, graph: PipelineGraph) =>
@@ -31,7 +31,7 @@ export const runtimeLayer = (args: ParsedArgs, graph: PipelineGraph) =>
     EventBus.layer,
     TensorBackend.layer(choiceFlag(args, "backend", backends) ?? "auto", {
       threads: integerFlag(args, "threads", 1) ?? Math.min(8, cpus().length),
-      webgpu: webgpuWorthwhile(graph),
+      ...autoPolicy(graph),
     }),
     NodeRegistry.layer(pluginPaths(args)),
     Seeds.layer(graph.seed),

@@ -287,12 +287,19 @@ export const firDepthwiseFilter = (taps: readonly number[], channels: number, ga
   return tf.tensor4d(data, [k, k, channels, 1])
 }
 
-const explicitPad = (top: number, bottom: number, left: number, right: number): tf.backend_util.ExplicitPadding => [
-  [0, 0],
-  [top, bottom],
-  [left, right],
-  [0, 0],
-]
+/**
+ * Zero-pads the spatial axes. Convolutions here pad this way and then run `valid`: tfjs-node's gradient kernels
+ * (Conv2DBackpropInput/Filter) accept only 'valid' and 'same', not explicit padding.
+ */
+const padHW = (x: T4, top: number, bottom: number, left: number, right: number): T4 =>
+  top + bottom + left + right === 0
+    ? x
+    : tf.pad(x, [
+        [0, 0],
+        [top, bottom],
+        [left, right],
+        [0, 0],
+      ])
 
 /** True for filters proportional to [1,3,3,1] (the fast exact path). */
 export const isFir1331 = (taps: readonly number[]): boolean =>
@@ -327,7 +334,7 @@ export const firDown = (consts: ConstantCache, x: T4, taps: readonly number[], p
     return f(x)
   }
   const filter = consts.firFilter(taps, x.shape[3])
-  return tf.depthwiseConv2d(x, filter, 2, pad === 0 ? "valid" : explicitPad(pad, pad, pad, pad))
+  return tf.depthwiseConv2d(padHW(x, pad, pad, pad, pad), filter, 2, "valid")
 }
 
 /**
@@ -339,7 +346,7 @@ export const firDownValid = (consts: ConstantCache, y: T4, taps: readonly number
     const c = y.shape[3]
     const f = custom<[T4], T4>((yy, _save) => ({
       value: avgPool2(tf.depthwiseConv2d(yy, consts.blur121(c), 1, "valid")),
-      gradFunc: (dz) => [tf.mul(tf.depthwiseConv2d(nearest2x(consts, dz), consts.blur121(c), 1, explicitPad(2, 2, 2, 2)), 0.25)],
+      gradFunc: (dz) => [tf.mul(tf.depthwiseConv2d(padHW(nearest2x(consts, dz), 2, 2, 2, 2), consts.blur121(c), 1, "valid"), 0.25)],
     }))
     return f(y)
   }
@@ -375,7 +382,7 @@ export const firUp = (consts: ConstantCache, x: T4, taps: readonly number[], pad
   const lo = k - 1 - pad
   const hi = k - 2 - pad
   if (lo < 0 || hi < 0) throw new RangeError(`firUp: padding ${pad} too large for a ${k}-tap filter`)
-  return tf.depthwiseConv2d(zeroStuff2x(x), consts.firFilter(taps, x.shape[3], 4, true), 1, explicitPad(lo, hi, lo, hi))
+  return tf.depthwiseConv2d(padHW(zeroStuff2x(x), lo, hi, lo, hi), consts.firFilter(taps, x.shape[3], 4, true), 1, "valid")
 }
 
 /** 1x1 convolution (a GEMM over pixels) with W in HWIO [1,1,Cin,Cout]. */
@@ -390,7 +397,7 @@ export const conv2d = (x: T4, w: T4, b: tf.Tensor1D | null, pad: number): T4 => 
   const k = w.shape[0]
   let y: T4
   if (k === 1 && pad === 0) y = conv1x1(x, w)
-  else y = tf.conv2d(x, w, 1, pad * 2 === k - 1 ? "same" : explicitPad(pad, pad, pad, pad))
+  else y = pad * 2 === k - 1 ? tf.conv2d(x, w, 1, "same") : tf.conv2d(padHW(x, pad, pad, pad, pad), w, 1, "valid")
   return b === null ? y : (addBias(y, b) as T4)
 }
 

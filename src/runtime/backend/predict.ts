@@ -20,6 +20,8 @@ export interface PredictedBackend {
   readonly device: string
   /** Must equal `initBackend(choice).fingerprint`; the run checks it after initialising. */
   readonly fingerprint: string
+  /** Why this backend (see `BackendInfo.reason`). */
+  readonly reason: string
 }
 
 /** The same probe as tfjs-backend-wasm's `WASM_HAS_SIMD_SUPPORT` flag (a module using a v128 instruction). */
@@ -39,27 +41,43 @@ export const wasmHasSimd = (): boolean => {
 /** The installed tfjs-core's version (what `tf.version_core` will say). */
 export const tfjsCoreVersion = (): string => (requireFromHere("@tensorflow/tfjs-core/package.json") as { version: string }).version
 
-const predictWasm = (): PredictedBackend => {
+const predictWasm = (reason: string): PredictedBackend => {
   const simd = wasmHasSimd()
   const version = tfjsCoreVersion()
-  return { name: "wasm", version, device: `WASM ${simd ? "SIMD" : "(no SIMD)"}, not started yet`, fingerprint: `wasm/${version}/${simd ? "simd" : "nosimd"}` }
+  return { name: "wasm", version, device: `WASM ${simd ? "SIMD" : "(no SIMD)"}, not started yet`, fingerprint: `wasm/${version}/${simd ? "simd" : "nosimd"}`, reason }
+}
+
+export interface PredictOptions {
+  readonly webgpu?: boolean
+  readonly cpu?: { readonly engine: "tensorflow" | "wasm"; readonly why: string }
+}
+
+/** What auto gives when it will not start a native binding or a GPU: wasm, and why. */
+const predictAuto = (options: PredictOptions): PredictedBackend | undefined => {
+  if (options.webgpu !== false && webgpuPlausible()) return undefined
+  const [gpuPackage, cpuPackage] = NATIVE_PACKAGES
+  if (isResolvable(gpuPackage)) return undefined
+  const cpu = options.cpu ?? { engine: "tensorflow", why: "the default CPU engine" }
+  if (cpu.engine === "wasm") return predictWasm(`auto: wasm on the CPU (${cpu.why})`)
+  if (isResolvable(cpuPackage)) return undefined
+  return predictWasm(`auto: wasm, since native TensorFlow is not installed (\`npm run setup:native\` enables it)`)
 }
 
 /**
  * The backend `initBackend(choice)` will give, or undefined when that cannot be known without initialising it:
  * the native bindings (CUDA or CPU depends on the machine), webgpu (the fingerprint names the adapter's vendor),
- * and `auto` whenever a native binding is installed (it may or may not load) or a GPU may answer to WebGPU.
+ * and `auto` whenever it may take a native binding (installed: it may or may not load) or a GPU may answer to WebGPU.
  */
-export const predictBackend = (choice: BackendChoice, options: { readonly webgpu?: boolean } = {}): PredictedBackend | undefined => {
+export const predictBackend = (choice: BackendChoice, options: PredictOptions = {}): PredictedBackend | undefined => {
   switch (choice) {
     case "wasm":
-      return predictWasm()
+      return predictWasm("chosen with --backend wasm")
     case "cpu": {
       const version = tfjsCoreVersion()
-      return { name: "cpu", version, device: "JS, not started yet", fingerprint: `cpu/${version}/js` }
+      return { name: "cpu", version, device: "JS, not started yet", fingerprint: `cpu/${version}/js`, reason: "chosen with --backend cpu" }
     }
     case "auto":
-      return NATIVE_PACKAGES.some(isResolvable) || (options.webgpu !== false && webgpuPlausible()) ? undefined : predictWasm()
+      return predictAuto(options)
     case "tensorflow":
     case "webgpu":
       return undefined

@@ -14,7 +14,7 @@ import { registerConvGradients } from "./conv-gradients.js"
 import { ensureStockGradients } from "./stock-gradients.js"
 import { initialisedBackend } from "./initialised.js"
 import { wasmBinaryDir } from "./paths.js"
-import { NATIVE_PACKAGES } from "./predict.js"
+import { NATIVE_PACKAGES, type PredictOptions } from "./predict.js"
 import { hardwareWebgpuAdapter, initWebgpu, webgpuDevice, webgpuFingerprint, type WebgpuAdapter } from "./webgpu.js"
 import { MAX_WASM_THREADS, releaseWasmThreads, setWasmThreadsActive, withWasmThreadShim } from "./wasm-threads.js"
 
@@ -38,6 +38,8 @@ export interface BackendInfo {
    * of it (threaded and single-threaded results are identical).
    */
   readonly fingerprint: string
+  /** Why this backend: the choice that was made and, under auto, what decided it. */
+  readonly reason: string
   readonly tf: typeof tf
 }
 
@@ -55,6 +57,11 @@ export interface InitBackendOptions {
    * pipelines whose networks are small: those train faster on the CPU backends (see {@link selectAuto}).
    */
   readonly webgpu?: boolean
+  /**
+   * auto only: the CPU engine the pipeline at hand runs faster on, measured (see `autoPolicy` in the CLI), and
+   * why; default native TensorFlow. A CUDA device is taken whatever this says.
+   */
+  readonly cpu?: PredictOptions["cpu"]
 }
 
 // Paths for the .wasm binaries, set once at load so that the wasm backend can
@@ -74,12 +81,14 @@ const isModuleNotFound = (error: unknown): boolean => {
   return code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND"
 }
 
+/** The one command that makes the native engine usable on this machine. */
+export const NATIVE_SETUP_COMMAND = "npm run setup:native"
+
 const TENSORFLOW_HOWTO =
-  "The 'tensorflow' backend needs the native TensorFlow binding, which is an optional dependency " +
-  "that is not installed. Install it with internet access (its install script downloads libtensorflow):\n" +
-  "  CPU: npm install @tensorflow/tfjs-node@4.22.0\n" +
-  "  GPU: npm install @tensorflow/tfjs-node-gpu@4.22.0  (Linux x64, NVIDIA driver + CUDA 11.2 + cuDNN 8.1)\n" +
-  "Offline installs silently skip it. Use --backend wasm (or auto) otherwise."
+  "The 'tensorflow' backend needs the native TensorFlow binding (@tensorflow/tfjs-node), an optional dependency " +
+  `that npm ci does not build here. Run \`${NATIVE_SETUP_COMMAND}\` (builds it against the TensorFlow wheel from pip, ` +
+  "no other download; `-- --gpu` for CUDA), or online `npm install @tensorflow/tfjs-node@4.22.0`. " +
+  "Use --backend wasm (or auto) otherwise."
 
 // ---------------------------------------------------------------- tensorflow
 
@@ -88,12 +97,23 @@ interface NativeAttempt {
   readonly problem: string
 }
 
-/** Try the native bindings (GPU first). Returns null plus the reasons when none works. */
-const tryNative = async (): Promise<{ info: BackendInfo } | { attempts: NativeAttempt[] }> => {
+/**
+ * libtensorflow reads its settings from the environment when it loads: quiet logs, and its thread pools sized
+ * to `threads` (default: all cores). Settings the user made stand.
+ */
+const configureNativeEnvironment = (threads: number | undefined): void => {
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= "2"
+  if (threads !== undefined) process.env.TF_NUM_INTRAOP_THREADS ??= String(threads)
+}
+
+/** Try the native bindings (GPU first); the reasons when none works. */
+const tryNative = async (threads: number | undefined, packages: readonly string[] = NATIVE_PACKAGES): Promise<{ info: Omit<BackendInfo, "reason"> } | { attempts: NativeAttempt[] }> => {
+  configureNativeEnvironment(threads)
   const attempts: NativeAttempt[] = []
-  for (const pkg of NATIVE_PACKAGES) {
+  for (const pkg of packages) {
+    let binding: { version?: Record<string, string> }
     try {
-      await importOptional(pkg)
+      binding = (await importOptional(pkg)) as typeof binding
     } catch (error) {
       attempts.push({ pkg, problem: isModuleNotFound(error) ? "not installed" : `failed to load: ${errorText(error)}` })
       continue
@@ -113,12 +133,14 @@ const tryNative = async (): Promise<{ info: BackendInfo } | { attempts: NativeAt
       attempts.push({ pkg, problem: `backend failed to initialise: ${errorText(error)}` })
       continue
     }
-    const gpu = (tf.backend() as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === true
+    const backend = tf.backend() as { isUsingGpuDevice?: boolean; binding?: { TF_Version?: string } }
+    const gpu = backend.isUsingGpuDevice === true
+    const library = `libtensorflow ${backend.binding?.TF_Version ?? "?"}`
     return {
       info: {
         name: "tensorflow",
         version,
-        device: gpu ? "CUDA" : "CPU (libtensorflow)",
+        device: gpu ? `CUDA (${library})` : `CPU (${library})`,
         fingerprint: `tensorflow/${version}/${gpu ? "cuda" : "cpu"}`,
         tf,
       },
@@ -127,17 +149,20 @@ const tryNative = async (): Promise<{ info: BackendInfo } | { attempts: NativeAt
   return { attempts }
 }
 
-const initTensorflow = async (): Promise<BackendInfo> => {
-  const result = await tryNative()
-  if ("info" in result) return result.info
+const attemptsText = (attempts: readonly NativeAttempt[]): string => attempts.map((a) => `${a.pkg}: ${a.problem}`).join("; ")
+
+const initTensorflow = async (threads: number | undefined): Promise<BackendInfo> => {
+  const result = await tryNative(threads)
+  if ("info" in result) return { ...result.info, reason: "chosen with --backend tensorflow" }
   const details = result.attempts.map((a) => `  ${a.pkg}: ${a.problem}`).join("\n")
   throw new BackendUnavailable("tensorflow", `${TENSORFLOW_HOWTO}\nTried:\n${details}`)
 }
 
 // ---------------------------------------------------------------- webgpu
 
-const webgpuInfo = (adapter: WebgpuAdapter): BackendInfo => ({
+const webgpuInfo = (adapter: WebgpuAdapter, reason: string): BackendInfo => ({
   name: "webgpu",
+  reason,
   version,
   device: webgpuDevice(adapter),
   softwareEmulation: adapter.software,
@@ -155,7 +180,7 @@ const normaliseThreads = (threads: number | undefined): number => {
   return Math.min(MAX_WASM_THREADS, Math.floor(threads))
 }
 
-const initWasm = async (threads: number | undefined): Promise<BackendInfo> => {
+const initWasm = async (threads: number | undefined, reason: string): Promise<BackendInfo> => {
   const wanted = normaliseThreads(threads)
   if (initialisedBackend("wasm") != null) {
     const current = getThreadsCount()
@@ -196,6 +221,7 @@ const initWasm = async (threads: number | undefined): Promise<BackendInfo> => {
     device: `WASM ${simd ? "SIMD" : "(no SIMD)"}, ${actual} thread${actual === 1 ? "" : "s"}`,
     threads: actual,
     fingerprint: `wasm/${version}/${simd ? "simd" : "nosimd"}`,
+    reason,
     tf,
   }
 }
@@ -207,7 +233,7 @@ const initCpu = async (): Promise<BackendInfo> => {
   // Silence tfjs-backend-cpu's one-time "install tfjs-node" banner.
   const backend = tf.backend() as { firstUse?: boolean }
   if (typeof backend.firstUse === "boolean") backend.firstUse = false
-  return { name: "cpu", version, device: "JS", fingerprint: `cpu/${version}/js`, tf }
+  return { name: "cpu", version, device: "JS", fingerprint: `cpu/${version}/js`, reason: "chosen with --backend cpu", tf }
 }
 
 // ---------------------------------------------------------------- entry
@@ -245,11 +271,11 @@ const select = async (choice: BackendChoice, options: InitBackendOptions): Promi
     case "auto":
       return selectAuto(options)
     case "tensorflow":
-      return initTensorflow()
+      return initTensorflow(options.threads)
     case "webgpu":
-      return webgpuInfo(await initWebgpu(version))
+      return webgpuInfo(await initWebgpu(version), "chosen with --backend webgpu")
     case "wasm":
-      return initWasm(options.threads)
+      return initWasm(options.threads, "chosen with --backend wasm")
     case "cpu":
       return initCpu()
     default: {
@@ -269,23 +295,30 @@ const select = async (choice: BackendChoice, options: InitBackendOptions): Promi
  *    backend needs minutes (bench/results/gpu-h100). The CLI therefore lets
  *    auto take WebGPU only for pipelines with a large network.
  *    Never a software adapter: lavapipe measured 17-24x slower than wasm.
- * 3. tfjs-node on the CPU (libtensorflow, all cores), also what tfjs-node-gpu
- *    gives without a usable CUDA.
- * 4. wasm (XNNPACK), which always works.
+ * 3. On the CPU, the engine `options.cpu` names (the CLI measures which one a pipeline's network trains faster
+ *    on: libtensorflow's kernels win on large tensors, wasm's lower cost per kernel call on small ones), falling
+ *    back to wasm, which always works.
  */
 const selectAuto = async (options: InitBackendOptions): Promise<BackendInfo> => {
-  const native = await tryNative()
-  if ("info" in native && native.info.device === "CUDA") return native.info
+  const cpu = options.cpu ?? { engine: "tensorflow", why: "the default CPU engine" }
+  // tfjs-node (CPU) is loaded only when it may be used; tfjs-node-gpu always, since it may find a CUDA device.
+  const candidates = cpu.engine === "tensorflow" ? NATIVE_PACKAGES : NATIVE_PACKAGES.filter((p) => p.endsWith("-gpu"))
+  const native = await tryNative(options.threads, candidates)
+  if ("info" in native && native.info.device.startsWith("CUDA")) return { ...native.info, reason: "auto: a CUDA device through tfjs-node-gpu" }
   if (options.webgpu !== false && (await hardwareWebgpuAdapter()) !== null) {
     try {
-      return webgpuInfo(await initWebgpu(version))
+      return webgpuInfo(await initWebgpu(version), "auto: a hardware GPU through WebGPU, for a network large enough to gain from it")
     } catch {
       // fall through to the CPU backends
     }
   }
-  if ("info" in native) {
-    await tf.setBackend("tensorflow")
-    return native.info
+  if (cpu.engine === "tensorflow") {
+    if ("info" in native) {
+      await tf.setBackend("tensorflow")
+      return { ...native.info, reason: `auto: native TensorFlow on the CPU (${cpu.why})` }
+    }
+    const missing = attemptsText(native.attempts)
+    return initWasm(options.threads, `auto: wasm, since native TensorFlow is unavailable (${missing}; \`${NATIVE_SETUP_COMMAND}\` enables it)`)
   }
-  return initWasm(options.threads)
+  return initWasm(options.threads, `auto: wasm on the CPU (${cpu.why})`)
 }

@@ -79,6 +79,7 @@ const BackendLine = ({ state }: { state: RunState }) => {
     <Text dimColor>
       backend {b.name} started: {b.device} in {formatDuration(started.initMs)}
       {started.replanned ? " (not the expected one: planned again)" : ""}
+      {b.reason ? `: ${b.reason}` : ""}
     </Text>
   )
 }

@@ -1,0 +1,54 @@
+/**
+ * The native TensorFlow backend (tfjs-node on libtensorflow, installed by `npm run setup:native`) against wasm
+ * (test/runtime/parity-suite.ts), plus what is its own: the stock gradient kernels run (none of wasm's
+ * workarounds), and a convolution with explicit padding trains.
+ *
+ * Skipped, naming what is missing, where the binding is not installed; PIPE_REQUIRE_NATIVE=1 turns the skip into
+ * a failure (CI sets it after running setup:native).
+ */
+import * as tf from "@tensorflow/tfjs-core"
+import { describe, expect, it } from "vitest"
+import { FAST_GRADIENT_BACKENDS, initBackend, type BackendInfo } from "../../src/runtime/backend/index.js"
+import { relativeError } from "../numeric.js"
+import { describeParityWithWasm } from "./parity-suite.js"
+
+const native: { info: BackendInfo } | { missing: string } = await initBackend("tensorflow").then(
+  (info) => ({ info }),
+  (error: unknown) => ({ missing: error instanceof Error ? error.message.split("\n")[0]! : String(error) }),
+)
+await initBackend("wasm", { threads: 1 })
+const missing = "missing" in native ? native.missing : undefined
+
+it.runIf(process.env.PIPE_REQUIRE_NATIVE === "1")("PIPE_REQUIRE_NATIVE=1: the native TensorFlow backend loads", () => {
+  expect(missing).toBeUndefined()
+})
+
+describeParityWithWasm("tensorflow", missing)
+
+describe.skipIf(missing !== undefined)(`native TensorFlow specifics${missing ? ` (skipped: ${missing})` : ""}`, () => {
+  it("describes itself", () => {
+    const info = "info" in native ? native.info : undefined
+    expect(info).toMatchObject({ name: "tensorflow", device: expect.stringMatching(/^CPU \(libtensorflow [\d.]+\)|^CUDA/) })
+    expect(info!.fingerprint).toMatch(/^tensorflow\/4\.22\.0\/(cpu|cuda)$/)
+  })
+
+  it("uses TensorFlow's own gradient kernels, not wasm's forward-convolution rewrites", () => {
+    expect(FAST_GRADIENT_BACKENDS.has("tensorflow")).toBe(false)
+  })
+
+  it("trains through convolutions padded on every side (the gradient kernels take only 'valid' and 'same')", async () => {
+    const grads = async (name: string) => {
+      await tf.setBackend(name)
+      const x = tf.tensor4d(Float32Array.from({ length: 2 * 9 * 7 * 3 }, (_, i) => Math.sin(i)), [2, 9, 7, 3])
+      const w = tf.tensor4d(Float32Array.from({ length: 5 * 5 * 3 * 4 }, (_, i) => Math.cos(i)), [5, 5, 3, 4])
+      const padded = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.sum(tf.square(tf.conv2d(tf.pad(a, [[0, 0], [1, 1], [1, 1], [0, 0]]), b, 1, "valid")))
+      const [dx, dw] = tf.grads(padded)([x, w])
+      const out = [(await dx!.data()) as Float32Array, (await dw!.data()) as Float32Array]
+      tf.dispose([x, w, dx!, dw!])
+      return out
+    }
+    const reference = await grads("wasm")
+    const other = await grads("tensorflow")
+    reference.forEach((r, i) => expect(relativeError(other[i]!, r)).toBeLessThan(1e-4))
+  })
+})
