@@ -3,6 +3,7 @@ import { formatDiagnostic } from "../dsl/diagnostics.js"
 import { formatFlags, parseArgs, UsageError } from "./args.js"
 import { didYouMean } from "../dsl/suggest.js"
 import { exitCodes } from "./context.js"
+import { backends } from "./commands/backends.js"
 import { cache } from "./commands/cache.js"
 import { convert } from "./commands/convert.js"
 import type { Command } from "./commands/command.js"
@@ -14,7 +15,7 @@ import { schema } from "./commands/schema.js"
 import { validate } from "./commands/validate.js"
 import { watch } from "./commands/watch.js"
 
-const commands: ReadonlyArray<Command> = [run, validate, plan, graph, nodes, schema, cache, convert, watch]
+const commands: ReadonlyArray<Command> = [run, validate, plan, graph, nodes, schema, cache, convert, watch, backends]
 
 const mainHelp = () =>
   [

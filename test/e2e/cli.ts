@@ -34,8 +34,9 @@ export interface Result {
   readonly stderr: string
 }
 
-export const pipe = (ws: Workspace, args: string[], timeoutMs = 240_000): Result => {
-  const r = spawnSync(process.execPath, [pipeBin, ...args], { cwd: ws.dir, env: ws.env, encoding: "utf8", timeout: timeoutMs })
+/** Runs the CLI (`bin`, default this checkout's) in the workspace. */
+export const pipe = (ws: Workspace, args: string[], timeoutMs = 240_000, bin = pipeBin): Result => {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: ws.dir, env: ws.env, encoding: "utf8", timeout: timeoutMs })
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 

@@ -85,7 +85,7 @@ const binDir = (): string | null => {
 }
 
 /** onnxruntime-node logs an error when asked for a provider whose library is missing: look for the CUDA add-on first. */
-const cudaAddOnMissing = (): string | null => {
+export const cudaAddOnMissing = (): string | null => {
   const bin = binDir()
   if (bin === null) return "onnxruntime-node is not installed"
   const lib = join(bin, "libonnxruntime_providers_cuda.so")
