@@ -12,7 +12,7 @@ export interface ModelMeta {
 }
 
 /** The model port: the architecture and the weights under the official names and PyTorch layouts (EMA as `ema.*`). */
-export const modelValue = async (net: SongUNet, meta: Record<string, Json>, ema?: Record<string, tf.Variable>): Promise<PortValue> => {
+export const modelValue = async (net: SongUNet, meta: Record<string, Json>, ema?: Readonly<Record<string, tf.Tensor>>): Promise<PortValue> => {
   const tensors: Record<string, tf.Tensor> = {}
   const add = async (prefix: string) => {
     for (const [name, raw] of Object.entries(await stateDict(net))) tensors[`${prefix}${name}`] = tf.tensor(raw.data, [...raw.shape], "float32")

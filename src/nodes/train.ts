@@ -78,7 +78,8 @@ const loop = (ctx: NodeContext<TrainArgs>, trainer: Trainer, curve: Curve, valid
         scalars: { loss: result.loss, grad_norm: result.gradNorm, ...(lastValidation !== undefined ? { val_loss: lastValidation } : {}) },
       })
       if (step % checkpoint_every === 0 && step < steps) {
-        yield* ctx.checkpoints.save({ meta: { position: trainer.state as unknown as Json, curve: curve as unknown as Json }, tensors: trainerTensors(trainer) })
+        const { tensors, dispose } = trainerTensors(trainer)
+        yield* ctx.checkpoints.save({ meta: { position: trainer.state as unknown as Json, curve: curve as unknown as Json }, tensors }).pipe(Effect.ensuring(Effect.sync(dispose)))
       }
       yield* Effect.yieldNow
     }
@@ -157,15 +158,16 @@ export const train: NodeKind<TrainArgs> = {
         catch: failure,
       })
       const last = curve.validation.at(-1)
+      const ema = trainer.ema?.named()
       const model = yield* Effect.tryPromise({
         try: () =>
           modelValue(
             net,
             { preset: ctx.config.preset, steps: trainer.step, dt: ctx.config.dt, final_loss: curve.train.at(-1)?.[1] ?? null, ...(last ? { validation_loss: last[1] } : {}) },
-            trainer.ema?.shadow,
+            ema,
           ),
         catch: failure,
-      })
+      }).pipe(Effect.ensuring(Effect.sync(() => ema && tf.dispose(Object.values(ema)))))
       return { model }
     }).pipe(Effect.scoped),
 }

@@ -30,6 +30,30 @@ describe("Adam", () => {
     const actual = Array.from(p.dataSync())
     expected.forEach((e, i) => expect(actual[i]).toBeCloseTo(e, 5))
   })
+
+  it("updates every parameter of its flat state as it would alone, and hands its state over per parameter", () => {
+    const grad = (v: tf.Variable) => tf.mul(tf.sin(v), 3)
+    const alone = [tf.variable(tf.tensor2d([[0.5, -1.5, 2]])), tf.variable(tf.tensor1d([4]))]
+    const solo = alone.map((v) => new Adam({ v }, { ...defaultAdam, lr: 0.05 }))
+    const together = { a: tf.variable(tf.tensor2d([[0.5, -1.5, 2]])), b: tf.variable(tf.tensor1d([4])) }
+    const joint = new Adam(together, { ...defaultAdam, lr: 0.05 })
+    for (let k = 1; k <= 3; k++) {
+      solo.forEach((adam, i) => adam.apply({ v: grad(alone[i]!) }, k))
+      joint.apply({ a: grad(together.a), b: grad(together.b) }, k)
+    }
+    expect(Array.from(together.a.dataSync())).toEqual(Array.from(alone[0]!.dataSync()))
+    expect(Array.from(together.b.dataSync())).toEqual(Array.from(alone[1]!.dataSync()))
+    // A second optimiser given the first one's m and v takes the same next step.
+    const { m, v } = joint.named()
+    expect(m.a!.shape).toEqual([1, 3])
+    const copy = { a: tf.variable(together.a.clone()), b: tf.variable(together.b.clone()) }
+    const resumed = new Adam(copy, { ...defaultAdam, lr: 0.05 })
+    resumed.load(m, v)
+    joint.apply({ a: grad(together.a), b: grad(together.b) }, 4)
+    resumed.apply({ a: grad(copy.a), b: grad(copy.b) }, 4)
+    expect(Array.from(copy.a.dataSync())).toEqual(Array.from(together.a.dataSync()))
+    expect(() => resumed.load({ a: m.a! }, v)).toThrow(/no tensor named b/)
+  })
 })
 
 describe("Trainer", () => {

@@ -109,7 +109,9 @@ export const describeParityWithWasm = (backend: string, missing: string | undefi
         const steps: StepResult[] = []
         for (let i = 0; i < 3; i++) steps.push(await trainer.trainStep())
         const after = new Map(await Promise.all(Object.entries(net.params).map(async ([n, v]) => [n, (await v.data()) as Float32Array] as const)))
-        const ema = new Map(await Promise.all(Object.entries(trainer.ema!.shadow).map(async ([n, v]) => [n, (await v.data()) as Float32Array] as const)))
+        const averaged = trainer.ema!.named()
+        const ema = new Map(await Promise.all(Object.entries(averaged).map(async ([n, v]) => [n, (await v.data()) as Float32Array] as const)))
+        tf.dispose(Object.values(averaged))
         trainer.dispose()
         net.dispose()
         return { steps, after, ema }

@@ -11,71 +11,143 @@ export interface AdamArgs {
 export const defaultAdam: AdamArgs = { lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8 }
 
 /**
- * Adam exactly as `torch.optim.Adam` (no weight decay, no amsgrad), with its state in plain named variables so
- * that a checkpoint holds it in full:
+ * Named tensors laid end to end as one flat vector, in a fixed order. The optimiser works on that vector: a step
+ * is a dozen kernel calls whatever the number of parameter tensors (a kernel call costs 15-60 us of overhead, and
+ * a network has hundreds of them), with the same element-wise arithmetic as per tensor.
+ */
+export class FlatLayout {
+  readonly names: readonly string[]
+  readonly shapes: ReadonlyArray<readonly number[]>
+  readonly sizes: readonly number[]
+  readonly size: number
+
+  constructor(tensors: Readonly<Record<string, tf.Tensor>>) {
+    this.names = Object.keys(tensors)
+    this.shapes = this.names.map((n) => tensors[n]!.shape)
+    this.sizes = this.names.map((n) => tensors[n]!.size)
+    this.size = this.sizes.reduce((a, b) => a + b, 0)
+  }
+
+  /** One [size] vector of the named tensors (every name must be present, with its shape). */
+  flatten(tensors: Readonly<Record<string, tf.Tensor>>): tf.Tensor1D {
+    const parts = this.names.map((n, i) => {
+      const t = tensors[n]
+      if (!t) throw new Error(`no tensor named ${n}`)
+      if (t.size !== this.sizes[i]) throw new Error(`${n} has shape [${t.shape}], expected [${this.shapes[i]}]`)
+      return tf.reshape(t, [-1]) as tf.Tensor1D
+    })
+    return parts.length === 1 ? parts[0]! : tf.concat(parts)
+  }
+
+  /** The named tensors of a flat vector (new tensors; the caller disposes them). */
+  split(flat: tf.Tensor1D): Record<string, tf.Tensor> {
+    const parts = this.names.length === 1 ? [flat] : tf.split(flat, [...this.sizes])
+    return Object.fromEntries(this.names.map((n, i) => [n, tf.reshape(parts[i]!, [...this.shapes[i]!])]))
+  }
+
+  /** split() in its own tidy scope: only the named tensors outlive it. */
+  splitKept(flat: tf.Tensor1D): Record<string, tf.Tensor> {
+    return tf.tidy(() => this.split(flat))
+  }
+}
+
+/**
+ * Adam exactly as `torch.optim.Adam` (no weight decay, no amsgrad):
  *
  *   m <- b1 m + (1 - b1) g,   v <- b2 v + (1 - b2) g^2,
  *   p <- p - lr (m / (1 - b1^k)) / (sqrt(v / (1 - b2^k)) + eps),   k = the step number from 1.
+ *
+ * m and v are flat vectors over all parameters ({@link FlatLayout}); {@link named} and {@link load} give and take
+ * them per parameter, as checkpoints store them.
  */
 export class Adam {
-  readonly m: Record<string, tf.Variable> = {}
-  readonly v: Record<string, tf.Variable> = {}
+  readonly layout: FlatLayout
+  private readonly m: tf.Variable<tf.Rank.R1>
+  private readonly v: tf.Variable<tf.Rank.R1>
 
   constructor(
     readonly params: Readonly<Record<string, tf.Variable>>,
     readonly args: AdamArgs = defaultAdam,
   ) {
-    for (const [name, p] of Object.entries(params)) {
-      this.m[name] = tf.variable(tf.zerosLike(p), false)
-      this.v[name] = tf.variable(tf.zerosLike(p), false)
-    }
+    this.layout = new FlatLayout(params)
+    this.m = tf.variable(tf.zeros([this.layout.size]), false)
+    this.v = tf.variable(tf.zeros([this.layout.size]), false)
   }
 
-  /** Applies one update for step number `k` (1-based). */
-  apply(grads: Readonly<Record<string, tf.Tensor>>, k: number): void {
+  /**
+   * One update for step number `k` (1-based) from the gradient of every parameter as one flat vector
+   * (`layout.flatten(grads)`). Returns the updated parameters, flat, in the current tidy scope (the EMA reads it).
+   */
+  step(g: tf.Tensor1D, k: number): tf.Tensor1D {
     const { lr, beta1, beta2, eps } = this.args
-    const c1 = 1 - beta1 ** k
-    const c2 = 1 - beta2 ** k
+    this.m.assign(tf.add(tf.mul(this.m, beta1), tf.mul(g, 1 - beta1)))
+    this.v.assign(tf.add(tf.mul(this.v, beta2), tf.mul(tf.square(g), 1 - beta2)))
+    const denominator = tf.add(tf.div(tf.sqrt(this.v), Math.sqrt(1 - beta2 ** k)), eps)
+    const updated = tf.sub(this.layout.flatten(this.params), tf.mul(tf.div(this.m, denominator), lr / (1 - beta1 ** k))) as tf.Tensor1D
+    const pieces = this.layout.split(updated)
+    for (const [name, p] of Object.entries(this.params)) p.assign(pieces[name]!)
+    return updated
+  }
+
+  /** {@link step} from named gradients, in its own tidy scope. */
+  apply(grads: Readonly<Record<string, tf.Tensor>>, k: number): void {
     tf.tidy(() => {
-      for (const [name, p] of Object.entries(this.params)) {
-        const g = grads[name]
-        if (!g) continue
-        const m = this.m[name]
-        const v = this.v[name]
-        m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)))
-        v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)))
-        const denominator = tf.add(tf.div(tf.sqrt(v), Math.sqrt(c2)), eps)
-        p.assign(tf.sub(p, tf.mul(tf.div(m, denominator), lr / c1)))
-      }
+      this.step(this.layout.flatten(grads), k)
+    })
+  }
+
+  /** m and v per parameter (new tensors; the caller disposes them). */
+  named(): { readonly m: Record<string, tf.Tensor>; readonly v: Record<string, tf.Tensor> } {
+    return { m: this.layout.splitKept(this.m), v: this.layout.splitKept(this.v) }
+  }
+
+  /** Restores m and v from per-parameter tensors. */
+  load(m: Readonly<Record<string, tf.Tensor>>, v: Readonly<Record<string, tf.Tensor>>): void {
+    tf.tidy(() => {
+      this.m.assign(this.layout.flatten(m))
+      this.v.assign(this.layout.flatten(v))
     })
   }
 
   dispose(): void {
-    for (const t of [...Object.values(this.m), ...Object.values(this.v)]) t.dispose()
+    this.m.dispose()
+    this.v.dispose()
   }
 }
 
-/** Exponential moving average of parameters: e <- decay e + (1 - decay) p after every step. */
+/** Exponential moving average of parameters, e <- decay e + (1 - decay) p after every step, as one flat vector. */
 export class Ema {
-  readonly shadow: Record<string, tf.Variable> = {}
+  readonly layout: FlatLayout
+  private readonly shadow: tf.Variable<tf.Rank.R1>
 
   constructor(
     readonly params: Readonly<Record<string, tf.Variable>>,
     readonly decay: number,
   ) {
-    for (const [name, p] of Object.entries(params)) this.shadow[name] = tf.variable(p.clone(), false)
+    this.layout = new FlatLayout(params)
+    this.shadow = tf.variable(tf.tidy(() => this.layout.flatten(params)), false)
   }
 
-  update(): void {
+  /** One update from the current parameters, or from them as a flat vector (what {@link Adam.step} returns). */
+  update(flatParams?: tf.Tensor1D): void {
     tf.tidy(() => {
-      for (const [name, p] of Object.entries(this.params)) {
-        const e = this.shadow[name]
-        e.assign(tf.add(tf.mul(e, this.decay), tf.mul(p, 1 - this.decay)))
-      }
+      const p = flatParams ?? this.layout.flatten(this.params)
+      this.shadow.assign(tf.add(tf.mul(this.shadow, this.decay), tf.mul(p, 1 - this.decay)))
+    })
+  }
+
+  /** The averaged weights per parameter (new tensors; the caller disposes them). */
+  named(): Record<string, tf.Tensor> {
+    return this.layout.splitKept(this.shadow)
+  }
+
+  load(named: Readonly<Record<string, tf.Tensor>>): void {
+    tf.tidy(() => {
+      this.shadow.assign(this.layout.flatten(named))
     })
   }
 
   dispose(): void {
-    for (const t of Object.values(this.shadow)) t.dispose()
+    this.shadow.dispose()
   }
 }

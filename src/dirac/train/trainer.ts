@@ -118,17 +118,20 @@ export class Trainer {
       )
       const loss = (await value.data())[0]
       const named = Object.fromEntries(Object.entries(grads).map(([v, g]) => [this.officialName.get(v) ?? v, g]))
-      // stack, not addN: tfjs-backend-webgpu binds every addN input at once, over WebGPU's 8 storage buffers.
-      const squaredNorm = tf.tidy(() => tf.sum(tf.stack(Object.values(grads).map((g) => tf.sum(tf.square(g))))))
+      const flat = tf.tidy(() => this.adam.layout.flatten(named))
+      tf.dispose(Object.values(grads))
+      const squaredNorm = tf.tidy(() => tf.sum(tf.square(flat)))
       const gradNorm = Math.sqrt((await squaredNorm.data())[0])
       tf.dispose([value, squaredNorm])
-      if (!Number.isFinite(loss)) {
-        Object.values(grads).forEach((g) => g.dispose())
-        throw new NonFiniteLoss(k, loss)
+      try {
+        if (!Number.isFinite(loss)) throw new NonFiniteLoss(k, loss)
+        tf.tidy(() => {
+          const updated = this.adam.step(flat, k)
+          this.ema?.update(updated)
+        })
+      } finally {
+        flat.dispose()
       }
-      this.adam.apply(named, k)
-      this.ema?.update()
-      Object.values(grads).forEach((g) => g.dispose())
       this.position = { ...this.position, step: k, rng: rng.state() }
       return { loss, gradNorm }
     } finally {
