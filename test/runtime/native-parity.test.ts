@@ -1,14 +1,15 @@
 /**
  * The native TensorFlow backend (tfjs-node on libtensorflow, installed by `npm run setup:native`) against wasm
- * (test/runtime/parity-suite.ts), plus what is its own: the stock gradient kernels run (none of wasm's
- * workarounds), and a convolution with explicit padding trains.
+ * (test/runtime/parity-suite.ts), plus what is its own: which convolution gradients it takes, and a convolution
+ * with explicit padding trains.
  *
  * Skipped, naming what is missing, where the binding is not installed; PIPE_REQUIRE_NATIVE=1 turns the skip into
  * a failure (CI sets it after running setup:native).
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { describe, expect, it } from "vitest"
-import { FAST_GRADIENT_BACKENDS, initBackend, type BackendInfo } from "../../src/runtime/backend/index.js"
+import { initBackend, type BackendInfo } from "../../src/runtime/backend/index.js"
+import { NATIVE_FILTER_REWRITE_MIN_WORK } from "../../src/runtime/backend/conv-gradients.js"
 import { relativeError } from "../numeric.js"
 import { describeParityWithWasm } from "./parity-suite.js"
 
@@ -32,9 +33,23 @@ describe.skipIf(missing !== undefined)(`native TensorFlow specifics${missing ? `
     expect(info!.fingerprint).toMatch(/^tensorflow\/4\.22\.0\/(cpu|cuda)$/)
   })
 
-  it("uses TensorFlow's own gradient kernels, not wasm's forward-convolution rewrites", () => {
-    expect(FAST_GRADIENT_BACKENDS.has("tensorflow")).toBe(false)
-  })
+  // Below the threshold the filter gradient is TensorFlow's own kernel, from it on the forward-convolution rewrite.
+  for (const [size, channels] of [[8, 8], [32, 64]] as const) {
+    it(`conv2d gradients at ${size}x${size}x${channels} (${size * size * channels * channels >= NATIVE_FILTER_REWRITE_MIN_WORK ? "rewritten" : "native"} filter gradient) match wasm`, async () => {
+      const grads = async (name: string) => {
+        await tf.setBackend(name)
+        const x = tf.tensor4d(Float32Array.from({ length: 2 * size * size * channels }, (_, i) => Math.sin(i * 0.7)), [2, size, size, channels])
+        const w = tf.tensor4d(Float32Array.from({ length: 9 * channels * channels }, (_, i) => Math.cos(i * 0.3) / channels), [3, 3, channels, channels])
+        const [dx, dw] = tf.grads((a: tf.Tensor4D, b: tf.Tensor4D) => tf.sum(tf.square(tf.conv2d(a, b, [2, 2], "same"))))([x, w])
+        const out = [(await dx!.data()) as Float32Array, (await dw!.data()) as Float32Array]
+        tf.dispose([x, w, dx!, dw!])
+        return out
+      }
+      const reference = await grads("wasm")
+      const other = await grads("tensorflow")
+      reference.forEach((r, i) => expect(relativeError(other[i]!, r), i === 0 ? "dx" : "dw").toBeLessThan(1e-4))
+    })
+  }
 
   it("trains through convolutions padded on every side (the gradient kernels take only 'valid' and 'same')", async () => {
     const grads = async (name: string) => {
