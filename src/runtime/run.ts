@@ -9,7 +9,7 @@ import type { PredictedBackend } from "./backend/predict.js"
 import type { BackendSummary, RunStatus } from "./events.js"
 import { DataUnavailable, type BackendError } from "./errors.js"
 import { execute, type NodeOutcome } from "./executor.js"
-import { plan, type PlannedNode, type RunRecord } from "./planner.js"
+import { plan, upstreamOf, type PlannedNode, type RunRecord } from "./planner.js"
 import { assembleReport } from "./report-index.js"
 import { makeRunLogWriter } from "./RunLog.js"
 import { TensorBackend, type ReadyBackend, type TensorBackendShape } from "./TensorBackend.js"
@@ -54,9 +54,11 @@ export const planRun = Effect.fn("planRun")(function* (graph: PipelineGraph, opt
   })
 })
 
-const externalFingerprints = (graph: PipelineGraph, selected?: ReadonlySet<string>) =>
-  Effect.forEach(
-    graph.order.filter((id) => graph.nodes.get(id)!.kind.externalFingerprint && (!selected || selected.has(id))),
+/** The external-data fingerprints of the selected nodes and of everything upstream of them (their keys need them). */
+const externalFingerprints = (graph: PipelineGraph, selected?: ReadonlySet<string>) => {
+  const needed = selected && upstreamOf(graph, [...selected])
+  return Effect.forEach(
+    graph.order.filter((id) => graph.nodes.get(id)!.kind.externalFingerprint && (!needed || needed.has(id))),
     (id) => {
       const node = graph.nodes.get(id)!
       return Effect.tryPromise({
@@ -65,6 +67,7 @@ const externalFingerprints = (graph: PipelineGraph, selected?: ReadonlySet<strin
       }).pipe(Effect.map((fingerprint) => [id, fingerprint] as const))
     },
   ).pipe(Effect.map((entries) => new Map(entries)))
+}
 
 /** One run of a pipeline: plan, execute, and leave the event log and the run record behind. */
 export const runPipeline = Effect.fn("runPipeline")(function* (graph: PipelineGraph, options: RunOptions) {
