@@ -17,10 +17,11 @@ import type { InitBackendOptions } from "../runtime/backend/select.js"
 export const WEBGPU_MIN_PARAMETERS = 20_000_000
 
 /**
- * Parameters x pixels from which native TensorFlow trains faster than wasm on the CPU: between tiny-32
- * (0.46 M x 32^2 = 4.7e8) and small-32 (2.7 M x 32^2 = 2.8e9).
+ * Parameters x pixels from which native TensorFlow trains at least as fast as wasm on the CPU (batch 8, 2 cores,
+ * bench/results/train.md): tiny-32 (4.7e8) 0.67 vs 0.41 s a step, small-32 (2.8e9) 1.25 vs 1.25 s, small-64
+ * (1.1e10) 2.18 vs 2.95 s.
  */
-export const NATIVE_MIN_WORK = 1.5e9
+export const NATIVE_MIN_WORK = 2.5e9
 
 export interface NetworkSize {
   readonly preset: string

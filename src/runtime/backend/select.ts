@@ -11,6 +11,7 @@ import "@tensorflow/tfjs-backend-cpu"
 import { getThreadsCount, setThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm"
 import { BackendUnavailable } from "./errors.js"
 import { registerConvGradients } from "./conv-gradients.js"
+import { registerWasmBatchNorm } from "./wasm-batch-norm.js"
 import { ensureStockGradients } from "./stock-gradients.js"
 import { initialisedBackend } from "./initialised.js"
 import { wasmBinaryDir } from "./paths.js"
@@ -67,6 +68,7 @@ export interface InitBackendOptions {
 // Paths for the .wasm binaries, set once at load so that the wasm backend can
 // never try to fetch anything (not even when tfjs initialises it implicitly).
 setWasmPaths(wasmBinaryDir())
+registerWasmBatchNorm()
 
 const version = tf.version_core
 
