@@ -1,8 +1,9 @@
 /**
- * Which tensor backends a benchmark measures: `--backend wasm:1,wasm:2` (the default) or the BENCH_BACKENDS
+ * Which tensor backends a benchmark measures: `--backend LIST` (default {@link DEFAULT_BACKENDS}) or the BENCH_BACKENDS
  * variable, as `name[:threads]` items. Any name `initBackend` knows works (wasm, cpu, webgpu, tensorflow);
  * each configuration runs in its own child process, which gets its item in BENCH_BACKEND.
  */
+import { isResolvable } from "../../src/runtime/backend/paths.js"
 import type { BackendChoice } from "../../src/runtime/backend/select.js"
 
 export interface BenchBackend {
@@ -14,7 +15,8 @@ export interface BenchBackend {
 
 const CHOICES: readonly BackendChoice[] = ["auto", "tensorflow", "webgpu", "wasm", "cpu"]
 
-export const DEFAULT_BACKENDS = "wasm:1,wasm:2"
+/** wasm on one and two threads, and native TensorFlow where `npm run setup:native` has installed it. */
+export const DEFAULT_BACKENDS = `${isResolvable("@tensorflow/tfjs-node") ? "tensorflow," : ""}wasm:1,wasm:2`
 
 export const parseBackend = (spec: string): BenchBackend => {
   const [name, threads, ...rest] = spec.trim().split(":")

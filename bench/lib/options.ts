@@ -19,7 +19,7 @@ export interface BenchOptions {
 export const USAGE = `options:
   --quick            smoke sizes (a test's; the numbers mean little); results go to bench/results/quick
   --only NAME        one benchmark (repeatable): train, sample, quickstart, schedule
-  --backend LIST     tensor backends as NAME[:THREADS],... (default wasm:1,wasm:2; env BENCH_BACKENDS)
+  --backend LIST     tensor backends as NAME[:THREADS],... (default [tensorflow,]wasm:1,wasm:2; env BENCH_BACKENDS)
   --out DIR          results folder (default bench/results)
 environment: TORCH=skip leaves PyTorch out; PYTHON names the interpreter (default python3)`
 

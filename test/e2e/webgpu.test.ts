@@ -36,7 +36,7 @@ describe.skipIf(missing !== undefined)(`a pipeline on --backend webgpu${missing 
     ws.write("p.yaml", pipeline)
     const r = pipe(ws, ["run", "p.yaml", "--backend", "webgpu"])
     expect(r.code, r.stderr).toBe(0)
-    const device = /^\[run\] webgpu-tiny run \S+ backend webgpu \((WebGPU on .+)\)$/m.exec(r.stderr)?.[1]
+    const device = /^\[run\] webgpu-tiny run \S+ backend webgpu \((WebGPU on .+)\): chosen with --backend webgpu$/m.exec(r.stderr)?.[1]
     expect(device, r.stderr).toBeDefined()
     const objects = join(ws.dir, ".pipe", "objects")
     const manifests = readdirSync(objects).map((k) => JSON.parse(readFileSync(join(objects, k, "manifest.json"), "utf8")))

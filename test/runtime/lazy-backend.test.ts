@@ -5,6 +5,7 @@ import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { loadPipeline } from "../../src/dsl/load.js"
 import { initBackend, predictBackend, type BackendChoice, type PredictedBackend } from "../../src/runtime/backend/index.js"
+import { isResolvable } from "../../src/runtime/backend/paths.js"
 import { ArtifactStore } from "../../src/runtime/ArtifactStore.js"
 import { EventBus } from "../../src/runtime/EventBus.js"
 import type { RunEvent } from "../../src/runtime/events.js"
@@ -52,6 +53,16 @@ describe("lazy tensor backend", () => {
   it("predicts the fingerprints initialisation gives", async () => {
     expect(cpu.fingerprint).toBe((await initBackend("cpu")).fingerprint)
     expect(wasm.fingerprint).toBe((await initBackend("wasm", { threads: 1 })).fingerprint)
+  })
+
+  // With tfjs-node alone (no tfjs-node-gpu) the native engine can only be the CPU one: predicted, not loaded.
+  const nativeCpuOnly = isResolvable("@tensorflow/tfjs-node") && !isResolvable("@tensorflow/tfjs-node-gpu")
+  it.runIf(nativeCpuOnly)("predicts native TensorFlow on the CPU, chosen or taken by auto, without loading it", async () => {
+    const chosen = predictBackend("tensorflow")!
+    const byAuto = predictBackend("auto", { webgpu: false, cpu: { engine: "tensorflow", why: "a large network" } })!
+    expect(byAuto).toMatchObject({ fingerprint: chosen.fingerprint, reason: "auto: native TensorFlow on the CPU (a large network)" })
+    expect(chosen.fingerprint).toBe((await initBackend("tensorflow")).fingerprint)
+    await initBackend("wasm", { threads: 1 })
   })
 
   it("starts the backend only when a node has to run", async () => {

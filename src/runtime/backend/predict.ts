@@ -52,21 +52,32 @@ export interface PredictOptions {
   readonly cpu?: { readonly engine: "tensorflow" | "wasm"; readonly why: string }
 }
 
-/** What auto gives when it will not start a native binding or a GPU: wasm, and why. */
+const [GPU_PACKAGE, CPU_PACKAGE] = NATIVE_PACKAGES
+
+/**
+ * tfjs-node without tfjs-node-gpu can only run on the CPU. (Should it fail to load, the backend that starts
+ * differs from this prediction and the run plans again.)
+ */
+const predictNativeCpu = (reason: string): PredictedBackend | undefined => {
+  if (isResolvable(GPU_PACKAGE) || !isResolvable(CPU_PACKAGE)) return undefined
+  const version = tfjsCoreVersion()
+  return { name: "tensorflow", version, device: "CPU (libtensorflow), not started yet", fingerprint: `tensorflow/${version}/cpu`, reason }
+}
+
+/** What auto gives when it will start neither tfjs-node-gpu nor a GPU, and why. */
 const predictAuto = (options: PredictOptions): PredictedBackend | undefined => {
   if (options.webgpu !== false && webgpuPlausible()) return undefined
-  const [gpuPackage, cpuPackage] = NATIVE_PACKAGES
-  if (isResolvable(gpuPackage)) return undefined
+  if (isResolvable(GPU_PACKAGE)) return undefined
   const cpu = options.cpu ?? { engine: "tensorflow", why: "the default CPU engine" }
   if (cpu.engine === "wasm") return predictWasm(`auto: wasm on the CPU (${cpu.why})`)
-  if (isResolvable(cpuPackage)) return undefined
+  if (isResolvable(CPU_PACKAGE)) return predictNativeCpu(`auto: native TensorFlow on the CPU (${cpu.why})`)
   return predictWasm(`auto: wasm, since native TensorFlow is not installed (\`npm run setup:native\` enables it)`)
 }
 
 /**
  * The backend `initBackend(choice)` will give, or undefined when that cannot be known without initialising it:
- * the native bindings (CUDA or CPU depends on the machine), webgpu (the fingerprint names the adapter's vendor),
- * and `auto` whenever it may take a native binding (installed: it may or may not load) or a GPU may answer to WebGPU.
+ * tfjs-node-gpu (CUDA or CPU depends on the machine), webgpu (the fingerprint names the adapter's vendor), and
+ * `auto` whenever it may take tfjs-node-gpu or a GPU may answer to WebGPU.
  */
 export const predictBackend = (choice: BackendChoice, options: PredictOptions = {}): PredictedBackend | undefined => {
   switch (choice) {
@@ -79,6 +90,7 @@ export const predictBackend = (choice: BackendChoice, options: PredictOptions = 
     case "auto":
       return predictAuto(options)
     case "tensorflow":
+      return predictNativeCpu("chosen with --backend tensorflow")
     case "webgpu":
       return undefined
   }
