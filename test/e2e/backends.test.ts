@@ -7,19 +7,12 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, write
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
+import type { EngineStatus } from "../../src/runtime/backend/survey.js"
 import { pipe, workspace } from "./cli.js"
 
 const ROOT = new URL("../..", import.meta.url).pathname
 
-interface Engine {
-  readonly name: string
-  readonly available: boolean
-  readonly version: string | null
-  readonly device: string | null
-  readonly reason: string
-  readonly enable: string | null
-  readonly auto?: string
-}
+type Engine = EngineStatus & { readonly auto?: string }
 
 const engines = (stdout: string): Engine[] => JSON.parse(stdout) as Engine[]
 const NAMES = ["tensorflow", "tensorflow-gpu", "webgpu", "wasm", "cpu", "onnxruntime-cpu", "onnxruntime-cuda"]

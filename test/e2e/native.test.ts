@@ -9,6 +9,7 @@ import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { initBackend } from "../../src/runtime/backend/index.js"
 import { events, pipe, workspace } from "./cli.js"
+import { tinyPipeline } from "./tiny-pipeline.js"
 
 const missing = await initBackend("tensorflow").then(
   () => undefined,
@@ -17,18 +18,7 @@ const missing = await initBackend("tensorflow").then(
 
 const checkpoint = new URL("../fixtures/torch/tiny16.ckpt", import.meta.url).pathname
 
-const pipeline = `version: 1
-name: native-tiny
-nodes:
-  images: { use: load, with: { source: synthetic, seed: 1, count: 8, resolution: 16 } }
-  held: { use: load, with: { source: synthetic, seed: 2, count: 2, resolution: 16 } }
-  process: { use: degrade, in: { images: held }, with: { operator: gaussian-blur, std_max: 1.5 } }
-  scheduled: { use: schedule, in: { process: process.process, images: images }, with: { candidates: 12, points: 3, images: 2 } }
-  model:
-    use: train
-    in: { images: images, process: scheduled, validation: held }
-    with: { preset: tiny-16, steps: 2, batch_size: 4, validation: { every: 2, images: 2 } }
-  run: { use: sample, in: { model: model, process: scheduled, measurements: process.measurements, images: held }, with: { dt: 0.5, engine: tfjs } }
+const pipeline = tinyPipeline("native-tiny", `  run: { use: sample, in: { model: model, process: scheduled, measurements: process.measurements, images: held }, with: { dt: 0.5, engine: tfjs } }
   guided: { use: sample, in: { model: model, process: scheduled, measurements: process.measurements }, with: { dt: 0.5, guidance: { step: 0.5 } } }
   rule: { use: early-stop, in: { trajectories: run.trajectories }, with: { criterion: distortion } }
   stopped: { use: sample, in: { model: model, process: scheduled, measurements: process.measurements, stop: rule }, with: { dt: 0.5, engine: tfjs } }
@@ -38,7 +28,7 @@ nodes:
     use: metric
     in: { reconstructions: [run, guided, stopped, from_official], images: held, measurements: process.measurements, process: scheduled }
     with: { metrics: [psnr, ssim, eps_dc, mobilenet-perceptual] }
-`
+`)
 
 describe.skipIf(missing !== undefined)(`a pipeline on --backend tensorflow${missing ? ` (skipped: ${missing})` : ""}`, () => {
   it("every node kind runs; the engine, its device and why it was chosen are shown and recorded", () => {

@@ -3,6 +3,7 @@ import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { initBackend } from "../../src/runtime/backend/index.js"
 import { events, pipe, workspace } from "./cli.js"
+import { tinyPipeline } from "./tiny-pipeline.js"
 
 // Where no WebGPU adapter exists, say why the test is skipped.
 const missing = await initBackend("webgpu").then(
@@ -14,21 +15,10 @@ const missing = await initBackend("webgpu").then(
  * Every node kind that reads tensors back, at the smallest size: a GPU tensor read synchronously fails the run.
  * (A tensor already read asynchronously stays readable, so "blind" samples without clean images.)
  */
-const pipeline = `version: 1
-name: webgpu-tiny
-nodes:
-  images: { use: load, with: { source: synthetic, seed: 1, count: 8, resolution: 16 } }
-  held: { use: load, with: { source: synthetic, seed: 2, count: 2, resolution: 16 } }
-  process: { use: degrade, in: { images: held }, with: { operator: gaussian-blur, std_max: 1.5 } }
-  scheduled: { use: schedule, in: { process: process.process, images: images }, with: { candidates: 12, points: 3, images: 2 } }
-  model:
-    use: train
-    in: { images: images, process: scheduled, validation: held }
-    with: { preset: tiny-16, steps: 2, batch_size: 4, validation: { every: 2, images: 2 } }
-  run: { use: sample, in: { model: model, process: scheduled, measurements: process.measurements, images: held }, with: { dt: 0.5, perceptual: none } }
+const pipeline = tinyPipeline("webgpu-tiny", `  run: { use: sample, in: { model: model, process: scheduled, measurements: process.measurements, images: held }, with: { dt: 0.5, perceptual: none } }
   blind: { use: sample, in: { model: model, process: scheduled, measurements: process.measurements }, with: { dt: 0.5, samples: 2 } }
   scores: { use: metric, in: { reconstructions: [run], images: held, measurements: process.measurements, process: scheduled }, with: { metrics: [psnr, ssim, eps_dc] } }
-`
+`)
 
 describe.skipIf(missing !== undefined)(`a pipeline on --backend webgpu${missing ? ` (skipped: ${missing})` : ""}`, () => {
   it("load, degrade, schedule, train, sample and metric run; the device is shown and recorded", () => {
