@@ -62,8 +62,13 @@ export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, pla
       const values: Record<string, PortValue | PortValue[]> = {}
       for (const [port, ref] of Object.entries(node.inputs)) {
         const loaded: PortValue[] = []
-        for (const source of p.material.inputs[port]) {
+        const refs = refsOf(ref)
+        for (const [i, source] of p.material.inputs[port].entries()) {
           const [key, sourcePort] = source.split(":")
+          if (Option.isNone(yield* store.manifest(key))) {
+            const from = refs[i]!.node
+            return yield* Effect.fail(new NodeFailure({ message: `its input '${port}' from '${from}' is not in the cache (removed since planning?); run with --to ${p.id} to compute what it needs` }))
+          }
           loaded.push(toPortValue(tf, yield* store.read(key, sourcePort)))
         }
         values[port] = Array.isArray(ref) ? loaded : loaded[0]
