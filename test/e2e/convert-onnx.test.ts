@@ -96,3 +96,23 @@ nodes:
     expect(r.stderr).not.toMatch(/\n\s+at /)
   })
 })
+
+describe("pipe convert refuses bad paths before reading anything (exit 2, no stack trace)", () => {
+  const ws = workspace()
+  const ckpt = join(fixtures, "tiny16.ckpt")
+  const cases: Array<[string, string[], RegExp]> = [
+    ["a missing input", ["missing.ckpt", "out.safetensors"], /cannot read missing\.ckpt: no such file/],
+    ["an unknown output format", [ckpt, "out.pt"], /the output must end in \.safetensors or \.onnx/],
+    ["the input as the output", [join(ws.dir, "w.safetensors"), "w.safetensors"], /is the input; choose another path/],
+  ]
+  ws.write("w.safetensors", "not really weights")
+  for (const [what, args, message] of cases) {
+    it(what, () => {
+      const r = pipe(ws, ["convert", ...args])
+      expect(r.code).toBe(2)
+      expect(r.stderr).toMatch(message)
+      expect(r.stderr).not.toMatch(/\n\s+at /)
+    })
+  }
+  it("left the input alone", () => expect(readFileSync(join(ws.dir, "w.safetensors"), "utf8")).toBe("not really weights"))
+})

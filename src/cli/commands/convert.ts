@@ -1,5 +1,6 @@
 import { Effect } from "effect"
 import { resolve } from "node:path"
+import { existsSync, statSync } from "node:fs"
 import { writeFile } from "node:fs/promises"
 import { isUNetPresetName, saveWeights, UNET_PRESETS, type UNetPresetName } from "../../dirac/network/index.js"
 import { exportNetworkOnnx } from "../../dirac/onnx/export-network.js"
@@ -37,6 +38,15 @@ export const convertCheckpoint = async (input: string, output: string, options: 
   return opened.summary
 }
 
+/** What is wrong with the two paths before anything is read: a missing input, an unknown output format, one file for both. */
+const pathProblem = (input: string, output: string): string | undefined => {
+  if (!existsSync(input)) return `cannot read ${input}: no such file`
+  if (statSync(input).isDirectory()) return `${input} is a folder; expected a checkpoint or weights file`
+  if (!/\.(safetensors|onnx)$/.test(output)) return `cannot tell what to write as ${output}: the output must end in .safetensors or .onnx`
+  if (resolve(input) === resolve(output)) return `the output ${output} is the input; choose another path (the input is never overwritten)`
+  return undefined
+}
+
 export const convert: Command = {
   name: "convert",
   summary: "convert a DiracDiffusion checkpoint (.ckpt) or a model to safetensors or ONNX, without Python",
@@ -56,6 +66,8 @@ export const convert: Command = {
     Effect.gen(function* () {
       const [input, output, ...extra] = args.positional
       if (!input || !output || extra.length > 0) return yield* Effect.fail(new UsageError("expects an input (.ckpt or .safetensors) and an output (.safetensors or .onnx) path"))
+      const problem = pathProblem(input, output)
+      if (problem !== undefined) return yield* Effect.fail(new UsageError(problem))
       const weights = yield* Effect.try({ try: () => choiceFlag(args, "weights", ["raw", "ema"] as const) ?? "raw", catch: (e) => e })
       const archFlag = flag(args, "arch")
       if (archFlag !== undefined && !isUNetPresetName(archFlag)) {
