@@ -131,3 +131,19 @@ describe("sampling engines", () => {
     expect(r.stderr).toContain("nothing was run")
   })
 })
+
+describe("pipe cache on a folder that is not a cache", () => {
+  it("a file is an error with exit 2, a missing folder is said to hold nothing", () => {
+    const ws = workspace()
+    ws.write("not-a-folder", "x")
+    for (const action of ["ls", "verify", "gc"]) {
+      const onFile = pipe(ws, ["cache", action, "--cache-dir", "not-a-folder"])
+      expect(onFile.code, action).toBe(2)
+      expect(onFile.stderr).toMatch(/the cache folder .*not-a-folder is a file; name a folder with --cache-dir/)
+      const missing = pipe(ws, ["cache", action, "--cache-dir", "nowhere"])
+      expect(missing.code, action).toBe(0)
+      expect(missing.stdout).toMatch(/nowhere: no cache here \(nothing to /)
+    }
+    expect(pipe(ws, ["cache", "tidy"]).stderr).toContain("unknown cache action 'tidy': use ls, verify or gc")
+  })
+})

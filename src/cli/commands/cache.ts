@@ -36,6 +36,15 @@ export const cache: Command = {
       const root = cacheDir(args)
       const store = makeArtifactStore(root)
       const action = args.positional[0]
+      if (action !== "ls" && action !== "verify" && action !== "gc") {
+        return yield* Effect.fail(new UsageError(action ? `unknown cache action '${action}': use ls, verify or gc` : "missing the action: pipe cache ls|verify|gc"))
+      }
+      const found = yield* Effect.promise(() => stat(root).then((s) => (s.isDirectory() ? "folder" : "file"), () => "nothing"))
+      if (found === "file") return yield* Effect.fail(new UsageError(`the cache folder ${root} is a file; name a folder with --cache-dir`))
+      if (found === "nothing") {
+        process.stdout.write(`${root}: no cache here (nothing to ${action === "ls" ? "list" : action})\n`)
+        return exitCodes.ok
+      }
       const manifests = yield* store.list
       if (action === "ls") {
         if (manifests.length === 0) process.stdout.write(`${root}: empty\n`)
@@ -57,27 +66,25 @@ export const cache: Command = {
         process.stdout.write(`${manifests.length - bad} of ${manifests.length} artifacts intact\n`)
         return bad === 0 ? exitCodes.ok : exitCodes.failed
       }
-      if (action === "gc") {
-        const keep = yield* Effect.promise(() => keptKeys(root))
-        let freed = 0
-        let removed = 0
-        for (const m of manifests) {
-          if (keep.has(m.key)) continue
-          freed += sizeOf(m.files)
-          removed++
-          yield* store.remove(m.key)
-        }
-        yield* Effect.promise(async () => {
-          await rm(join(root, "tmp"), { recursive: true, force: true })
-          if (!args.flags.has("checkpoints")) return
-          for (const key of await listDir(join(root, "checkpoints"))) {
-            freed += (await stat(join(root, "checkpoints", key, "state.safetensors")).catch(() => ({ size: 0 }))).size
-            await rm(join(root, "checkpoints", key), { recursive: true, force: true })
-          }
-        })
-        process.stdout.write(`removed ${removed} artifact${removed === 1 ? "" : "s"}, freed ${formatBytes(freed)}; kept ${manifests.length - removed}\n`)
-        return exitCodes.ok
+      // gc
+      const keep = yield* Effect.promise(() => keptKeys(root))
+      let freed = 0
+      let removed = 0
+      for (const m of manifests) {
+        if (keep.has(m.key)) continue
+        freed += sizeOf(m.files)
+        removed++
+        yield* store.remove(m.key)
       }
-      return yield* Effect.fail(new UsageError(action ? `unknown cache action '${action}': use ls, verify or gc` : "missing the action: pipe cache ls|verify|gc"))
+      yield* Effect.promise(async () => {
+        await rm(join(root, "tmp"), { recursive: true, force: true })
+        if (!args.flags.has("checkpoints")) return
+        for (const key of await listDir(join(root, "checkpoints"))) {
+          freed += (await stat(join(root, "checkpoints", key, "state.safetensors")).catch(() => ({ size: 0 }))).size
+          await rm(join(root, "checkpoints", key), { recursive: true, force: true })
+        }
+      })
+      process.stdout.write(`removed ${removed} artifact${removed === 1 ? "" : "s"}, freed ${formatBytes(freed)}; kept ${manifests.length - removed}\n`)
+      return exitCodes.ok
     }),
 }
