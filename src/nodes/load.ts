@@ -68,6 +68,10 @@ export const load: NodeKind<LoadArgs> = {
   outputs: { images: { type: "images", description: "a handle to the images (streamed in batches by the nodes that read them)" } },
   typing: (config: LoadArgs) => ({
     outputs: { images: { kind: "images", shape: { height: config.resolution, width: config.resolution, channels: 3 }, range: [0, 1] } },
+    // A root with the default synthetic source would silently load shapes instead of the user's images.
+    ...(config.source === "synthetic" && config.root !== undefined
+      ? { errors: [{ path: ["with", "root"], message: "root is read only by the folder source, but source is synthetic (the default): add source: folder, or remove root" }] }
+      : {}),
   }),
   externalFingerprint: async (config: LoadArgs) =>
     config.source === "synthetic" ? SYNTHETIC_GENERATOR_VERSION : (await openLoadSource(config)).fingerprint(),

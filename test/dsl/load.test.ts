@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest"
 import { formatDiagnostic } from "../../src/dsl/diagnostics.js"
 import { loadPipeline } from "../../src/dsl/load.js"
+import { builtinKinds } from "../../src/nodes/index.js"
 import { testKinds } from "../fixtures/kinds.js"
 
 const load = (text: string, overrides: string[] = []) => loadPipeline("p.yaml", text, testKinds, overrides)
@@ -103,5 +104,18 @@ describe("loadPipeline", () => {
     expect(messages(valid, ["sum.with.offset=abc"])).toEqual(["--set sum.with.offset=abc nodes.sum.with.offset: must be number; got string 'abc'"])
     expect(messages(valid, ["smu.with.offset=1"])).toEqual(["--set smu.with.offset=1 no node 'smu' in this pipeline (did you mean 'sum'?)"])
     expect(messages(valid, ["params.size"])).toEqual(["--set params.size expected PATH=VALUE, e.g. --set params.steps=500"])
+  })
+})
+
+describe("the load node's sources", () => {
+  const check = (withConfig: string) => loadPipeline("p.yaml", `version: 1\nname: t\nnodes:\n  images: { use: load, with: ${withConfig} }\n`, builtinKinds).diagnostics.map(formatDiagnostic)
+
+  it("refuses a root with the synthetic source, which would load shapes instead of the user's images", () => {
+    expect(check("{ root: /data/ffhq }")).toEqual([
+      "p.yaml:4:38 nodes.images.with.root: root is read only by the folder source, but source is synthetic (the default): add source: folder, or remove root",
+    ])
+    expect(check("{ source: synthetic, root: /data/ffhq }")).toHaveLength(1)
+    expect(check("{ source: folder, root: /data/ffhq }")).toEqual([])
+    expect(check("{ source: synthetic }")).toEqual([])
   })
 })
