@@ -1,10 +1,10 @@
 import { Effect } from "effect"
-import { cpus } from "node:os"
 import type { EngineStatus } from "../../runtime/backend/survey.js"
 import { autoPolicy } from "../auto-policy.js"
-import { hasFlag, integerFlag } from "../args.js"
+import { hasFlag } from "../args.js"
 import { exitCodes, loadGraph, loadKinds, pipelineFlags } from "../context.js"
 import type { Command } from "./command.js"
+import { cpuThreads } from "./run.js"
 
 type Listed = EngineStatus & { readonly auto?: string }
 
@@ -31,7 +31,7 @@ export const backends: Command = {
   details: "With a pipeline FILE it also says which engine --backend auto takes for that pipeline, and why (marked *).",
   run: (args) =>
     Effect.gen(function* () {
-      const threads = integerFlag(args, "threads", 1) ?? Math.min(8, cpus().length)
+      const threads = cpuThreads(args)
       const graph = args.positional[0] === undefined ? undefined : yield* loadGraph(args, yield* loadKinds(args))
       const { surveyEngines } = yield* Effect.promise(() => import("../../runtime/backend/survey.js"))
       const engines: Listed[] = yield* Effect.promise(() => surveyEngines({ threads }))

@@ -25,12 +25,15 @@ export const backendFlags: ReadonlyArray<FlagSpec> = [
   { name: "threads", value: "N", description: "CPU threads of wasm and native TensorFlow (default: the number of CPU cores, at most 8)" },
 ]
 
+/** --threads, default the number of cores, at most 8 (wasm's and native TensorFlow's CPU threads). */
+export const cpuThreads = (args: ParsedArgs): number => integerFlag(args, "threads", 1) ?? Math.min(8, cpus().length)
+
 export const runtimeLayer = (args: ParsedArgs, graph: PipelineGraph) =>
   Layer.mergeAll(
     ArtifactStore.layer(cacheDir(args, graph.file)),
     EventBus.layer,
     TensorBackend.layer(choiceFlag(args, "backend", backends) ?? "auto", {
-      threads: integerFlag(args, "threads", 1) ?? Math.min(8, cpus().length),
+      threads: cpuThreads(args),
       ...autoPolicy(graph),
     }),
     NodeRegistry.layer(pluginPaths(args)),
