@@ -48,6 +48,7 @@ export const buildGraph = (
   doc: { name: string; description?: string; seed: number; nodes: Record<string, RawNode> },
   file: string,
   lookup: KindLookup,
+  given: ReadonlyMap<string, ReadonlySet<string>> = new Map(),
 ): { graph?: PipelineGraph; problems: GraphProblem[] } => {
   const problems: GraphProblem[] = []
   const ids = Object.keys(doc.nodes)
@@ -107,7 +108,7 @@ export const buildGraph = (
       const types = refsOf(ref).map((r) => nodes.get(r.node)?.outputTypes[r.port])
       if (types.every((t): t is PortType => t !== undefined)) inputTypes[port] = Array.isArray(ref) ? types : types[0]
     }
-    const typing = kind.typing?.(raw.with, inputTypes as InputTypes) ?? {}
+    const typing = kind.typing?.(raw.with, inputTypes as InputTypes, given.get(id) ?? new Set()) ?? {}
     for (const error of typing.errors ?? []) problems.push({ path: ["nodes", id, ...error.path], message: error.message })
     for (const [port, ref] of Object.entries(inputs)) {
       refsOf(ref).forEach((r, i) => {

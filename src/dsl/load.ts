@@ -44,6 +44,10 @@ export const loadPipeline = (
   if (isRecord(resolved.nodes)) {
     for (const node of Object.values(resolved.nodes)) if (isRecord(node) && node.with === undefined) node.with = {}
   }
+  const given = new Map<string, ReadonlySet<string>>()
+  if (isRecord(resolved.nodes)) {
+    for (const [id, node] of Object.entries(resolved.nodes)) if (isRecord(node) && isRecord(node.with)) given.set(id, new Set(Object.keys(node.with)))
+  }
   // Schema problems of a value whose ${...} did not resolve would only repeat that problem.
   const unresolved = diagnostics.map((d) => d.path)
   const validate = makeValidator(kinds)
@@ -54,7 +58,7 @@ export const loadPipeline = (
   if (diagnostics.length > 0) return { diagnostics: sorted(diagnostics, source) }
 
   const byKind = new Map(kinds.map((k) => [k.kind, k]))
-  const { graph, problems } = buildGraph(resolved as Parameters<typeof buildGraph>[0], file, (k) => byKind.get(k))
+  const { graph, problems } = buildGraph(resolved as Parameters<typeof buildGraph>[0], file, (k) => byKind.get(k), given)
   for (const problem of problems) report(problem.path, problem.message, problem.atKey)
   return { graph, diagnostics: sorted(diagnostics, source) }
 }

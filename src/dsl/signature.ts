@@ -28,7 +28,8 @@ export interface KindSignature {
   readonly outputs: Readonly<Record<string, OutputPort>>
   /** The port a bare `in: { x: node }` reference means when the kind has several outputs. */
   readonly defaultOutput?: string
-  readonly typing?: (config: any, inputs: InputTypes) => TypingResult
+  /** `given`: the options written in the pipeline or by `--set`, before schema defaults filled the rest. */
+  readonly typing?: (config: any, inputs: InputTypes, given: ReadonlySet<string>) => TypingResult
   /** Draws random numbers: the pipeline seed is part of its cache key. */
   readonly seeded?: boolean
   /** Its results depend on the tensor backend's arithmetic: the backend fingerprint is part of its key. */

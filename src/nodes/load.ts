@@ -66,10 +66,11 @@ export const load: NodeKind<LoadArgs> = {
   configSchema: configSchemaFile("load"),
   inputs: {},
   outputs: { images: { type: "images", description: "a handle to the images (streamed in batches by the nodes that read them)" } },
-  typing: (config: LoadArgs) => ({
+  typing: (config: LoadArgs, _inputs, given) => ({
     outputs: { images: { kind: "images", shape: { height: config.resolution, width: config.resolution, channels: 3 }, range: [0, 1] } },
-    // A root with the default synthetic source would silently load shapes instead of the user's images.
-    ...(config.source === "synthetic" && config.root !== undefined
+    // A root without a source would silently load shapes instead of the user's images; an explicit
+    // `source: synthetic` (e.g. `--set` to try a folder pipeline on built-in data) is a choice.
+    ...(!given.has("source") && config.root !== undefined
       ? { errors: [{ path: ["with", "root"], message: "root is read only by the folder source, but source is synthetic (the default): add source: folder, or remove root" }] }
       : {}),
   }),

@@ -110,11 +110,11 @@ describe("loadPipeline", () => {
 describe("the load node's sources", () => {
   const check = (withConfig: string) => loadPipeline("p.yaml", `version: 1\nname: t\nnodes:\n  images: { use: load, with: ${withConfig} }\n`, builtinKinds).diagnostics.map(formatDiagnostic)
 
-  it("refuses a root with the synthetic source, which would load shapes instead of the user's images", () => {
+  it("refuses a root without a source, which would load shapes instead of the user's images", () => {
     expect(check("{ root: /data/ffhq }")).toEqual([
       "p.yaml:4:38 nodes.images.with.root: root is read only by the folder source, but source is synthetic (the default): add source: folder, or remove root",
     ])
-    expect(check("{ source: synthetic, root: /data/ffhq }")).toHaveLength(1)
+    expect(check("{ source: synthetic, root: /data/ffhq }")).toEqual([])
     expect(check("{ source: folder, root: /data/ffhq }")).toEqual([])
     expect(check("{ source: synthetic }")).toEqual([])
   })
