@@ -88,7 +88,14 @@ const lightningCheckpoint = (preset: UNetPresetName, fillerElements: number): La
   arch.params.forEach((p, k) => entries.push([`denoiser_fn.${p.name}`, tensor(p.torchShape, (n) => formulaChunks(k, n))]))
   for (const b of arch.buffers) entries.push([`denoiser_fn.${b.name}`, tensor(b.torchShape, () => [new Uint8Array(filter.slice().buffer)])])
   const adam = new Map<PyValue, PyValue>(
-    arch.params.map((p, i) => [i, { step: tensor([], () => [new Uint8Array(new Float32Array([225000]).buffer)]), exp_avg: tensor(p.torchShape, (n) => repeatedChunks(zeros, n)), exp_avg_sq: tensor(p.torchShape, (n) => repeatedChunks(zeros, n)) }]),
+    arch.params.map((p, i) => [
+      i,
+      {
+        step: tensor([], () => [new Uint8Array(new Float32Array([225000]).buffer)]),
+        exp_avg: tensor(p.torchShape, (n) => repeatedChunks(zeros, n)),
+        exp_avg_sq: tensor(p.torchShape, (n) => repeatedChunks(zeros, n)),
+      },
+    ]),
   )
   const pattern = Float32Array.from({ length: CHUNK_ELEMENTS }, (_, i) => (i % 1000) / 1000)
   const root: PyValue = {
@@ -99,7 +106,19 @@ const lightningCheckpoint = (preset: UNetPresetName, fillerElements: number): La
     loops: { fit_loop: { epoch_progress: { total: { ready: 300, completed: 299 } } } },
     callbacks: {},
     optimizer_states: [
-      { state: adam, param_groups: [{ lr: new PyFloat(1e-4), betas: new PyTuple([new PyFloat(0.9), new PyFloat(0.999)]), eps: new PyFloat(1e-8), weight_decay: new PyFloat(0), amsgrad: false, params: arch.params.map((_, i) => i) }] },
+      {
+        state: adam,
+        param_groups: [
+          {
+            lr: new PyFloat(1e-4),
+            betas: new PyTuple([new PyFloat(0.9), new PyFloat(0.999)]),
+            eps: new PyFloat(1e-8),
+            weight_decay: new PyFloat(0),
+            amsgrad: false,
+            params: arch.params.map((_, i) => i),
+          },
+        ],
+      },
       { filler: tensor([fillerElements], (n) => repeatedChunks(pattern, n)) },
     ],
     lr_schedulers: [],
@@ -182,11 +201,14 @@ const verifyOutput = async (output: string, names: readonly string[]): Promise<n
     const name = key.slice("denoiser_fn.".length)
     const t = tensors[name]
     if (!t) throw new Error(`the output has no ${name}`)
-    const bad = name.endsWith("resample_filter") ? t.data.findIndex((v, i) => v !== filter[i]) : t.data.findIndex((v, j) => v !== weightValue(k, j))
+    const bad = name.endsWith("resample_filter")
+      ? t.data.findIndex((v, i) => v !== filter[i])
+      : t.data.findIndex((v, j) => v !== weightValue(k, j))
     if (bad >= 0) throw new Error(`the output's ${name}[${bad}] is ${t.data[bad]}, expected ${weightValue(k, bad)}`)
     checked++
   })
-  if (Object.keys(tensors).length !== names.length) throw new Error(`the output has ${Object.keys(tensors).length} tensors, the checkpoint ${names.length}`)
+  if (Object.keys(tensors).length !== names.length)
+    throw new Error(`the output has ${Object.keys(tensors).length} tensors, the checkpoint ${names.length}`)
   return checked
 }
 
@@ -231,7 +253,8 @@ print(json.dumps({"torch": torch.__version__, "tensors": len(sd), "mismatched": 
 
 const torchCheck = (path: string): string => {
   if (process.env.TORCH_CHECK === "0") return "skipped (TORCH_CHECK=0)"
-  if (spawnSync("python3", ["-c", "import torch, numpy"], { stdio: "ignore" }).status !== 0) return "skipped (python3 with torch and numpy is not available)"
+  if (spawnSync("python3", ["-c", "import torch, numpy"], { stdio: "ignore" }).status !== 0)
+    return "skipped (python3 with torch and numpy is not available)"
   const r = spawnSync("python3", ["-c", TORCH_CHECK_PY, path], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] })
   if (r.status !== 0) throw new Error(`torch.load failed on the written checkpoint (exit ${r.status ?? r.signal})`)
   const out = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { torch: string; tensors: number; mismatched: string[]; filler: number }
@@ -276,7 +299,9 @@ const main = async () => {
     const writeSeconds = (performance.now() - w0) / 1000
     const writerPeakKiB = procField("/proc/self/status", "VmHWM") ?? process.resourceUsage().maxRSS
     const facts = await zipFacts(input)
-    console.log(`wrote ${size(written.bytes)} in ${writeSeconds.toFixed(1)} s: ${facts.records} records, ${facts.zip64Records} with zip64 sizes or offsets`)
+    console.log(
+      `wrote ${size(written.bytes)} in ${writeSeconds.toFixed(1)} s: ${facts.records} records, ${facts.zip64Records} with zip64 sizes or offsets`,
+    )
 
     console.log("converting in a child process (pipe convert's code) ...")
     const c = convertInChild(input, output)
@@ -289,23 +314,55 @@ const main = async () => {
     const denoiserBytes = 4 * (params + buffers)
     const header = ["measurement", "value"]
     const rows = [
-      ["checkpoint file", `${size(written.bytes)}; ${facts.records} zip records, ${facts.zip64Records} of them zip64 (size or offset past 4 GiB), the largest ${size(facts.largestRecord)}`],
-      ["denoiser_fn.* weights", `${layout.names.length} tensors (${unetParameterCount(PRESET).toLocaleString("en-US")} parameters and the buffers), ${(denoiserBytes / 1e6).toFixed(1)} MB; ${facts.denoiserPast4GiB} of their records start past 4 GiB`],
-      ["conversion wall time", `${c.seconds.toFixed(2)} s (open, parse the pickle, read the weights, load them into SongUNet '${PRESET}', write safetensors)`],
-      ["bytes the converter read", c.bytesRead === null ? "n/a (/proc/self/io unreadable)" : `${(c.bytesRead / 1e6).toFixed(1)} MB (${((100 * c.bytesRead) / written.bytes).toFixed(1)}% of the file)`],
-      ["converter peak RSS", `${mib(c.peakRssKiB)} (${c.peakSource}; ${mib(c.rssBeforeKiB)} before converting: Node, tfjs and pipe loaded)`],
+      [
+        "checkpoint file",
+        `${size(written.bytes)}; ${facts.records} zip records, ${facts.zip64Records} of them zip64 (size or offset past 4 GiB), the largest ${size(facts.largestRecord)}`,
+      ],
+      [
+        "denoiser_fn.* weights",
+        `${layout.names.length} tensors (${unetParameterCount(PRESET).toLocaleString("en-US")} parameters and the buffers), ${(denoiserBytes / 1e6).toFixed(1)} MB; ${facts.denoiserPast4GiB} of their records start past 4 GiB`,
+      ],
+      [
+        "conversion wall time",
+        `${c.seconds.toFixed(2)} s (open, parse the pickle, read the weights, load them into SongUNet '${PRESET}', write safetensors)`,
+      ],
+      [
+        "bytes the converter read",
+        c.bytesRead === null
+          ? "n/a (/proc/self/io unreadable)"
+          : `${(c.bytesRead / 1e6).toFixed(1)} MB (${((100 * c.bytesRead) / written.bytes).toFixed(1)}% of the file)`,
+      ],
+      [
+        "converter peak RSS",
+        `${mib(c.peakRssKiB)} (${c.peakSource}; ${mib(c.rssBeforeKiB)} before converting: Node, tfjs and pipe loaded)`,
+      ],
       ["writing the file (streaming writer)", `${writeSeconds.toFixed(1)} s, writer peak RSS ${mib(writerPeakKiB)}`],
     ]
     const setup =
       `A Lightning-style checkpoint of the '${PRESET}' SongUNet (DiracDiffusion's state_dict, hyper_parameters and Adam optimizer_states) plus a ` +
       `${FILLER_GIB} GiB filler storage in optimizer_states, in the torch.save zip format with zip64 records, converted by the code of \`pipe convert\` in a child process. ` +
       `The output matched the written weights (${checked} tensors checked); ${torchLine}.`
-    const machine = machineLines(describeMachine(), [`tfjs cpu backend; the file in ${DIR} (${size(free)} free before), read back from the page cache right after writing`])
+    const machine = machineLines(describeMachine(), [
+      `tfjs cpu backend; the file in ${DIR} (${size(free)} free before), read back from the page cache right after writing`,
+    ])
     const table = markdownTable(header, rows)
     console.log(["", setup, "", ...machine, "", ...table].join("\n"))
     const out = process.env.RESULTS ?? join(here, "results", "checkpoint-zip64.md")
     if (out !== "-") {
-      const md = ["# A checkpoint over 4 GiB (zip64), read with bounded memory", "", "Written by `npx tsx bench/checkpoint-zip64.ts` (see its header comment for what is measured).", "", setup, "", "Machine:", "", ...machine, "", ...table, ""]
+      const md = [
+        "# A checkpoint over 4 GiB (zip64), read with bounded memory",
+        "",
+        "Written by `npx tsx bench/checkpoint-zip64.ts` (see its header comment for what is measured).",
+        "",
+        setup,
+        "",
+        "Machine:",
+        "",
+        ...machine,
+        "",
+        ...table,
+        "",
+      ]
       mkdirSync(dirname(out), { recursive: true })
       writeFileSync(out, md.join("\n"))
       console.log(`wrote ${out}`)

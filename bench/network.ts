@@ -22,7 +22,16 @@ import { fileURLToPath } from "node:url"
 import type * as TF from "@tensorflow/tfjs-core"
 import { initBackend } from "../src/runtime/backend/select.js"
 import { countParameters, createUNet, forward, type UNetPresetName } from "../src/dirac/network/index.js"
-import { formatProfile, formatTable, formatTiming, profileKernels, runPerThreadCount, timed, type KernelProfile, type Timing } from "./lib/harness.js"
+import {
+  formatProfile,
+  formatTable,
+  formatTiming,
+  profileKernels,
+  runPerThreadCount,
+  timed,
+  type KernelProfile,
+  type Timing,
+} from "./lib/harness.js"
 
 const PRESET = (process.env.PRESET ?? "small-64") as UNetPresetName
 const BATCH = Number(process.env.BATCH ?? 8)

@@ -145,7 +145,9 @@ if (!args.includes("--skip-linalg")) {
     t0 = performance.now()
     const kid = kernelInceptionDistance(a, b)
     const tk = ms(t0)
-    console.log(`d = ${d}, ${na} vs ${nb} images: FD (sample space) ${fmt(tf1)} [${fd.distance.toFixed(3)}], KID exact ${fmt(tk)} [${kid.kid.toExponential(3)}]`)
+    console.log(
+      `d = ${d}, ${na} vs ${nb} images: FD (sample space) ${fmt(tf1)} [${fd.distance.toFixed(3)}], KID exact ${fmt(tk)} [${kid.kid.toExponential(3)}]`,
+    )
   }
   {
     const a = randomSet(3, 100, d)

@@ -38,16 +38,23 @@ const pipe = (args: readonly string[], scratch: string): ChildRun => {
   delete env.PIPE_PLUGINS
   delete env.PIPE_CACHE_DIR
   const t0 = performance.now()
-  const r = spawnSync(process.execPath, ["--require", join(benchDir, "lib", "rusage-preload.cjs"), join(repoRoot, "bin", "pipe.js"), ...args], {
-    cwd: repoRoot,
-    env,
-    encoding: "utf8",
-    maxBuffer: 256 * 1024 * 1024,
-  })
+  const r = spawnSync(
+    process.execPath,
+    ["--require", join(benchDir, "lib", "rusage-preload.cjs"), join(repoRoot, "bin", "pipe.js"), ...args],
+    {
+      cwd: repoRoot,
+      env,
+      encoding: "utf8",
+      maxBuffer: 256 * 1024 * 1024,
+    },
+  )
   const wallSeconds = (performance.now() - t0) / 1000
   if (r.status !== 0) throw new Error(`pipe ${args.join(" ")} exited with ${r.status ?? r.signal}:\n${r.stderr.slice(-2000)}`)
   const usage = JSON.parse(readFileSync(rusage, "utf8")) as NodeJS.ResourceUsage
-  const events = r.stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>)
+  const events = r.stdout
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
   return { wallSeconds, maxRssMiB: usage.maxRSS / 1024, cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6, events }
 }
 
@@ -60,10 +67,20 @@ interface PipelineRun extends ChildRun {
 }
 
 const runOnce = (backend: BenchBackend, cache: string, scratch: string, quick: boolean): PipelineRun => {
-  const args = ["run", PIPELINE, "--json", "--cache-dir", cache, "--backend", backend.choice, ...(backend.threads !== undefined ? ["--threads", String(backend.threads)] : [])]
+  const args = [
+    "run",
+    PIPELINE,
+    "--json",
+    "--cache-dir",
+    cache,
+    "--backend",
+    backend.choice,
+    ...(backend.threads !== undefined ? ["--threads", String(backend.threads)] : []),
+  ]
   for (const set of quick ? QUICK_SETS : []) args.push("--set", set)
   const child = pipe(args, scratch)
-  const finished = child.events.find((e) => e.type === "run-finished") as { status: string; durationMs: number; counts: { ran: number; cached: number } } | undefined
+  const finished = child.events.find((e) => e.type === "run-finished") as
+    { status: string; durationMs: number; counts: { ran: number; cached: number } } | undefined
   if (finished?.status !== "succeeded") throw new Error(`the quickstart did not succeed on ${backend.spec}: ${JSON.stringify(finished)}`)
   const ready = child.events.find((e) => e.type === "backend-ready") as { initMs: number; backend: { device: string } } | undefined
   return {
@@ -75,7 +92,8 @@ const runOnce = (backend: BenchBackend, cache: string, scratch: string, quick: b
 }
 
 export const runQuickstartBench = (options: BenchOptions): BenchReport => {
-  if (!existsSync(join(repoRoot, "dist", "cli", "main.js"))) throw new Error("bin/pipe.js needs the compiled CLI: run `npm run build` first")
+  if (!existsSync(join(repoRoot, "dist", "cli", "main.js")))
+    throw new Error("bin/pipe.js needs the compiled CLI: run `npm run build` first")
   const scratch = mkdtempSync(join(tmpdir(), "bench-quickstart-"))
   try {
     const startup = pipe(["validate", PIPELINE, ...(options.quick ? QUICK_SETS.flatMap((s) => ["--set", s]) : [])], scratch)
@@ -98,8 +116,20 @@ export const runQuickstartBench = (options: BenchOptions): BenchReport => {
       `${r.counts.ran} / ${r.counts.cached}`,
     ]
     const lines = [
-      ...runs.flatMap(({ backend, first, again }) => [row(first.device ?? backend.spec, "first", first), row(first.device ?? backend.spec, "cached re-run", again)]),
-      ["(no backend)", "`pipe validate`: start-up only", startup.wallSeconds.toFixed(2), "-", "not started", startup.cpuSeconds.toFixed(2), startup.maxRssMiB.toFixed(0), "-"],
+      ...runs.flatMap(({ backend, first, again }) => [
+        row(first.device ?? backend.spec, "first", first),
+        row(first.device ?? backend.spec, "cached re-run", again),
+      ]),
+      [
+        "(no backend)",
+        "`pipe validate`: start-up only",
+        startup.wallSeconds.toFixed(2),
+        "-",
+        "not started",
+        startup.cpuSeconds.toFixed(2),
+        startup.maxRssMiB.toFixed(0),
+        "-",
+      ],
     ]
     const setup =
       `\`node bin/pipe.js run pipelines/quickstart-blur.yaml --json\`${options.quick ? ` with ${QUICK_SETS.map((s) => `--set ${s}`).join(" ")}` : ""} in a fresh cache, then again (everything cached). ` +
@@ -107,7 +137,19 @@ export const runQuickstartBench = (options: BenchOptions): BenchReport => {
       `"backend start" is how long the tensor backend took to initialise (it starts only when a node has to run); CPU and peak RSS are the child's own. No PyTorch counterpart.`
     for (const l of [setup, "", ...formatTable(header, lines)]) console.log(l)
     const file = join(options.outDir, "quickstart.md")
-    writeMarkdown(file, ["# The quickstart end to end, and a fully cached re-run", "", "Written by `npm run bench` (bench/quickstart.ts).", "", setup, "", "Machine:", "", ...machineLines(options.machine), "", ...markdownTable(header, lines)])
+    writeMarkdown(file, [
+      "# The quickstart end to end, and a fully cached re-run",
+      "",
+      "Written by `npm run bench` (bench/quickstart.ts).",
+      "",
+      setup,
+      "",
+      "Machine:",
+      "",
+      ...machineLines(options.machine),
+      "",
+      ...markdownTable(header, lines),
+    ])
     return {
       name: "quickstart",
       file,
@@ -115,8 +157,20 @@ export const runQuickstartBench = (options: BenchOptions): BenchReport => {
       headlines: runs.flatMap(({ backend, first, again }) => {
         const label = first.device ?? backend.spec
         return [
-          { figure: `quickstart wall time${options.quick ? " (shortened)" : ""}`, configuration: label, value: `${first.wallSeconds.toFixed(1)} s`, vsPyTorch: "n/a", peakRssMiB: first.maxRssMiB },
-          { figure: "cached re-run: wall / the run's own", configuration: label, value: `${again.wallSeconds.toFixed(2)} s / ${again.runSeconds.toFixed(3)} s`, vsPyTorch: "n/a", peakRssMiB: again.maxRssMiB },
+          {
+            figure: `quickstart wall time${options.quick ? " (shortened)" : ""}`,
+            configuration: label,
+            value: `${first.wallSeconds.toFixed(1)} s`,
+            vsPyTorch: "n/a",
+            peakRssMiB: first.maxRssMiB,
+          },
+          {
+            figure: "cached re-run: wall / the run's own",
+            configuration: label,
+            value: `${again.wallSeconds.toFixed(2)} s / ${again.runSeconds.toFixed(3)} s`,
+            vsPyTorch: "n/a",
+            peakRssMiB: again.maxRssMiB,
+          },
         ]
       }),
     }

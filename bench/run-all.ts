@@ -22,7 +22,12 @@ const runTrainBench = (options: BenchOptions): BenchReport => {
   const scratch = mkdtempSync(join(tmpdir(), "bench-train-"))
   try {
     const summary = join(scratch, "train.json")
-    const env: NodeJS.ProcessEnv = { ...process.env, RESULTS: join(options.outDir, "train.md"), SUMMARY_JSON: summary, BENCH_BACKENDS: options.backends.map((b) => b.spec).join(",") }
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      RESULTS: join(options.outDir, "train.md"),
+      SUMMARY_JSON: summary,
+      BENCH_BACKENDS: options.backends.map((b) => b.spec).join(","),
+    }
     delete env.THREADS
     if (options.quick) Object.assign(env, { PRESET: "tiny-32", BATCH: "2", REPS: "2", WARMUP: "1" })
     const r = spawnSync(process.execPath, ["--import", "tsx", join(benchDir, "train.ts")], { env, stdio: "inherit" })
@@ -47,14 +52,19 @@ const main = (): void => {
   }
   let options
   try {
-    options = parseBenchArgs(process.argv.slice(2), BENCHMARKS.map((b) => b.name))
+    options = parseBenchArgs(
+      process.argv.slice(2),
+      BENCHMARKS.map((b) => b.name),
+    )
   } catch (error) {
     console.error((error as Error).message)
     process.exit(2)
   }
   const selected = BENCHMARKS.filter((b) => options.only.length === 0 || options.only.includes(b.name))
   const torch = torchProblem()
-  console.log(`benchmarks: ${selected.map((b) => b.name).join(", ")}; backends: ${options.backends.map((b) => b.spec).join(", ")}; PyTorch: ${torch ?? "yes"}${options.quick ? "; --quick (smoke sizes)" : ""}`)
+  console.log(
+    `benchmarks: ${selected.map((b) => b.name).join(", ")}; backends: ${options.backends.map((b) => b.spec).join(", ")}; PyTorch: ${torch ?? "yes"}${options.quick ? "; --quick (smoke sizes)" : ""}`,
+  )
   const reports: BenchReport[] = []
   for (const bench of selected) {
     console.log(`\n== ${bench.name}`)

@@ -64,7 +64,8 @@ const childRow = (engine: string, configuration: string, r: TfjsSampleResult): S
   }
 }
 
-const sampleChild = (env: Record<string, string>, label: string): TfjsSampleResult => runChild<TfjsSampleResult>(join(benchDir, "lib", "sample-tfjs.ts"), env, label)
+const sampleChild = (env: Record<string, string>, label: string): TfjsSampleResult =>
+  runChild<TfjsSampleResult>(join(benchDir, "lib", "sample-tfjs.ts"), env, label)
 
 const tfjsEngine: SamplingEngine = {
   name: "tfjs",
@@ -89,10 +90,31 @@ const pytorchEngine: SamplingEngine = {
   name: "PyTorch",
   unavailable: torchProblem,
   measure: (config) => {
-    const args = [join(benchDir, "reference", "sample_bench.py"), "--json", "--preset", config.preset, "--batch", String(config.batch), "--dt", String(config.dt)]
-    args.push("--std-min", String(config.stdMin), "--std-max", String(config.stdMax), "--threads", TORCH_THREADS, "--warmup", String(config.warmup), "--reps", String(config.reps))
+    const args = [
+      join(benchDir, "reference", "sample_bench.py"),
+      "--json",
+      "--preset",
+      config.preset,
+      "--batch",
+      String(config.batch),
+      "--dt",
+      String(config.dt),
+    ]
+    args.push(
+      "--std-min",
+      String(config.stdMin),
+      "--std-max",
+      String(config.stdMax),
+      "--threads",
+      TORCH_THREADS,
+      "--warmup",
+      String(config.warmup),
+      "--reps",
+      String(config.reps),
+    )
     const r = runPython<TorchSampleResult>(args, "sample_bench.py")
-    if (r.params !== unetParameterCount(config.preset)) throw new Error(`the PyTorch SongUNet has ${r.params} parameters, ${config.preset} ${unetParameterCount(config.preset)}`)
+    if (r.params !== unetParameterCount(config.preset))
+      throw new Error(`the PyTorch SongUNet has ${r.params} parameters, ${config.preset} ${unetParameterCount(config.preset)}`)
     return r.runs.map((t) => ({
       engine: "PyTorch",
       configuration: `PyTorch ${r.torch}, ${t.threads} thread${t.threads === 1 ? "" : "s"}`,
@@ -117,7 +139,10 @@ const onnxEngine: SamplingEngine = {
   unavailable: () => (ortFingerprint() === null ? "onnxruntime-node is not installed" : null),
   measure: (config) =>
     ONNX_THREADS.split(",").map((threads) => {
-      const r = sampleChild({ BENCH_BACKEND: "wasm:1", SAMPLE_BENCH_CONFIG: JSON.stringify(config), SAMPLE_BENCH_ONNX_THREADS: threads }, `onnxruntime:${threads}`)
+      const r = sampleChild(
+        { BENCH_BACKEND: "wasm:1", SAMPLE_BENCH_CONFIG: JSON.stringify(config), SAMPLE_BENCH_ONNX_THREADS: threads },
+        `onnxruntime:${threads}`,
+      )
       return childRow("ONNX Runtime", `${ortFingerprint()}, ${r.device}`, r)
     }),
 }
@@ -130,9 +155,21 @@ export const sampleConfig = (quick: boolean): SampleConfig =>
     ? { preset: "tiny-32", batch: 2, dt: 0.25, stdMin: 0.3, stdMax: 1.5, warmup: 0, reps: 2 }
     : { preset: "tiny-32", batch: 4, dt: 0.05, stdMin: 0.3, stdMax: 1.5, warmup: 1, reps: 5 }
 
-export const SAMPLE_HEADER = ["configuration", "s per trajectory", "ms per step", "NFE/s", "vs PyTorch", "cpu/wall", "peak RSS MiB", "load avg"] as const
+export const SAMPLE_HEADER = [
+  "configuration",
+  "s per trajectory",
+  "ms per step",
+  "NFE/s",
+  "vs PyTorch",
+  "cpu/wall",
+  "peak RSS MiB",
+  "load avg",
+] as const
 
-export const runSampleBench = (options: BenchOptions, engines: readonly SamplingEngine[] = ENGINES): BenchReport & { rows: SampleRow[] } => {
+export const runSampleBench = (
+  options: BenchOptions,
+  engines: readonly SamplingEngine[] = ENGINES,
+): BenchReport & { rows: SampleRow[] } => {
   const config = sampleConfig(options.quick)
   const rows: SampleRow[] = []
   const skipped: string[] = []

@@ -115,7 +115,13 @@ export const runScheduleBench = (options: BenchOptions): BenchReport => {
     runChild<ScheduleResult>(fileURLToPath(import.meta.url), { BENCH_BACKEND: b.spec, SCHEDULE_BENCH_CHILD: JSON.stringify(size) }, b.spec),
   )
   const header = ["backend", "seconds", "distance evaluations", "candidate evaluations", "peak RSS MiB"]
-  const lines = results.map((r) => [r.backend, r.seconds.toFixed(1), String(r.distanceEvaluations), String(r.candidateEvaluations), r.maxRssMiB.toFixed(0)])
+  const lines = results.map((r) => [
+    r.backend,
+    r.seconds.toFixed(1),
+    String(r.distanceEvaluations),
+    String(r.candidateEvaluations),
+    r.maxRssMiB.toFixed(0),
+  ])
   const setup =
     `scheduleDegradation (src/dirac/schedule): ${size.candidates} candidates, ${size.points} points, 1 - SSIM over ${size.images} synthetic ${size.resolution} x ${size.resolution} images, ` +
     "Gaussian blur std 0.3 -> 3.0; one run per backend, in its own process. No PyTorch counterpart."
@@ -134,13 +140,22 @@ export const runScheduleBench = (options: BenchOptions): BenchReport => {
     "",
     ...markdownTable(header, lines),
     "",
-    ...results.map((r) => `- ${r.backend}: std at the quarter points ${r.stdAtQuarterPoints.join(", ")}; ${r.stdBelowMidpoint} below the midpoint; ${r.fallbackSplits} fallback splits`),
+    ...results.map(
+      (r) =>
+        `- ${r.backend}: std at the quarter points ${r.stdAtQuarterPoints.join(", ")}; ${r.stdBelowMidpoint} below the midpoint; ${r.fallbackSplits} fallback splits`,
+    ),
   ])
   return {
     name: "schedule",
     file,
     remarks: [],
-    headlines: results.map((r) => ({ figure: `scheduler time (${size.candidates} candidates, ${size.points} points)`, configuration: r.backend, value: `${r.seconds.toFixed(1)} s`, vsPyTorch: "n/a", peakRssMiB: r.maxRssMiB })),
+    headlines: results.map((r) => ({
+      figure: `scheduler time (${size.candidates} candidates, ${size.points} points)`,
+      configuration: r.backend,
+      value: `${r.seconds.toFixed(1)} s`,
+      vsPyTorch: "n/a",
+      peakRssMiB: r.maxRssMiB,
+    })),
   }
 }
 
@@ -151,7 +166,9 @@ if (child !== undefined) {
   process.exit(0)
 } else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [candidates = FULL.candidates, points = FULL.points, cacheMiB] = process.argv.slice(2).map(Number)
-  const result = await measure({ ...FULL, candidates, points, ...(cacheMiB !== undefined ? { cacheMiB } : {}) }, (line) => console.log(line))
+  const result = await measure({ ...FULL, candidates, points, ...(cacheMiB !== undefined ? { cacheMiB } : {}) }, (line) =>
+    console.log(line),
+  )
   console.log(JSON.stringify(result, null, 1))
   process.exit(0)
 }

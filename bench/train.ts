@@ -45,14 +45,32 @@ import type * as TF from "@tensorflow/tfjs-core"
 import { syntheticSource } from "../src/dirac/data/synthetic.js"
 import { batchToTensor4D } from "../src/dirac/data/tensor.js"
 import { preloaded } from "./lib/preloaded.js"
-import { createUNet, forward, saveWeights, songUNetRaw, UNET_PRESETS, unetParameterCount, type SongUNet, type UNetPresetName } from "../src/dirac/network/index.js"
+import {
+  createUNet,
+  forward,
+  saveWeights,
+  songUNetRaw,
+  UNET_PRESETS,
+  unetParameterCount,
+  type SongUNet,
+  type UNetPresetName,
+} from "../src/dirac/network/index.js"
 import { paperDeblurProcess } from "../src/dirac/operators/process.js"
 import { defaultAdam } from "../src/dirac/train/adam.js"
 import { incrementalReconstructionLoss, type TrainingBatch } from "../src/dirac/train/loss.js"
 import { Trainer } from "../src/dirac/train/trainer.js"
 import { initBackend } from "../src/runtime/backend/select.js"
 import { childBackend, parseBackend, parseBackends, type BenchBackend } from "./lib/backends.js"
-import { formatProfile, formatTable, markdownTable, profileKernels, runChild, timed, type KernelProfile, type Timing } from "./lib/harness.js"
+import {
+  formatProfile,
+  formatTable,
+  markdownTable,
+  profileKernels,
+  runChild,
+  timed,
+  type KernelProfile,
+  type Timing,
+} from "./lib/harness.js"
 import { describeMachine, machineLines, maxRssMiB } from "./lib/machine.js"
 import { runPython, slower, torchProblem, writeMarkdown, type BenchReport } from "./lib/results.js"
 
@@ -108,7 +126,6 @@ interface TorchResult {
 
 // ------------------------------------------------------------------ tfjs child
 
-
 /** Fresh O(1) values for every trainable parameter, so that every path of the network shows in F (the check). */
 const randomise = (tf: typeof TF, net: SongUNet): void => {
   let seed = 100
@@ -134,7 +151,8 @@ const writeCheck = async (tf: typeof TF, net: SongUNet, y: TF.Tensor4D, sigma: T
   randomise(tf, net)
   await saveWeights(net, join(dir, "weights.safetensors"))
   const f = songUNetRaw(net, y, sigma)
-  const raw = async (name: string, t: TF.Tensor) => writeFileSync(join(dir, name), new Uint8Array(((await t.data()) as Float32Array).buffer))
+  const raw = async (name: string, t: TF.Tensor) =>
+    writeFileSync(join(dir, name), new Uint8Array(((await t.data()) as Float32Array).buffer))
   await raw("y.f32", y)
   await raw("sigma.f32", sigma)
   await raw("f.f32", f)
@@ -197,7 +215,10 @@ const measureTfjs = async (backend: BenchBackend): Promise<TfjsResult> => {
     let grads: TF.NamedTensorMap = {}
     const fwdBwd = await timed(async () => {
       tf.dispose(grads)
-      const g = tf.variableGrads(loss, trainable.map(([, v]) => v))
+      const g = tf.variableGrads(
+        loss,
+        trainable.map(([, v]) => v),
+      )
       await g.value.data()
       g.value.dispose()
       grads = Object.fromEntries(Object.entries(g.grads).map(([n, v]) => [official.get(n) ?? n, v]))
@@ -247,7 +268,22 @@ const torchUnavailable = (): string | null =>
   TORCH_PRESETS.includes(PRESET) ? torchProblem() : `the PyTorch reference model has no preset '${PRESET}' (${TORCH_PRESETS.join(", ")})`
 
 const runTorch = (checkDir: string | undefined): TorchResult => {
-  const args = [join(here, "reference", "train_bench.py"), "--json", "--preset", PRESET, "--threads", TORCH_THREADS, "--batch", String(BATCH), "--warmup", String(WARMUP), "--reps", String(REPS), "--dt", String(DT)]
+  const args = [
+    join(here, "reference", "train_bench.py"),
+    "--json",
+    "--preset",
+    PRESET,
+    "--threads",
+    TORCH_THREADS,
+    "--batch",
+    String(BATCH),
+    "--warmup",
+    String(WARMUP),
+    "--reps",
+    String(REPS),
+    "--dt",
+    String(DT),
+  ]
   if (checkDir !== undefined) args.push("--check", checkDir)
   return runPython<TorchResult>(args, "train_bench.py")
 }
@@ -264,32 +300,64 @@ interface Row {
 }
 
 const main = async (): Promise<void> => {
-  const backends = process.env.THREADS !== undefined ? process.env.THREADS.split(",").map((t) => parseBackend(`wasm:${t}`)) : parseBackends(undefined)
+  const backends =
+    process.env.THREADS !== undefined ? process.env.THREADS.split(",").map((t) => parseBackend(`wasm:${t}`)) : parseBackends(undefined)
   const machine_ = describeMachine()
   const torchProblem = torchUnavailable()
   const checkDir = torchProblem === null ? mkdtempSync(join(tmpdir(), "train-bench-")) : undefined
   try {
     const tfjs = backends.map((backend) =>
-      runChild<TfjsResult>(fileURLToPath(import.meta.url), {
-        TRAIN_BENCH_CHILD: "1",
-        BENCH_BACKEND: backend.spec,
-        ...(checkDir !== undefined ? { TRAIN_BENCH_CHECK_DIR: checkDir, TRAIN_BENCH_CHECK_BACKEND: backends[0]!.spec } : {}),
-      }, backend.spec),
+      runChild<TfjsResult>(
+        fileURLToPath(import.meta.url),
+        {
+          TRAIN_BENCH_CHILD: "1",
+          BENCH_BACKEND: backend.spec,
+          ...(checkDir !== undefined ? { TRAIN_BENCH_CHECK_DIR: checkDir, TRAIN_BENCH_CHECK_BACKEND: backends[0]!.spec } : {}),
+        },
+        backend.spec,
+      ),
     )
     const torch = torchProblem === null ? runTorch(checkDir) : null
     const load1 = loadavg()
     const expected = unetParameterCount(PRESET)
     const res = UNET_PRESETS[PRESET].img_resolution
     for (const t of tfjs) if (t.params !== expected) throw new Error(`tfjs network has ${t.params} parameters, expected ${expected}`)
-    if (torch !== null && torch.params !== expected) throw new Error(`the PyTorch SongUNet has ${torch.params.toLocaleString("en-US")} parameters, the tfjs preset ${expected.toLocaleString("en-US")}`)
+    if (torch !== null && torch.params !== expected)
+      throw new Error(
+        `the PyTorch SongUNet has ${torch.params.toLocaleString("en-US")} parameters, the tfjs preset ${expected.toLocaleString("en-US")}`,
+      )
 
     const rows: Row[] = [
-      ...tfjs.map((t) => ({ name: `tfjs ${t.tfjs}, ${t.device}`, threads: t.threads, step: t.step, forward: t.forward, load: t.load, maxRssMiB: t.maxRssMiB })),
-      ...(torch?.runs ?? []).map((t) => ({ name: `PyTorch ${torch!.torch}, ${t.threads} thread${t.threads === 1 ? "" : "s"}, ${t.layout === "nchw" ? "NCHW" : "channels_last"}`, threads: t.threads, step: t.step, forward: t.forward, load: t.load, maxRssMiB: torch!.maxRssMiB })),
+      ...tfjs.map((t) => ({
+        name: `tfjs ${t.tfjs}, ${t.device}`,
+        threads: t.threads,
+        step: t.step,
+        forward: t.forward,
+        load: t.load,
+        maxRssMiB: t.maxRssMiB,
+      })),
+      ...(torch?.runs ?? []).map((t) => ({
+        name: `PyTorch ${torch!.torch}, ${t.threads} thread${t.threads === 1 ? "" : "s"}, ${t.layout === "nchw" ? "NCHW" : "channels_last"}`,
+        threads: t.threads,
+        step: t.step,
+        forward: t.forward,
+        load: t.load,
+        maxRssMiB: torch!.maxRssMiB,
+      })),
     ]
     const nchw = (torch?.runs ?? []).filter((t) => t.layout === "nchw").sort((a, b) => b.threads - a.threads)
     const referenceOf = (r: Row) => nchw.find((t) => t.threads === r.threads) ?? nchw[0]
-    const header = ["configuration", "train s/step", "train img/s", "train vs PyTorch", "forward s", "forward img/s", "forward vs PyTorch", "cpu/wall (train)", "load avg"]
+    const header = [
+      "configuration",
+      "train s/step",
+      "train img/s",
+      "train vs PyTorch",
+      "forward s",
+      "forward img/s",
+      "forward vs PyTorch",
+      "cpu/wall (train)",
+      "load avg",
+    ]
     const lines = rows.map((r) => [
       r.name,
       `${r.step.seconds.toFixed(3)} (min ${r.step.min.toFixed(3)})`,
@@ -305,7 +373,9 @@ const main = async (): Promise<void> => {
     const machine = machineLines(machine_, [
       `load average (1 min) at the end: ${load1[0]!.toFixed(2)}`,
       `tfjs-core ${tfjs[0]?.tfjs ?? "?"} (backends: ${tfjs.map((t) => t.device).join("; ")})`,
-      torch !== null ? `PyTorch ${torch.torch} (Python ${torch.python}), torch.set_num_threads(${TORCH_THREADS})` : `PyTorch: not run (${torchProblem})`,
+      torch !== null
+        ? `PyTorch ${torch.torch} (Python ${torch.python}), torch.set_num_threads(${TORCH_THREADS})`
+        : `PyTorch: not run (${torchProblem})`,
       `peak RSS: ${[...tfjs.map((t) => `${t.device} ${t.maxRssMiB.toFixed(0)} MiB`), ...(torch?.maxRssMiB !== undefined ? [`PyTorch ${torch.maxRssMiB.toFixed(0)} MiB`] : [])].join(", ")}`,
     ])
     const setup =
@@ -319,7 +389,9 @@ const main = async (): Promise<void> => {
         ? null
         : `Same function: with the tfjs weights (randomised to O(1) values) loaded into the PyTorch model, F(y, sigma) differs by at most ${check.maxAbsDiff.toExponential(2)} ` +
           `(${check.relDiff.toExponential(2)} of max |F| = ${check.maxAbs.toFixed(3)})` +
-          (check.missing.length + check.unexpected.length > 0 ? `; missing keys: ${check.missing.join(", ") || "none"}, unexpected: ${check.unexpected.join(", ") || "none"}` : "; every state_dict key matched") +
+          (check.missing.length + check.unexpected.length > 0
+            ? `; missing keys: ${check.missing.join(", ") || "none"}, unexpected: ${check.unexpected.join(", ") || "none"}`
+            : "; every state_dict key matched") +
           "."
 
     console.log(setup)
@@ -328,8 +400,14 @@ const main = async (): Promise<void> => {
     for (const l of formatTable(header, lines)) console.log(l)
     if (checkLine !== null) console.log(`\n${checkLine}`)
     const extra: string[] = []
-    for (const t of tfjs) extra.push(`tfjs ${t.device}: first step ${t.firstStepSeconds.toFixed(2)} s, loss ${t.lossFirst.toFixed(1)} -> ${t.lossLast.toFixed(1)}, tensor count stable: ${t.tensorsStable}`)
-    for (const t of torch?.runs ?? []) extra.push(`PyTorch ${t.threads} thr ${t.layout}: first step ${t.firstStepSeconds.toFixed(2)} s, loss ${t.lossFirst.toFixed(1)} -> ${t.lossLast.toFixed(1)}`)
+    for (const t of tfjs)
+      extra.push(
+        `tfjs ${t.device}: first step ${t.firstStepSeconds.toFixed(2)} s, loss ${t.lossFirst.toFixed(1)} -> ${t.lossLast.toFixed(1)}, tensor count stable: ${t.tensorsStable}`,
+      )
+    for (const t of torch?.runs ?? [])
+      extra.push(
+        `PyTorch ${t.threads} thr ${t.layout}: first step ${t.firstStepSeconds.toFixed(2)} s, loss ${t.lossFirst.toFixed(1)} -> ${t.lossLast.toFixed(1)}`,
+      )
     const profileText: string[] = []
     for (const t of tfjs) {
       if (t.phases !== undefined) {

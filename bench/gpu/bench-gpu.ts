@@ -53,7 +53,10 @@ const parseConfig = (text: string): Config => {
 }
 
 const backend = flag("backend", "wasm") as BackendChoice
-const configs = flag("configs", quick ? "tiny-16@16x2" : "tiny-32@32x8,small-64@64x8").split(",").filter(Boolean).map(parseConfig)
+const configs = flag("configs", quick ? "tiny-16@16x2" : "tiny-32@32x8,small-64@64x8")
+  .split(",")
+  .filter(Boolean)
+  .map(parseConfig)
 const providers = flag("ort", "cpu").split(",").filter(Boolean) as ExecutionProvider[]
 const samplerSteps = Number(flag("sampler-steps", quick ? "2" : "10"))
 const reps = { warmup: Number(flag("warmup", quick ? "1" : "2")), reps: Number(flag("reps", quick ? "2" : "5")) }
@@ -61,7 +64,6 @@ const budget = Number(flag("budget", "600")) * 1000
 const started = performance.now()
 
 const emit = (record: Record<string, unknown>): void => console.log(JSON.stringify(record))
-
 
 const info = await initBackend(backend, { threads: Number(flag("threads", "8")) })
 const tf = info.tf
@@ -117,7 +119,10 @@ const forwardAndGradients = async (): Promise<{ out: Float32Array; grads: Map<st
   const y = tf.randomUniform([2, 32, 32, 3], 0, 1, "float32", 7) as import("@tensorflow/tfjs-core").Tensor4D
   const sigma = tf.tensor1d([0.05, 0.5])
   const out = (await net.forward(y, sigma).data()) as Float32Array
-  const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(net.forward(y, sigma))) as import("@tensorflow/tfjs-core").Scalar, [...net.trainableVariables])
+  const { value, grads } = tf.variableGrads(
+    () => tf.sum(tf.square(net.forward(y, sigma))) as import("@tensorflow/tfjs-core").Scalar,
+    [...net.trainableVariables],
+  )
   const arrays = new Map<string, Float32Array>()
   for (const [name, g] of Object.entries(grads)) arrays.set(name.replace(/^songunet\d+\//, ""), (await g.data()) as Float32Array)
   tf.dispose([value, ...Object.values(grads), y, sigma])
@@ -144,18 +149,35 @@ if (process.argv.includes("--parity") && info.name !== "wasm") {
     const error = maxRelative(g, reference.grads.get(name)!)
     if (error > worst.error) worst = { name, error }
   }
-  emit({ kind: "parity", engine: engineName, device: info.device, against: "wasm", outputMaxRelError: maxRelative(here.out, reference.out), worstGradient: worst, gradients: here.grads.size })
+  emit({
+    kind: "parity",
+    engine: engineName,
+    device: info.device,
+    against: "wasm",
+    outputMaxRelError: maxRelative(here.out, reference.out),
+    worstGradient: worst,
+    gradients: here.grads.size,
+  })
   await initBackend(backend, { threads: Number(flag("threads", "8")) })
 }
 
 const sampleTiming = async (denoise: Denoiser, y: import("@tensorflow/tfjs-core").Tensor4D, ids: string[]) => {
   const process_ = paperDeblurProcess()
-  const args: SamplerArgs = { dt: 1 / samplerSteps, stopT: 0, update: "look-ahead", guidance: { step: 0, scaling: "std", sign: "paper" }, output: "x0" }
-  const timing = await timed(async () => {
-    const { output } = await diracSample(denoise, process_, args, { measurements: y, ids, seed: 1 })
-    await output.data()
-    output.dispose()
-  }, { warmup: 1, reps: Math.max(1, Math.min(reps.reps, 3)) })
+  const args: SamplerArgs = {
+    dt: 1 / samplerSteps,
+    stopT: 0,
+    update: "look-ahead",
+    guidance: { step: 0, scaling: "std", sign: "paper" },
+    output: "x0",
+  }
+  const timing = await timed(
+    async () => {
+      const { output } = await diracSample(denoise, process_, args, { measurements: y, ids, seed: 1 })
+      await output.data()
+      output.dispose()
+    },
+    { warmup: 1, reps: Math.max(1, Math.min(reps.reps, 3)) },
+  )
   return { stepSeconds: timing.seconds / samplerSteps, minStepSeconds: timing.min / samplerSteps }
 }
 
@@ -176,12 +198,29 @@ for (const config of configs) {
     await trainer.trainStep()
     const firstStep = (performance.now() - t0) / 1000
     const train = await timed(async () => void (await trainer!.trainStep()), reps)
-    emit({ kind: "train", engine: engineName, device: info.device, ...config, params, stepSeconds: train.seconds, minStepSeconds: train.min, imagesPerSecond: config.batch / train.seconds, firstStepSeconds: firstStep })
+    emit({
+      kind: "train",
+      engine: engineName,
+      device: info.device,
+      ...config,
+      params,
+      stepSeconds: train.seconds,
+      minStepSeconds: train.min,
+      imagesPerSecond: config.batch / train.seconds,
+      firstStepSeconds: firstStep,
+    })
     if (process.argv.includes("--profile")) {
       const kernels = await kernelCount(() => trainer!.trainStep())
       emit({ kind: "kernels", engine: engineName, ...config, trainStepKernels: kernels, msPerKernel: (1000 * train.seconds) / kernels })
       const p = await profileKernels(tf, () => trainer!.trainStep())
-      emit({ kind: "kernel-times", engine: engineName, ...config, kernelSeconds: p.kernelSeconds, wallSeconds: p.wallSeconds, top: p.kernels.slice(0, 12) })
+      emit({
+        kind: "kernel-times",
+        engine: engineName,
+        ...config,
+        kernelSeconds: p.kernelSeconds,
+        wallSeconds: p.wallSeconds,
+        top: p.kernels.slice(0, 12),
+      })
     }
 
     const batch = await source.load([...Array(config.batch).keys()])
@@ -190,18 +229,44 @@ for (const config of configs) {
     x.dispose()
     const ids = batch.ids.map(String)
     const tfjsSample = await sampleTiming(networkDenoiser(net), y, ids)
-    emit({ kind: "sample", engine: engineName, device: info.device, ...config, params, ...tfjsSample, nfePerSecond: 1 / tfjsSample.stepSeconds, imageNfePerSecond: config.batch / tfjsSample.stepSeconds })
+    emit({
+      kind: "sample",
+      engine: engineName,
+      device: info.device,
+      ...config,
+      params,
+      ...tfjsSample,
+      nfePerSecond: 1 / tfjsSample.stepSeconds,
+      imageNfePerSecond: config.batch / tfjsSample.stepSeconds,
+    })
     for (const provider of providers) {
       try {
         const session = await openOnnxNetwork(net, { providers: [provider] })
         try {
           const ort = await sampleTiming(onnxDenoiser(session), y, ids)
-          emit({ kind: "sample", engine: `onnxruntime-${provider}`, device: provider, ...config, params, ...ort, nfePerSecond: 1 / ort.stepSeconds, imageNfePerSecond: config.batch / ort.stepSeconds })
+          emit({
+            kind: "sample",
+            engine: `onnxruntime-${provider}`,
+            device: provider,
+            ...config,
+            params,
+            ...ort,
+            nfePerSecond: 1 / ort.stepSeconds,
+            imageNfePerSecond: config.batch / ort.stepSeconds,
+          })
         } finally {
           await session.release()
         }
       } catch (error) {
-        emit({ kind: "unavailable", engine: `onnxruntime-${provider}`, ...config, reason: String((error as Error).message).split("\n").slice(0, 3).join(" | ") })
+        emit({
+          kind: "unavailable",
+          engine: `onnxruntime-${provider}`,
+          ...config,
+          reason: String((error as Error).message)
+            .split("\n")
+            .slice(0, 3)
+            .join(" | "),
+        })
       }
     }
     y.dispose()

@@ -23,17 +23,29 @@ const dir = process.argv[2]
 if (!dir) throw new Error("usage: summarise.ts DIR (with *.ndjson from bench/gpu/run.sh)")
 const rows: Row[] = readdirSync(dir)
   .filter((f) => f.endsWith(".ndjson"))
-  .flatMap((f) => readFileSync(join(dir, f), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Row))
+  .flatMap((f) =>
+    readFileSync(join(dir, f), "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Row),
+  )
 
 const configKey = (r: Row) => `${r.preset}@${r.resolution}x${r.batch}`
 const configs = [...new Set(rows.filter((r) => r.preset).map(configKey))]
-const reference = (kind: string, key: string) => rows.find((r) => r.kind === kind && r.engine.endsWith("-fp32") && r.engine.startsWith("pytorch-cuda") && configKey(r) === key)
+const reference = (kind: string, key: string) =>
+  rows.find((r) => r.kind === kind && r.engine.endsWith("-fp32") && r.engine.startsWith("pytorch-cuda") && configKey(r) === key)
 
 const fmt = (s: number) => (s >= 1 ? `${s.toFixed(2)} s` : `${(s * 1000).toFixed(1)} ms`)
 const lines: string[] = []
 for (const kind of ["train", "sample"] as const) {
-  lines.push(`### ${kind === "train" ? "Training step (L_IR through the blur, backward, Adam)" : "Sampler step (Algorithm 1: network, A_t twice, update)"}`, "")
-  lines.push(`| network @ size x batch | engine | device | s/step | ${kind === "train" ? "images/s" : "network evals/s"} | vs PyTorch CUDA fp32 |`, "|---|---|---|---|---|---|")
+  lines.push(
+    `### ${kind === "train" ? "Training step (L_IR through the blur, backward, Adam)" : "Sampler step (Algorithm 1: network, A_t twice, update)"}`,
+    "",
+  )
+  lines.push(
+    `| network @ size x batch | engine | device | s/step | ${kind === "train" ? "images/s" : "network evals/s"} | vs PyTorch CUDA fp32 |`,
+    "|---|---|---|---|---|---|",
+  )
   for (const key of configs) {
     const ref = reference(kind, key)
     for (const r of rows.filter((x) => x.kind === kind && configKey(x) === key)) {

@@ -30,7 +30,10 @@ export const parseBackend = (spec: string): BenchBackend => {
 }
 
 export const parseBackends = (text: string | undefined): BenchBackend[] =>
-  (text ?? process.env.BENCH_BACKENDS ?? DEFAULT_BACKENDS).split(",").filter((s) => s.trim() !== "").map(parseBackend)
+  (text ?? process.env.BENCH_BACKENDS ?? DEFAULT_BACKENDS)
+    .split(",")
+    .filter((s) => s.trim() !== "")
+    .map(parseBackend)
 
 /** The backend of a benchmark child process (BENCH_BACKEND, default wasm:1). */
 export const childBackend = (): BenchBackend => parseBackend(process.env.BENCH_BACKEND ?? "wasm:1")

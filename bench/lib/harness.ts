@@ -86,7 +86,10 @@ export const formatProfile = (title: string, p: KernelProfile, top = 15): string
     `${title}: ${p.kernelSeconds.toFixed(3)} s in kernels (${p.wallSeconds.toFixed(3)} s wall while profiling)`,
     ...p.kernels
       .slice(0, top)
-      .map((k) => `  ${k.kernel.padEnd(26)} ${(k.ms / 1000).toFixed(3)} s  ${((100 * k.ms) / total).toFixed(1).padStart(5)}%  ${k.calls} calls`),
+      .map(
+        (k) =>
+          `  ${k.kernel.padEnd(26)} ${(k.ms / 1000).toFixed(3)} s  ${((100 * k.ms) / total).toFixed(1).padStart(5)}%  ${k.calls} calls`,
+      ),
   ]
 }
 
@@ -110,8 +113,12 @@ export const runChild = <R>(script: string, env: NodeJS.ProcessEnv, label: strin
  * build and its thread pool are fixed per process), with `envName` set to the
  * thread count, and parses the last stdout line of each as JSON.
  */
-export const runPerThreadCount = <R>(script: string, envName: string, threadCounts: readonly number[], extraEnv: NodeJS.ProcessEnv = {}): R[] =>
-  threadCounts.map((threads) => runChild<R>(script, { ...extraEnv, [envName]: String(threads) }, `threads=${threads}`))
+export const runPerThreadCount = <R>(
+  script: string,
+  envName: string,
+  threadCounts: readonly number[],
+  extraEnv: NodeJS.ProcessEnv = {},
+): R[] => threadCounts.map((threads) => runChild<R>(script, { ...extraEnv, [envName]: String(threads) }, `threads=${threads}`))
 
 /** Left-aligned columns separated by " | ", with a rule under the header. */
 export const formatTable = (header: readonly string[], lines: ReadonlyArray<readonly string[]>): string[] => {
@@ -126,4 +133,3 @@ export const markdownTable = (header: readonly string[], lines: ReadonlyArray<re
   `|${header.map(() => "---").join("|")}|`,
   ...lines.map((l) => `| ${l.join(" | ")} |`),
 ]
-

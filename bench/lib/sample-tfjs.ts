@@ -53,7 +53,13 @@ const measure = async (config: SampleConfig): Promise<TfjsSampleResult> => {
   const clean = tf.randomUniform([config.batch, r, r, 3], 0, 1, "float32", 1) as tf.Tensor4D
   const measurements = tf.tidy(() => tf.add(process_.A(clean, 1), tf.randomNormal(clean.shape, 0, 0.05, "float32", 2))) as tf.Tensor4D
   const ids = Array.from({ length: config.batch }, (_, i) => `image-${i}`)
-  const args: SamplerArgs = { dt: config.dt, stopT: 0, update: "look-ahead", guidance: { step: 0, scaling: "std", sign: "paper" }, output: "x0" }
+  const args: SamplerArgs = {
+    dt: config.dt,
+    stopT: 0,
+    update: "look-ahead",
+    guidance: { step: 0, scaling: "std", sign: "paper" },
+    output: "x0",
+  }
   const onnxThreads = process.env.SAMPLE_BENCH_ONNX_THREADS
   const onnx = onnxThreads === undefined ? undefined : await openOnnxNetwork(net, { providers: ["cpu"], threads: Number(onnxThreads) })
   const denoiser: Denoiser = onnx === undefined ? networkDenoiser(net) : onnxDenoiser(onnx)
@@ -76,7 +82,10 @@ const measure = async (config: SampleConfig): Promise<TfjsSampleResult> => {
   await onnx?.release()
   const result = {
     preset: config.preset,
-    device: onnx === undefined ? info.device : `ONNX Runtime CPU, ${onnxThreads} thread${onnxThreads === "1" ? "" : "s"} (tensor work: ${info.device})`,
+    device:
+      onnx === undefined
+        ? info.device
+        : `ONNX Runtime CPU, ${onnxThreads} thread${onnxThreads === "1" ? "" : "s"} (tensor work: ${info.device})`,
     version: info.version,
     ...(onnx !== undefined ? { threads: Number(onnxThreads) } : info.threads !== undefined ? { threads: info.threads } : {}),
     params: net.numParameters,

@@ -21,7 +21,13 @@ export const SUMMARY_HEADER = ["figure", "configuration", "value", "vs PyTorch",
 export const writeSummary = (options: BenchOptions, reports: readonly BenchReport[], torch: string | null): string => {
   const store = join(options.outDir, "summary.json")
   const all: Record<string, Stored> = existsSync(store) ? (JSON.parse(readFileSync(store, "utf8")) as Record<string, Stored>) : {}
-  for (const report of reports) all[report.name] = { report: { ...report, file: basename(report.file) }, date: options.machine.date, machine: machineName(options.machine), quick: options.quick }
+  for (const report of reports)
+    all[report.name] = {
+      report: { ...report, file: basename(report.file) },
+      date: options.machine.date,
+      machine: machineName(options.machine),
+      quick: options.quick,
+    }
   writeFileSync(store, `${JSON.stringify(all, null, 1)}\n`)
 
   const stored = Object.values(all)
@@ -42,15 +48,27 @@ export const writeSummary = (options: BenchOptions, reports: readonly BenchRepor
     "",
     ...markdownTable(
       SUMMARY_HEADER,
-      stored.flatMap((s) => s.report.headlines.map((h) => [h.figure, h.configuration, h.value, h.vsPyTorch, h.peakRssMiB === undefined ? "-" : h.peakRssMiB.toFixed(0)])),
+      stored.flatMap((s) =>
+        s.report.headlines.map((h) => [
+          h.figure,
+          h.configuration,
+          h.value,
+          h.vsPyTorch,
+          h.peakRssMiB === undefined ? "-" : h.peakRssMiB.toFixed(0),
+        ]),
+      ),
     ),
     "",
     '"vs PyTorch": time over the time of the PyTorch reference with the same number of threads, both measured in the same run (4.0x: 4 times slower; below 1: faster); "peak RSS" is the maximum resident memory of the process that measured the figure (one Python process measures all PyTorch rows). ' +
-      'Throughputs: training images per second (one Trainer.trainStep), network evaluations per image per second along the real sampler (NFE/s).',
+      "Throughputs: training images per second (one Trainer.trainStep), network evaluations per image per second along the real sampler (NFE/s).",
     "",
     ...markdownTable(
       ["benchmark", "details", "measured"],
-      stored.map((s) => [s.report.name, `[${s.report.file}](${s.report.file})`, `${s.date}${s.quick ? " (--quick)" : ""}${older.includes(s) ? `, on ${s.machine}` : ""}`]),
+      stored.map((s) => [
+        s.report.name,
+        `[${s.report.file}](${s.report.file})`,
+        `${s.date}${s.quick ? " (--quick)" : ""}${older.includes(s) ? `, on ${s.machine}` : ""}`,
+      ]),
     ),
     "",
     ...stored.flatMap((s) => s.report.remarks).map((r) => `- ${r}`),

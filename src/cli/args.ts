@@ -66,7 +66,8 @@ export const integerFlag = (args: ParsedArgs, name: string, min: number): number
 export const choiceFlag = <T extends string>(args: ParsedArgs, name: string, choices: ReadonlyArray<T>): T | undefined => {
   const text = flag(args, name)
   if (text === undefined) return undefined
-  if (!choices.includes(text as T)) throw new UsageError(`option '--${name}' must be one of ${choices.join(", ")}; got '${text}'${didYouMean(text, choices)}`)
+  if (!choices.includes(text as T))
+    throw new UsageError(`option '--${name}' must be one of ${choices.join(", ")}; got '${text}'${didYouMean(text, choices)}`)
   return text as T
 }
 

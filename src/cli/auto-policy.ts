@@ -45,7 +45,10 @@ const networkOf = (kind: string, config: Record<string, unknown>): NetworkSize |
 export const largestNetwork = (graph: PipelineGraph): NetworkSize | undefined =>
   [...graph.nodes.values()]
     .map((n) => networkOf(n.kind.kind, n.config as Record<string, unknown>))
-    .reduce<NetworkSize | undefined>((best, n) => (n !== undefined && (best === undefined || n.parameters > best.parameters) ? n : best), undefined)
+    .reduce<NetworkSize | undefined>(
+      (best, n) => (n !== undefined && (best === undefined || n.parameters > best.parameters) ? n : best),
+      undefined,
+    )
 
 export const webgpuWorthwhile = (graph: PipelineGraph): boolean => (largestNetwork(graph)?.parameters ?? 0) >= WEBGPU_MIN_PARAMETERS
 

@@ -41,7 +41,11 @@ const projectRoot = (start: string): string => {
 }
 
 export const cacheDir = (args: ParsedArgs, pipelineFile?: string): string =>
-  resolve(flag(args, "cache-dir") ?? process.env.PIPE_CACHE_DIR ?? join(projectRoot(pipelineFile ? dirname(pipelineFile) : process.cwd()), ".pipe"))
+  resolve(
+    flag(args, "cache-dir") ??
+      process.env.PIPE_CACHE_DIR ??
+      join(projectRoot(pipelineFile ? dirname(pipelineFile) : process.cwd()), ".pipe"),
+  )
 
 export const pluginPaths = (args: ParsedArgs): string[] => [
   ...(process.env.PIPE_PLUGINS ?? "").split(":").filter((p) => p.trim() !== ""),
@@ -61,7 +65,8 @@ export const loadGraph = (args: ParsedArgs, kinds: ReadonlyArray<NodeKind>): Eff
     if (!file) return yield* Effect.fail(new UsageError("missing the pipeline file, e.g. pipelines/quickstart-blur.yaml"))
     const text = yield* Effect.tryPromise({
       try: () => readFile(file, "utf8"),
-      catch: (e) => new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`),
+      catch: (e) =>
+        new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`),
     })
     const shown = relative(process.cwd(), resolve(file)) || file
     const { graph, diagnostics } = loadPipeline(shown.startsWith("..") ? resolve(file) : shown, text, kinds, flags(args, "set"))

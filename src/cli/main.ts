@@ -29,7 +29,8 @@ const mainHelp = () =>
     "Exit codes: 0 success, 1 a node or check failed, 2 invalid pipeline or options, 3 internal error, 130 interrupted.",
   ].join("\n")
 
-const commandHelp = (c: Command) => [`Usage: ${c.usage}`, "", c.summary, "", "Options:", formatFlags(c.flags), ...(c.details ? ["", c.details] : [])].join("\n")
+const commandHelp = (c: Command) =>
+  [`Usage: ${c.usage}`, "", c.summary, "", "Options:", formatFlags(c.flags), ...(c.details ? ["", c.details] : [])].join("\n")
 
 const debug = process.argv.includes("--debug") || process.env.PIPE_DEBUG === "1"
 
@@ -41,7 +42,12 @@ const report = (exit: Exit.Exit<number, unknown>, command: string): number => {
     process.stderr.write("pipe: interrupted; finished nodes and checkpoints are kept, run again to resume\n")
     return exitCodes.interrupted
   }
-  const error = Cause.squash(cause) as { _tag?: string; message?: string; diagnostics?: ReadonlyArray<Parameters<typeof formatDiagnostic>[0]>; stack?: string }
+  const error = Cause.squash(cause) as {
+    _tag?: string
+    message?: string
+    diagnostics?: ReadonlyArray<Parameters<typeof formatDiagnostic>[0]>
+    stack?: string
+  }
   if (error instanceof UsageError) {
     process.stderr.write(`pipe ${command}: ${error.message}\nRun 'pipe ${command} --help' for usage.\n`)
     return exitCodes.invalid
@@ -77,7 +83,12 @@ const main = async (argv: ReadonlyArray<string>): Promise<number> => {
   }
   const command = commands.find((c) => c.name === name)
   if (!command) {
-    process.stderr.write(`pipe: unknown command '${name}'${didYouMean(name, commands.map((c) => c.name))}\nRun 'pipe --help' for the list.\n`)
+    process.stderr.write(
+      `pipe: unknown command '${name}'${didYouMean(
+        name,
+        commands.map((c) => c.name),
+      )}\nRun 'pipe --help' for the list.\n`,
+    )
     return exitCodes.invalid
   }
   let args

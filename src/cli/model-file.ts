@@ -43,13 +43,19 @@ const openCheckpoint = async (path: string, options: OpenNetworkOptions): Promis
 
 const openSafetensors = async (path: string, options: OpenNetworkOptions): Promise<OpenedNetwork> => {
   const { metadata, tensors } = await readSafetensors(path)
-  const artifact = metadata["pipe.meta"] === undefined ? undefined : (JSON.parse(metadata["pipe.meta"]) as { args?: UNetArgs; ema?: boolean } | null)
+  const artifact =
+    metadata["pipe.meta"] === undefined ? undefined : (JSON.parse(metadata["pipe.meta"]) as { args?: UNetArgs; ema?: boolean } | null)
   const args = unetArgsFromMetadata(metadata, path) ?? artifact?.args ?? null
-  if (args === null) throw new Error(`${path}: neither network weights (no dirac.unet_args) nor a model artifact of a pipeline (no args in pipe.meta)`)
+  if (args === null)
+    throw new Error(`${path}: neither network weights (no dirac.unet_args) nor a model artifact of a pipeline (no args in pipe.meta)`)
   const ema = options.weights === "ema" && artifact?.ema === true
   if (options.weights === "ema" && !ema) throw new Error(`${path}: has no EMA weights; use --weights raw`)
   const net = networkFromModelTensors(args, tensors, ema, path)
-  return { net, summary: `${net.numParameters.toLocaleString("en-US")} parameters (${options.weights} weights)`, metadata: { "dirac.weights": options.weights } }
+  return {
+    net,
+    summary: `${net.numParameters.toLocaleString("en-US")} parameters (${options.weights} weights)`,
+    metadata: { "dirac.weights": options.weights },
+  }
 }
 
 /** .safetensors files by their name; anything else is read as a torch.save checkpoint (.ckpt, .pt, .pth). */

@@ -54,7 +54,12 @@ export const buildGraph = (
   const ids = Object.keys(doc.nodes)
   const idRegex = new RegExp(nodeIdPattern)
   for (const id of ids) {
-    if (!idRegex.test(id)) problems.push({ path: ["nodes", id], atKey: true, message: `node id '${id}' must start with a letter or _ and use only letters, digits, _ and -` })
+    if (!idRegex.test(id))
+      problems.push({
+        path: ["nodes", id],
+        atKey: true,
+        message: `node id '${id}' must start with a letter or _ and use only letters, digits, _ and -`,
+      })
   }
 
   const resolved = new Map<string, Record<string, PortRef | PortRef[]>>()
@@ -71,7 +76,11 @@ export const buildGraph = (
       const spec = kind.inputs[port]
       if (!spec) {
         const known = Object.keys(kind.inputs)
-        problems.push({ path, atKey: true, message: `kind '${kind.kind}' has no input '${port}'${didYouMean(port, known) || ` (inputs: ${known.join(", ") || "none"})`}` })
+        problems.push({
+          path,
+          atKey: true,
+          message: `kind '${kind.kind}' has no input '${port}'${didYouMean(port, known) || ` (inputs: ${known.join(", ") || "none"})`}`,
+        })
         continue
       }
       if (Array.isArray(value) && !spec.many) {
@@ -83,7 +92,11 @@ export const buildGraph = (
     }
     for (const [port, spec] of Object.entries(kind.inputs)) {
       if (spec.required !== false && !(port in (raw.in ?? {}))) {
-        problems.push({ path: ["nodes", id], atKey: true, message: `missing required input '${port}' (${spec.description}); add in: { ${port}: NODE }` })
+        problems.push({
+          path: ["nodes", id],
+          atKey: true,
+          message: `missing required input '${port}' (${spec.description}); add in: { ${port}: NODE }`,
+        })
       }
     }
     resolved.set(id, inputs)
@@ -113,7 +126,11 @@ export const buildGraph = (
     for (const [port, ref] of Object.entries(inputs)) {
       refsOf(ref).forEach((r, i) => {
         const why = absent.get(r.node)?.[r.port]
-        if (why) problems.push({ path: Array.isArray(ref) ? ["nodes", id, "in", port, i] : ["nodes", id, "in", port], message: `'${r.node}' produces no ${r.port}: ${why}` })
+        if (why)
+          problems.push({
+            path: Array.isArray(ref) ? ["nodes", id, "in", port, i] : ["nodes", id, "in", port],
+            message: `'${r.node}' produces no ${r.port}: ${why}`,
+          })
       })
     }
     absent.set(id, typing.absent ?? {})
@@ -164,7 +181,10 @@ const parseRef = (
     return chosen === undefined ? undefined : { node, port: chosen }
   }
   if (!kind.outputs[port]) {
-    problems.push({ path, message: `node '${node}' (${kind.kind}) has no output '${port}'${didYouMean(port, outputs) || ` (outputs: ${outputs.join(", ")})`}` })
+    problems.push({
+      path,
+      message: `node '${node}' (${kind.kind}) has no output '${port}'${didYouMean(port, outputs) || ` (outputs: ${outputs.join(", ")})`}`,
+    })
     return undefined
   }
   return { node, port }

@@ -28,9 +28,7 @@ export const interpolate = (
   }
   if (Array.isArray(value)) return value.map((item, i) => interpolate(item, params, report, [...path, i]))
   if (value !== null && typeof value === "object") {
-    return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, interpolate(item, params, report, [...path, key])]),
-    )
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, interpolate(item, params, report, [...path, key])]))
   }
   return value
 }
@@ -53,4 +51,3 @@ const resolve = (ref: string, params: Readonly<Record<string, unknown>>, fail: (
   }
   return current
 }
-

@@ -46,7 +46,8 @@ export const loadPipeline = (
   }
   const given = new Map<string, ReadonlySet<string>>()
   if (isRecord(resolved.nodes)) {
-    for (const [id, node] of Object.entries(resolved.nodes)) if (isRecord(node) && isRecord(node.with)) given.set(id, new Set(Object.keys(node.with)))
+    for (const [id, node] of Object.entries(resolved.nodes))
+      if (isRecord(node) && isRecord(node.with)) given.set(id, new Set(Object.keys(node.with)))
   }
   // Schema problems of a value whose ${...} did not resolve would only repeat that problem.
   const unresolved = diagnostics.map((d) => d.path)
@@ -63,8 +64,7 @@ export const loadPipeline = (
   return { graph, diagnostics: sorted(diagnostics, source) }
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  value !== null && typeof value === "object" && !Array.isArray(value)
+const isRecord = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value)
 
 /** File order (line, column); flag diagnostics first, as they were given. */
 const sorted = (diagnostics: Diagnostic[], source: SourceDocument): Diagnostic[] => {

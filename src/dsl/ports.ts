@@ -58,8 +58,7 @@ export interface OutputPort {
   readonly optional?: boolean
 }
 
-export const acceptedKinds = (port: InputPort): ReadonlyArray<PortKind> =>
-  typeof port.type === "string" ? [port.type] : port.type
+export const acceptedKinds = (port: InputPort): ReadonlyArray<PortKind> => (typeof port.type === "string" ? [port.type] : port.type)
 
 export const describeType = (type: PortType): string => {
   const parts: string[] = []

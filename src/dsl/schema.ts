@@ -16,7 +16,11 @@ export const pipelineSchema = (kinds: ReadonlyArray<KindSignature>): JsonSchema 
   additionalProperties: false,
   properties: {
     version: { const: 1, description: "Pipeline file format version." },
-    name: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$", description: "Name of the pipeline (runs and caches are grouped by it)." },
+    name: {
+      type: "string",
+      pattern: "^[A-Za-z0-9][A-Za-z0-9._-]*$",
+      description: "Name of the pipeline (runs and caches are grouped by it).",
+    },
     description: { type: "string" },
     seed: { type: "integer", minimum: 0, default: 0, description: "Seed of every random draw in the run." },
     params: { type: "object", description: "Named values, referenced as ${params.NAME}; override with --set params.NAME=VALUE." },
@@ -42,10 +46,13 @@ export const pipelineSchema = (kinds: ReadonlyArray<KindSignature>): JsonSchema 
           additionalProperties: { type: ["string", "array"], items: { type: "string" } },
         },
       },
-      allOf: kinds.length === 0 ? undefined : kinds.map((k) => ({
-        if: { properties: { use: { const: k.kind } }, required: ["use"] },
-        then: { properties: { with: { $ref: configSchemaRef(k.kind) } } },
-      })),
+      allOf:
+        kinds.length === 0
+          ? undefined
+          : kinds.map((k) => ({
+              if: { properties: { use: { const: k.kind } }, required: ["use"] },
+              then: { properties: { with: { $ref: configSchemaRef(k.kind) } } },
+            })),
     },
   },
 })

@@ -61,7 +61,7 @@ export const locate = (source: SourceDocument, path: DocPath, options: { key?: b
       const keyRange = (pair.key as YamlNode).range
       const valueRange = (pair.value as YamlNode | null)?.range
       const last = segment === path[path.length - 1] && path.indexOf(segment) === path.length - 1
-      offset = (last && options.key) || !valueRange ? keyRange?.[0] ?? offset : valueRange[0]
+      offset = (last && options.key) || !valueRange ? (keyRange?.[0] ?? offset) : valueRange[0]
       node = pair.value
     } else if (isSeq(node) && typeof segment === "number" && node.items[segment]) {
       node = node.items[segment]

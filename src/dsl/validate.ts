@@ -23,7 +23,12 @@ export const makeValidator = (kinds: ReadonlyArray<KindSignature>) => {
 }
 
 const pointerToPath = (pointer: string): string[] =>
-  pointer === "" ? [] : pointer.slice(1).split("/").map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"))
+  pointer === ""
+    ? []
+    : pointer
+        .slice(1)
+        .split("/")
+        .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"))
 
 const valueAt = (data: unknown, path: ReadonlyArray<string>): unknown =>
   path.reduce<unknown>((v, k) => (v !== null && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined), data)

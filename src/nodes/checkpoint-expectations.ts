@@ -56,7 +56,10 @@ export const trainedFor = (hp: Readonly<Record<string, unknown>> | undefined): T
   const lossDt = typeof hp.loss_type === "string" ? lossDtOf(hp.loss_type, hp.dt) : typeof hp.dt === "number" ? hp.dt : undefined
   if (lossDt !== undefined) {
     out.lossDt = lossDt
-    out.lossSource = typeof hp.loss_type === "string" ? `loss_type '${hp.loss_type}'${/inc_recon/.test(hp.loss_type) ? ` with dt ${hp.dt}` : ""}` : `dt ${hp.dt}`
+    out.lossSource =
+      typeof hp.loss_type === "string"
+        ? `loss_type '${hp.loss_type}'${/inc_recon/.test(hp.loss_type) ? ` with dt ${hp.dt}` : ""}`
+        : `dt ${hp.dt}`
   }
   return out
 }
@@ -82,7 +85,9 @@ export const expectationProblems = (
   }
   if (expect.task !== undefined) {
     if (found.task === undefined) {
-      problems.push(`${path} does not say what it was trained for (no experiment_config_file or operator_config naming blur or inpainting): remove expect.task to load it unchecked`)
+      problems.push(
+        `${path} does not say what it was trained for (no experiment_config_file or operator_config naming blur or inpainting): remove expect.task to load it unchecked`,
+      )
     } else if (found.task !== expect.task) {
       problems.push(
         `${path} was trained for ${TASK_WORDS[found.task]} (${found.taskSource}), but expect.task is ${expect.task}: ` +
@@ -92,7 +97,9 @@ export const expectationProblems = (
   }
   if (expect.dt !== undefined) {
     if (found.lossDt === undefined) {
-      problems.push(`${path} does not say which loss it was trained with (loss_type ${JSON.stringify(hp?.loss_type ?? null)}, dt ${JSON.stringify(hp?.dt ?? null)}): remove expect.dt to load it unchecked`)
+      problems.push(
+        `${path} does not say which loss it was trained with (loss_type ${JSON.stringify(hp?.loss_type ?? null)}, dt ${JSON.stringify(hp?.dt ?? null)}): remove expect.dt to load it unchecked`,
+      )
     } else if (Math.abs(found.lossDt - expect.dt) > 1e-9) {
       problems.push(
         `${path} was trained with ${found.lossSource}, the loss L_IR(dt = ${found.lossDt}), but expect.dt is ${expect.dt}: ` +

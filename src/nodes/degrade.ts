@@ -47,11 +47,17 @@ export const processOf = (config: DegradeArgs): DegradationProcess =>
 const configErrors = (config: DegradeArgs) => {
   const errors: Array<{ path: string[]; message: string }> = []
   if (config.schedule === "official" && (config.operator !== "gaussian-blur" || config.std_min !== 0.3 || config.std_max !== 3)) {
-    errors.push({ path: ["with", "schedule"], message: "the official table is a gaussian-blur schedule from std 0.3 to 3.0; use schedule: linear or a schedule node otherwise" })
+    errors.push({
+      path: ["with", "schedule"],
+      message: "the official table is a gaussian-blur schedule from std 0.3 to 3.0; use schedule: linear or a schedule node otherwise",
+    })
   }
-  if (config.operator === "gaussian-blur" && config.std_max < config.std_min) errors.push({ path: ["with", "std_max"], message: `must be >= std_min (${config.std_min})` })
-  if (config.operator === "inpaint-gaussian" && config.w_max < config.w_min) errors.push({ path: ["with", "w_max"], message: `must be >= w_min (${config.w_min})` })
-  if (config.noise.sigma_max < config.noise.sigma_min) errors.push({ path: ["with", "noise", "sigma_max"], message: `must be >= sigma_min (${config.noise.sigma_min})` })
+  if (config.operator === "gaussian-blur" && config.std_max < config.std_min)
+    errors.push({ path: ["with", "std_max"], message: `must be >= std_min (${config.std_min})` })
+  if (config.operator === "inpaint-gaussian" && config.w_max < config.w_min)
+    errors.push({ path: ["with", "w_max"], message: `must be >= w_min (${config.w_min})` })
+  if (config.noise.sigma_max < config.noise.sigma_min)
+    errors.push({ path: ["with", "noise", "sigma_max"], message: `must be >= sigma_min (${config.noise.sigma_min})` })
   return errors
 }
 
@@ -71,7 +77,9 @@ export const degrade: NodeKind<DegradeArgs> = {
     const images = inputs.images as PortType | undefined
     return {
       errors: configErrors(config),
-      ...(images ? { outputs: { measurements: { kind: "measurements", shape: images.shape } } } : { absent: { measurements: "connect images to its 'images' input" } }),
+      ...(images
+        ? { outputs: { measurements: { kind: "measurements", shape: images.shape } } }
+        : { absent: { measurements: "connect images to its 'images' input" } }),
     }
   },
   run: (ctx) =>

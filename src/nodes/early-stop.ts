@@ -38,7 +38,12 @@ export const earlyStop: NodeKind<EarlyStopArgs> = {
   version: 1,
   summary: "Chooses t_stop from validation trajectories: distortion-optimised (best PSNR) or perception-optimised",
   configSchema: configSchemaFile("early-stop"),
-  inputs: { trajectories: { type: "trajectories", description: "per-step metrics of a sample node run on validation measurements with clean images" } },
+  inputs: {
+    trajectories: {
+      type: "trajectories",
+      description: "per-step metrics of a sample node run on validation measurements with clean images",
+    },
+  },
   outputs: { rule: { type: "stopping-rule", description: "t_stop and the output (x0 or y) for a sample node's 'stop' input" } },
   sharesBackend: true,
   run: (ctx) =>
@@ -46,7 +51,9 @@ export const earlyStop: NodeKind<EarlyStopArgs> = {
       const trajectories = single(ctx.inputs.trajectories).meta as unknown as Trajectories
       const { metric, mode } = criterionMetric(ctx.config)
       const choice = yield* Effect.try({ try: () => chooseStop(trajectories, metric, mode), catch: failure })
-      yield* ctx.log(`${metric} is best (${choice.value.toPrecision(4)}) after step ${choice.step + 1} of ${choice.curve.length}, at t = ${choice.t.toFixed(4)}: t_stop ${choice.tStop.toFixed(4)}`)
+      yield* ctx.log(
+        `${metric} is best (${choice.value.toPrecision(4)}) after step ${choice.step + 1} of ${choice.curve.length}, at t = ${choice.t.toFixed(4)}: t_stop ${choice.tStop.toFixed(4)}`,
+      )
       yield* Effect.tryPromise({
         try: async () => {
           await mkdir(ctx.reportDir, { recursive: true })
@@ -55,14 +62,27 @@ export const earlyStop: NodeKind<EarlyStopArgs> = {
             title: `Early stopping on ${metric} (${mode})`,
             x: "t",
             y: metric,
-            series: [{ name: metric, points }, { name: "chosen t", points: [{ x: choice.t, y: choice.value }] }],
+            series: [
+              { name: metric, points },
+              { name: "chosen t", points: [{ x: choice.t, y: choice.value }] },
+            ],
             marks: true,
           })
           await writeFile(join(ctx.reportDir, "early-stop.png"), png)
         },
         catch: failure,
       })
-      const meta: Json = { t_stop: choice.tStop, output: ctx.config.output, metric, mode, t: choice.t, value: choice.value, step: choice.step + 1, t_curve: trajectories.t, curve: choice.curve }
+      const meta: Json = {
+        t_stop: choice.tStop,
+        output: ctx.config.output,
+        metric,
+        mode,
+        t: choice.t,
+        value: choice.value,
+        step: choice.step + 1,
+        t_curve: trajectories.t,
+        curve: choice.curve,
+      }
       return { rule: { meta, tensors: {} } }
     }),
 }

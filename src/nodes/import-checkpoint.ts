@@ -39,25 +39,37 @@ const describeArch = (arch: UNetPresetName | UNetArgs) => (typeof arch === "stri
  * Checks an opened checkpoint before any tensor is read: its hyper-parameters against `arch` and `expect`, and
  * the names and shapes of its `denoiser_fn.*` tensors against the architecture. Returns those tensors.
  */
-const checkOpened = (ckpt: OpenedCheckpoint, path: string, arch: UNetPresetName | UNetArgs, expect?: CheckpointExpectations): Array<[string, TensorRef]> => {
+const checkOpened = (
+  ckpt: OpenedCheckpoint,
+  path: string,
+  arch: UNetPresetName | UNetArgs,
+  expect?: CheckpointExpectations,
+): Array<[string, TensorRef]> => {
   const problems = expectationProblems(path, ckpt.hyperParameters, typeof arch === "string" ? arch : undefined, expect)
   if (problems.length > 0) throw new Error(problems.join("; and "))
   const sd = [...ckpt.stateDict].filter(([k]) => k.startsWith(DENOISER_PREFIX))
   if (sd.length === 0) {
     const some = [...ckpt.stateDict.keys()].slice(0, 5)
-    throw new Error(`${path} has no '${DENOISER_PREFIX}*' weights, so it is not a DiracDiffusion checkpoint${some.length ? ` (its state_dict starts with ${some.join(", ")})` : ""}`)
+    throw new Error(
+      `${path} has no '${DENOISER_PREFIX}*' weights, so it is not a DiracDiffusion checkpoint${some.length ? ` (its state_dict starts with ${some.join(", ")})` : ""}`,
+    )
   }
   const a = buildArch(resolveUNetArgs(arch))
-  const expected = new Map<string, readonly number[]>([...a.params.map((p) => [p.name, p.torchShape] as const), ...a.buffers.map((b) => [b.name, b.torchShape] as const)])
+  const expected = new Map<string, readonly number[]>([
+    ...a.params.map((p) => [p.name, p.torchShape] as const),
+    ...a.buffers.map((b) => [b.name, b.torchShape] as const),
+  ])
   const bad: string[] = []
   for (const [k, ref] of sd) {
     const name = k.slice(DENOISER_PREFIX.length)
     const shape = expected.get(name)
     if (!shape) bad.push(`${name} is not in ${describeArch(arch)}`)
-    else if (shape.length !== ref.shape.length || shape.some((s, i) => s !== ref.shape[i])) bad.push(`${name} is [${ref.shape.join(", ")}], expected [${shape.join(", ")}]`)
+    else if (shape.length !== ref.shape.length || shape.some((s, i) => s !== ref.shape[i]))
+      bad.push(`${name} is [${ref.shape.join(", ")}], expected [${shape.join(", ")}]`)
     if (bad.length >= 5) break
   }
-  if (bad.length > 0) throw new Error(`${path} does not match ${describeArch(arch)} (${bad.join("; ")}); is it a checkpoint of another preset?`)
+  if (bad.length > 0)
+    throw new Error(`${path} does not match ${describeArch(arch)} (${bad.join("; ")}); is it a checkpoint of another preset?`)
   return sd
 }
 
@@ -105,12 +117,15 @@ export const importCheckpointNetwork = async (
       if (!ema) throw new Error(`${path} has no EMA weights (optimizer_states[0].ema); use weights: raw`)
       // The EMA callback keeps the module's parameters in order: the denoiser's come first (buffers excluded).
       const params = sd.filter(([k]) => !k.endsWith(".resample_filter"))
-      if (ema.length < params.length) throw new Error(`${path}: the EMA list has ${ema.length} tensors, the denoiser ${params.length} parameters`)
+      if (ema.length < params.length)
+        throw new Error(`${path}: the EMA list has ${ema.length} tensors, the denoiser ${params.length} parameters`)
       for (let i = 0; i < params.length; i++) {
         const [k, ref] = params[i]
         const e = ema[i]
         if (e.shape.length !== ref.shape.length || e.shape.some((s, j) => s !== ref.shape[j])) {
-          throw new Error(`${path}: EMA tensor ${i} is [${e.shape.join(", ")}] but ${k} is [${ref.shape.join(", ")}]; the EMA list is not in state_dict order`)
+          throw new Error(
+            `${path}: EMA tensor ${i} is [${e.shape.join(", ")}] but ${k} is [${ref.shape.join(", ")}]; the EMA list is not in state_dict order`,
+          )
         }
         tensors[k] = await ckpt.readTensor(e, `ema[${i}]`)
       }
@@ -164,7 +179,10 @@ export const importCheckpoint: NodeKind<ImportCheckpointArgs> = {
   run: (ctx) =>
     Effect.gen(function* () {
       const imported = yield* Effect.acquireRelease(
-        Effect.tryPromise({ try: () => importCheckpointNetwork(resolve(ctx.config.path), ctx.config.arch, ctx.config.weights, ctx.config.expect), catch: failure }),
+        Effect.tryPromise({
+          try: () => importCheckpointNetwork(resolve(ctx.config.path), ctx.config.arch, ctx.config.weights, ctx.config.expect),
+          catch: failure,
+        }),
         (i) => Effect.sync(() => i.net.dispose()),
       )
       yield* ctx.log(imported.summary)

@@ -25,7 +25,8 @@ export interface LoadArgs {
 
 const published: Partial<Record<FolderLayout, string>> = {
   ffhq: "Expected: 70 subfolders 00000..00069 of PNGs (the first, 00000, is the test split). FFHQ is published by NVIDIA (NVlabs/ffhq-dataset on GitHub); any resolution works, images are resized",
-  "celeba-hq": "Expected: the CelebA-HQ images (JPEG or PNG) in one folder. CelebA-HQ 256x256 is published with the progressive-GAN and SDEdit/DDRM data releases",
+  "celeba-hq":
+    "Expected: the CelebA-HQ images (JPEG or PNG) in one folder. CelebA-HQ 256x256 is published with the progressive-GAN and SDEdit/DDRM data releases",
   imagenet: "Expected: train/<class>/*.JPEG and val/<class>/*.JPEG. ImageNet (ILSVRC2012) is published at image-net.org after registration",
 }
 
@@ -47,7 +48,9 @@ export const openLoadSource = async (config: LoadArgs): Promise<ImageSource> => 
     })
   } catch (error) {
     const hint = published[config.layout]
-    throw new Error(`${error instanceof Error ? error.message : String(error)}${hint ? `. ${hint}; nothing is downloaded: pass its folder with --set, e.g. --set params.data=/path/to/it` : ""}`)
+    throw new Error(
+      `${error instanceof Error ? error.message : String(error)}${hint ? `. ${hint}; nothing is downloaded: pass its folder with --set, e.g. --set params.data=/path/to/it` : ""}`,
+    )
   }
 }
 
@@ -71,7 +74,14 @@ export const load: NodeKind<LoadArgs> = {
     // A root without a source would silently load shapes instead of the user's images; an explicit
     // `source: synthetic` (e.g. `--set` to try a folder pipeline on built-in data) is a choice.
     ...(!given.has("source") && config.root !== undefined
-      ? { errors: [{ path: ["with", "root"], message: "root is read only by the folder source, but source is synthetic (the default): add source: folder, or remove root" }] }
+      ? {
+          errors: [
+            {
+              path: ["with", "root"],
+              message: "root is read only by the folder source, but source is synthetic (the default): add source: folder, or remove root",
+            },
+          ],
+        }
       : {}),
   }),
   externalFingerprint: async (config: LoadArgs) =>

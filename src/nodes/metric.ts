@@ -61,7 +61,14 @@ const byIds = async (source: ImageSource, ids: ReadonlyArray<string>) => {
 }
 
 /** Scores images against the clean ones, metric by metric: per image, and per set for FD/KID. */
-const score = async (config: MetricArgs, metrics: ReadonlyArray<MetricName>, x: tf.Tensor4D, clean: tf.Tensor4D, y?: tf.Tensor4D, process?: DegradationProcess) => {
+const score = async (
+  config: MetricArgs,
+  metrics: ReadonlyArray<MetricName>,
+  x: tf.Tensor4D,
+  clean: tf.Tensor4D,
+  y?: tf.Tensor4D,
+  process?: DegradationProcess,
+) => {
   const perImage: Record<string, number[]> = {}
   const sets: Record<string, SetScore> = {}
   const pixels = metrics.includes("psnr") || metrics.includes("ssim") ? await Promise.all([readImages(x), readImages(clean)]) : undefined
@@ -72,7 +79,8 @@ const score = async (config: MetricArgs, metrics: ReadonlyArray<MetricName>, x: 
       const epsDc = tf.tidy(() => tf.mean(tf.square(tf.sub(y, process.A(tf.clipByValue(x, 0, 1), 1))), [1, 2, 3]))
       perImage.eps_dc = Array.from(await epsDc.data())
       epsDc.dispose()
-    } else if (isPerceptualMetricName(name)) perImage[name] = await perceptualMetric(name, { weights: config.weights[name as "lpips-vgg"] }).distance(x, clean)
+    } else if (isPerceptualMetricName(name))
+      perImage[name] = await perceptualMetric(name, { weights: config.weights[name as "lpips-vgg"] }).distance(x, clean)
     else if (isSetMetricName(name)) {
       const set = await setMetric(name, { weights: config.weights[name as "tfjs-model-fd"] })
       const report = await set.evaluate(x, clean)
@@ -84,7 +92,8 @@ const score = async (config: MetricArgs, metrics: ReadonlyArray<MetricName>, x: 
 
 const format = (s: Summary) => `${s.mean.toPrecision(4)} ± ${s.std.toPrecision(2)}`
 
-const cell = (r: Row, m: string) => (r.metrics[m] ? format(r.metrics[m]) : r.sets[m] ? `FD ${r.sets[m].fd.toPrecision(4)}, KID ${r.sets[m].kid.toPrecision(3)}` : "–")
+const cell = (r: Row, m: string) =>
+  r.metrics[m] ? format(r.metrics[m]) : r.sets[m] ? `FD ${r.sets[m].fd.toPrecision(4)}, KID ${r.sets[m].kid.toPrecision(3)}` : "–"
 
 export const metricsMarkdown = (rows: ReadonlyArray<Row>, metrics: ReadonlyArray<string>): string =>
   [
@@ -117,15 +126,26 @@ export const metric: NodeKind<MetricArgs> = {
       const measured = ctx.inputs.measurements ? single(ctx.inputs.measurements) : undefined
       const measuredIds = (measured?.meta as { ids?: string[] } | undefined)?.ids ?? []
       const metrics = ctx.config.metrics.filter((m) => m !== "eps_dc" || (measured && process))
-      if (metrics.length < ctx.config.metrics.length) yield* ctx.log("eps_dc needs the measurements and the process as inputs; it is left out", "warn")
+      if (metrics.length < ctx.config.metrics.length)
+        yield* ctx.log("eps_dc needs the measurements and the process as inputs; it is left out", "warn")
       const rowFor = (name: string, x: tf.Tensor4D, ids: string[]) =>
         Effect.tryPromise({
           try: async () => {
             const reference = await byIds(clean, ids)
-            const y = measured ? tf.gather(measured.tensors.y, ids.map((id) => measuredIds.indexOf(id))) as tf.Tensor4D : undefined
+            const y = measured
+              ? (tf.gather(
+                  measured.tensors.y,
+                  ids.map((id) => measuredIds.indexOf(id)),
+                ) as tf.Tensor4D)
+              : undefined
             try {
               const { perImage, sets } = await score(ctx.config, metrics, x, reference, y, process)
-              return { name, count: ids.length, metrics: Object.fromEntries(Object.entries(perImage).map(([m, v]) => [m, summary(v)])), sets } as Row
+              return {
+                name,
+                count: ids.length,
+                metrics: Object.fromEntries(Object.entries(perImage).map(([m, v]) => [m, summary(v)])),
+                sets,
+              } as Row
             } finally {
               tf.dispose([reference, ...(y ? [y] : [])])
             }
@@ -142,7 +162,10 @@ export const metric: NodeKind<MetricArgs> = {
       }
       if (measured) {
         const ids = measuredIds.filter((id) => clean.ids.includes(id))
-        const y = tf.gather(measured.tensors.y, ids.map((id) => measuredIds.indexOf(id))) as tf.Tensor4D
+        const y = tf.gather(
+          measured.tensors.y,
+          ids.map((id) => measuredIds.indexOf(id)),
+        ) as tf.Tensor4D
         rows.unshift(yield* rowFor("measurement", y, ids).pipe(Effect.ensuring(Effect.sync(() => y.dispose()))))
       }
       const table = metricsMarkdown(rows, metrics)
@@ -153,13 +176,26 @@ export const metric: NodeKind<MetricArgs> = {
           await writeFile(join(ctx.reportDir, "metrics.md"), `${table}\n`)
           await writeFile(join(ctx.reportDir, "metrics.json"), JSON.stringify(rows, null, 2))
           const header = ["input", "image", ...metrics].join(",")
-          const lines = rows.flatMap((r) => (r.metrics[metrics[0]]?.values ?? []).map((_, k) => [r.name, k, ...metrics.map((m) => r.metrics[m]?.values[k] ?? "")].join(",")))
+          const lines = rows.flatMap((r) =>
+            (r.metrics[metrics[0]]?.values ?? []).map((_, k) =>
+              [r.name, k, ...metrics.map((m) => r.metrics[m]?.values[k] ?? "")].join(","),
+            ),
+          )
           await writeFile(join(ctx.reportDir, "metrics.csv"), `${[header, ...lines].join("\n")}\n`)
           const reconstructed = rows.filter((r) => r.name !== "measurement")
           if (new Set(steps).size > 1) {
             for (const m of metrics.filter((name) => reconstructed[0]?.metrics[name])) {
               const points = reconstructed.map((r, i) => ({ x: steps[i], y: r.metrics[m].mean })).sort((a, b) => a.x - b.x)
-              await writeFile(join(ctx.reportDir, `${m}-by-steps.png`), await linePlotPng({ title: `${m} against the number of steps`, x: "network evaluations", y: m, series: [{ name: m, points }], marks: true }))
+              await writeFile(
+                join(ctx.reportDir, `${m}-by-steps.png`),
+                await linePlotPng({
+                  title: `${m} against the number of steps`,
+                  x: "network evaluations",
+                  y: m,
+                  series: [{ name: m, points }],
+                  marks: true,
+                }),
+              )
             }
           }
         },

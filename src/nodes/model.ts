@@ -12,10 +12,15 @@ export interface ModelMeta {
 }
 
 /** The model port: the architecture and the weights under the official names and PyTorch layouts (EMA as `ema.*`). */
-export const modelValue = async (net: SongUNet, meta: Record<string, Json>, ema?: Readonly<Record<string, tf.Tensor>>): Promise<PortValue> => {
+export const modelValue = async (
+  net: SongUNet,
+  meta: Record<string, Json>,
+  ema?: Readonly<Record<string, tf.Tensor>>,
+): Promise<PortValue> => {
   const tensors: Record<string, tf.Tensor> = {}
   const add = async (prefix: string) => {
-    for (const [name, raw] of Object.entries(await stateDict(net))) tensors[`${prefix}${name}`] = tf.tensor(raw.data, [...raw.shape], "float32")
+    for (const [name, raw] of Object.entries(await stateDict(net)))
+      tensors[`${prefix}${name}`] = tf.tensor(raw.data, [...raw.shape], "float32")
   }
   await add("")
   if (ema) {
@@ -31,7 +36,12 @@ export const modelValue = async (net: SongUNet, meta: Record<string, Json>, ema?
 }
 
 /** The network of a model's tensors (official names; the EMA weights under `ema.*`), raw or EMA. */
-export const networkFromModelTensors = (args: UNetArgs, tensors: Readonly<Record<string, RawTensor>>, ema: boolean, source?: string): SongUNet => {
+export const networkFromModelTensors = (
+  args: UNetArgs,
+  tensors: Readonly<Record<string, RawTensor>>,
+  ema: boolean,
+  source?: string,
+): SongUNet => {
   const net = createUNet(args)
   try {
     const own = ema ? tensors : Object.fromEntries(Object.entries(tensors).filter(([name]) => !name.startsWith("ema.")))
@@ -49,7 +59,8 @@ export const openModel = (value: PortValue, weights: "ema" | "raw") =>
     try: async () => {
       const meta = value.meta as unknown as ModelMeta
       const raw: Record<string, RawTensor> = {}
-      for (const [name, t] of Object.entries(value.tensors)) raw[name] = { dtype: "float32", shape: t.shape, data: (await t.data()) as Float32Array }
+      for (const [name, t] of Object.entries(value.tensors))
+        raw[name] = { dtype: "float32", shape: t.shape, data: (await t.data()) as Float32Array }
       return networkFromModelTensors(meta.args, raw, weights === "ema" && meta.ema)
     },
     catch: failure,

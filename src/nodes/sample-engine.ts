@@ -24,7 +24,13 @@ const guided = (config: EngineArgs): boolean => config.guidance.step > 0
 
 export const engineTypingErrors = (config: EngineArgs): Array<{ path: DocPath; message: string }> =>
   config.engine === "onnxruntime" && guided(config)
-    ? [{ path: ["with", "engine"], message: "guidance (with.guidance.step > 0) needs gradients through the network, which ONNX Runtime cannot give: use engine tfjs or auto" }]
+    ? [
+        {
+          path: ["with", "engine"],
+          message:
+            "guidance (with.guidance.step > 0) needs gradients through the network, which ONNX Runtime cannot give: use engine tfjs or auto",
+        },
+      ]
     : []
 
 /** The ONNX Runtime that auto or onnxruntime would use ("none" when absent); tfjs-only configs need nothing. */
@@ -55,7 +61,10 @@ export interface Engine {
   readonly description: string
 }
 
-const tfjsEngine = (net: SongUNet, backend: BackendInfo): Engine => ({ denoiser: networkDenoiser(net), description: `tfjs ${backend.name} (${backend.device})` })
+const tfjsEngine = (net: SongUNet, backend: BackendInfo): Engine => ({
+  denoiser: networkDenoiser(net),
+  description: `tfjs ${backend.name} (${backend.device})`,
+})
 
 /** Opens the engine; a scoped resource (the ONNX Runtime session is released with the scope). */
 export const openEngine = (net: SongUNet, config: EngineArgs, backend: BackendInfo) =>
@@ -70,5 +79,8 @@ export const openEngine = (net: SongUNet, config: EngineArgs, backend: BackendIn
       }),
       (s) => Effect.promise(() => s.release()),
     )
-    return { denoiser: onnxDenoiser(session), description: `ONNX Runtime ${session.provider} (${ort ?? "onnxruntime-node"})` } satisfies Engine
+    return {
+      denoiser: onnxDenoiser(session),
+      description: `ONNX Runtime ${session.provider} (${ort ?? "onnxruntime-node"})`,
+    } satisfies Engine
   })

@@ -70,7 +70,14 @@ const repeatEach = <T>(items: ReadonlyArray<T>, n: number): T[] => items.flatMap
 
 const REPORT_ROWS = 6
 
-const writeReport = async (ctx: NodeContext<SampleArgs>, y: tf.Tensor4D, x: Float32Array, clean: tf.Tensor4D | undefined, trajectories: Trajectories, n: number) => {
+const writeReport = async (
+  ctx: NodeContext<SampleArgs>,
+  y: tf.Tensor4D,
+  x: Float32Array,
+  clean: tf.Tensor4D | undefined,
+  trajectories: Trajectories,
+  n: number,
+) => {
   await mkdir(ctx.reportDir, { recursive: true })
   const [shown, h, w] = y.shape
   const per = h * w * 3
@@ -80,31 +87,53 @@ const writeReport = async (ctx: NodeContext<SampleArgs>, y: tf.Tensor4D, x: Floa
   const rows = Array.from({ length: shown }, (_, i) => i)
   const columns = [
     { title: "measurement", images: rows.map((i) => image(yData, i)) },
-    ...Array.from({ length: Math.min(n, 3) }, (_, s) => ({ title: n > 1 ? `sample ${s + 1}` : "reconstruction", images: rows.map((i) => image(x, i * n + s)) })),
+    ...Array.from({ length: Math.min(n, 3) }, (_, s) => ({
+      title: n > 1 ? `sample ${s + 1}` : "reconstruction",
+      images: rows.map((i) => image(x, i * n + s)),
+    })),
     ...(n > 1 ? [{ title: "std over samples", images: rows.map((i) => heatImage(pixelStd(x, i, n, per), w, h)) }] : []),
     ...(cleanData ? [{ title: "target", images: rows.map((i) => image(cleanData, i * n)) }] : []),
   ]
   await writeFile(join(ctx.reportDir, "grid.png"), await labelledGridPng(columns))
-  const series = (metric: string) => ({ name: metric, points: meanCurve(trajectories, metric).map((v, i) => ({ x: trajectories.t[i], y: v })) })
+  const series = (metric: string) => ({
+    name: metric,
+    points: meanCurve(trajectories, metric).map((v, i) => ({ x: trajectories.t[i], y: v })),
+  })
   await writeFile(
     join(ctx.reportDir, "data-consistency.png"),
     await linePlotPng({
       title: "Data consistency along the reverse process",
       x: "t",
       y: "eps_dc = mean((y~ - A_1(x^0))^2)",
-      series: [series("eps_dc"), { name: "noise floor sigma_1^2", points: [trajectories.t[0] ?? 1, trajectories.t.at(-1) ?? 0].map((t) => ({ x: t, y: trajectories.noiseFloor })) }],
+      series: [
+        series("eps_dc"),
+        {
+          name: "noise floor sigma_1^2",
+          points: [trajectories.t[0] ?? 1, trajectories.t.at(-1) ?? 0].map((t) => ({ x: t, y: trajectories.noiseFloor })),
+        },
+      ],
     }),
   )
   if (trajectories.metrics.psnr_x0) {
     await writeFile(
       join(ctx.reportDir, "psnr.png"),
-      await linePlotPng({ title: "Distortion along the reverse process", x: "t", y: "PSNR (dB)", series: [series("psnr_x0"), series("psnr_y")] }),
+      await linePlotPng({
+        title: "Distortion along the reverse process",
+        x: "t",
+        y: "PSNR (dB)",
+        series: [series("psnr_x0"), series("psnr_y")],
+      }),
     )
   }
   if (trajectories.metrics.perceptual_x0) {
     await writeFile(
       join(ctx.reportDir, "perception.png"),
-      await linePlotPng({ title: "Perception along the reverse process", x: "t", y: "perceptual distance (lower is better)", series: [series("perceptual_x0"), series("perceptual_y")] }),
+      await linePlotPng({
+        title: "Perception along the reverse process",
+        x: "t",
+        y: "perceptual distance (lower is better)",
+        series: [series("perceptual_x0"), series("perceptual_y")],
+      }),
     )
   }
 }
@@ -151,7 +180,9 @@ export const sample: NodeKind<SampleArgs> = {
     const measured = inputs.measurements as PortType | undefined
     return {
       errors: [
-        ...(config.perceptual === "lpips-vgg" && !config.perceptual_weights ? [{ path: ["with", "perceptual_weights"], message: "lpips-vgg needs its converted weights (see README, Metrics)" }] : []),
+        ...(config.perceptual === "lpips-vgg" && !config.perceptual_weights
+          ? [{ path: ["with", "perceptual_weights"], message: "lpips-vgg needs its converted weights (see README, Metrics)" }]
+          : []),
         ...engineTypingErrors(config),
       ],
       expects: { measurements: { kind: "measurements", shape: model?.shape }, images: { kind: "images", shape: measured?.shape } },
@@ -163,7 +194,12 @@ export const sample: NodeKind<SampleArgs> = {
       const config = ctx.config
       const process = yield* readProcess(single(ctx.inputs.process))
       const modelPort = single(ctx.inputs.model)
-      const mismatch = modelProcessMismatch((modelPort.meta as { task?: unknown }).task, process.family.kind, ctx.sources.model[0], ctx.sources.process[0])
+      const mismatch = modelProcessMismatch(
+        (modelPort.meta as { task?: unknown }).task,
+        process.family.kind,
+        ctx.sources.model[0],
+        ctx.sources.process[0],
+      )
       if (mismatch) return yield* Effect.fail(failure(new Error(mismatch)))
       const net = yield* Effect.acquireRelease(openModel(modelPort, config.weights), (n) => Effect.sync(() => n.dispose()))
       const engine = yield* openEngine(net, config, ctx.backend)
@@ -172,11 +208,15 @@ export const sample: NodeKind<SampleArgs> = {
       const allIds = (measurements.meta as { ids: string[] }).ids
       const count = Math.min(config.limit ?? allIds.length, allIds.length)
       const y = measurements.tensors.y as tf.Tensor4D
-      if (y.shape[1] !== modelResolution(modelPort)) yield* ctx.log(`the model was trained at ${modelResolution(modelPort)} px; the measurements are ${y.shape[1]} px`, "warn")
+      if (y.shape[1] !== modelResolution(modelPort))
+        yield* ctx.log(`the model was trained at ${modelResolution(modelPort)} px; the measurements are ${y.shape[1]} px`, "warn")
       const rule = ctx.inputs.stop ? (single(ctx.inputs.stop).meta as unknown as StoppingRule) : undefined
       const args = samplerArgs(config, rule)
       const clean = ctx.inputs.images ? yield* openImages(single(ctx.inputs.images)) : undefined
-      const perceptual = clean && config.perceptual !== "none" ? yield* Effect.try({ try: () => perceptualMetric(config.perceptual, { weights: config.perceptual_weights }), catch: failure }) : undefined
+      const perceptual =
+        clean && config.perceptual !== "none"
+          ? yield* Effect.try({ try: () => perceptualMetric(config.perceptual, { weights: config.perceptual_weights }), catch: failure })
+          : undefined
       const n = config.samples
       const per = y.shape[1] * y.shape[2] * 3
       const out = new Float32Array(count * n * per)
@@ -194,7 +234,15 @@ export const sample: NodeKind<SampleArgs> = {
       while (state.done < count) {
         const size = Math.min(config.batch_size, count - state.done)
         const ids = allIds.slice(state.done, state.done + size)
-        const batchY = tf.tidy(() => tf.gather(tf.slice(y, [state.done, 0, 0, 0], [size, -1, -1, -1]), repeatEach(ids.map((_, i) => i), n)))
+        const batchY = tf.tidy(() =>
+          tf.gather(
+            tf.slice(y, [state.done, 0, 0, 0], [size, -1, -1, -1]),
+            repeatEach(
+              ids.map((_, i) => i),
+              n,
+            ),
+          ),
+        )
         const cleanBatch = clean ? yield* Effect.tryPromise({ try: () => cleanFor(clean, repeatEach(ids, n)), catch: failure }) : undefined
         const sampleIds = ids.flatMap((id) => Array.from({ length: n }, (_, s) => `${id}#${s}`))
         const result = yield* Effect.tryPromise({
@@ -215,7 +263,9 @@ export const sample: NodeKind<SampleArgs> = {
         yield* ctx.progress({ done: state.done, total: count, unit: "images", scalars: { steps: result.trajectory.length } })
         if (state.done < count && Date.now() - lastCheckpoint >= config.checkpoint_seconds * 1000) {
           const partial = tf.tensor1d(out.subarray(0, state.done * n * per))
-          yield* ctx.checkpoints.save({ meta: state as unknown as Json, tensors: { x: partial } }).pipe(Effect.ensuring(Effect.sync(() => partial.dispose())))
+          yield* ctx.checkpoints
+            .save({ meta: state as unknown as Json, tensors: { x: partial } })
+            .pipe(Effect.ensuring(Effect.sync(() => partial.dispose())))
           lastCheckpoint = Date.now()
         }
       }
@@ -231,12 +281,22 @@ export const sample: NodeKind<SampleArgs> = {
       // The report shows the first few measurements only: load no more than those.
       const shown = Math.min(count, REPORT_ROWS)
       const measured = tf.slice(y, [0, 0, 0, 0], [shown, -1, -1, -1]) as tf.Tensor4D
-      const cleanShown = clean ? yield* Effect.tryPromise({ try: () => cleanFor(clean, repeatEach(allIds.slice(0, shown), n)), catch: failure }) : undefined
+      const cleanShown = clean
+        ? yield* Effect.tryPromise({ try: () => cleanFor(clean, repeatEach(allIds.slice(0, shown), n)), catch: failure })
+        : undefined
       yield* Effect.tryPromise({ try: () => writeReport(ctx, measured, out, cleanShown, state.trajectories, n), catch: failure }).pipe(
         Effect.ensuring(Effect.sync(() => tf.dispose([measured, ...(cleanShown ? [cleanShown] : [])]))),
       )
       const reconstructions: PortValue = {
-        meta: { ids: allIds.slice(0, count), samples: n, output: args.output, t_stop: args.stopT, dt: args.dt, steps: state.trajectories.t.length, engine: engine.description },
+        meta: {
+          ids: allIds.slice(0, count),
+          samples: n,
+          output: args.output,
+          t_stop: args.stopT,
+          dt: args.dt,
+          steps: state.trajectories.t.length,
+          engine: engine.description,
+        },
         tensors,
       }
       return { reconstructions, trajectories: { meta: trajectoriesJson(state.trajectories), tensors: {} } }

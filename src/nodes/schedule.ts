@@ -37,7 +37,8 @@ const schedulePlot = (family: DegradationFamily, result: DegradationSchedule): L
     { name: `scheduled (${result.distance})`, points: grid(result.severities) },
     { name: "linear (unscheduled)", points: grid([low, high]) },
   ]
-  if (family.kind === "gaussian-blur" && low === 0.3 && high === 3) series.push({ name: "official table (paper)", points: grid(OFFICIAL_BLUR_STD) })
+  if (family.kind === "gaussian-blur" && low === 0.3 && high === 3)
+    series.push({ name: "official table (paper)", points: grid(OFFICIAL_BLUR_STD) })
   return { title: "Degradation schedule", x: "t", y: family.severityLabel, series }
 }
 
@@ -58,8 +59,12 @@ export const schedule: NodeKind<ScheduleArgs> = {
   backendSensitive: true,
   typing: (config: ScheduleArgs) => ({
     errors: [
-      ...(config.points + 2 > config.candidates ? [{ path: ["with", "points"], message: `needs at least points + 2 = ${config.points + 2} candidates, got ${config.candidates}` }] : []),
-      ...(config.distance === "lpips-vgg" && !config.distance_weights ? [{ path: ["with", "distance_weights"], message: "lpips-vgg needs its converted weights (see README, Metrics)" }] : []),
+      ...(config.points + 2 > config.candidates
+        ? [{ path: ["with", "points"], message: `needs at least points + 2 = ${config.points + 2} candidates, got ${config.candidates}` }]
+        : []),
+      ...(config.distance === "lpips-vgg" && !config.distance_weights
+        ? [{ path: ["with", "distance_weights"], message: "lpips-vgg needs its converted weights (see README, Metrics)" }]
+        : []),
     ],
   }),
   run: (ctx) =>
@@ -86,7 +91,9 @@ export const schedule: NodeKind<ScheduleArgs> = {
       }).pipe(Effect.ensuring(Effect.sync(() => images.dispose())))
       const scheduled = degradationProcess(input.family, { schedule: result.schedule, noise: input.noise })
       const label = input.family.severityLabel
-      yield* ctx.log(`${result.distanceEvaluations} distances over ${result.candidates} candidates; largest step ${result.maxDistance.toPrecision(3)} (${result.distance})`)
+      yield* ctx.log(
+        `${result.distanceEvaluations} distances over ${result.candidates} candidates; largest step ${result.maxDistance.toPrecision(3)} (${result.distance})`,
+      )
       yield* Effect.tryPromise({
         try: async () => {
           await mkdir(ctx.reportDir, { recursive: true })

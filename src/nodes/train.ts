@@ -79,7 +79,9 @@ const loop = (ctx: NodeContext<TrainArgs>, trainer: Trainer, curve: Curve, valid
       })
       if (step % checkpoint_every === 0 && step < steps) {
         const { tensors, dispose } = trainerTensors(trainer)
-        yield* ctx.checkpoints.save({ meta: { position: trainer.state as unknown as Json, curve: curve as unknown as Json }, tensors }).pipe(Effect.ensuring(Effect.sync(dispose)))
+        yield* ctx.checkpoints
+          .save({ meta: { position: trainer.state as unknown as Json, curve: curve as unknown as Json }, tensors })
+          .pipe(Effect.ensuring(Effect.sync(dispose)))
       }
       yield* Effect.yieldNow
     }
@@ -144,11 +146,11 @@ export const train: NodeKind<TrainArgs> = {
         tf.dispose(Object.values(saved.value.tensors))
         yield* ctx.log(`continuing from the checkpoint at step ${trainer.step}`)
       }
-      yield* ctx.log(`${net.numParameters.toLocaleString("en")} parameters (${ctx.config.preset}), ${source.count} training images, ${ctx.backend.device}`)
-      const validation = yield* validationSet(held, ctx.config.validation.images)
-      yield* loop(ctx, trainer, curve, validation).pipe(
-        Effect.ensuring(Effect.sync(() => validation && validation.x.dispose())),
+      yield* ctx.log(
+        `${net.numParameters.toLocaleString("en")} parameters (${ctx.config.preset}), ${source.count} training images, ${ctx.backend.device}`,
       )
+      const validation = yield* validationSet(held, ctx.config.validation.images)
+      yield* loop(ctx, trainer, curve, validation).pipe(Effect.ensuring(Effect.sync(() => validation && validation.x.dispose())))
       yield* Effect.tryPromise({
         try: async () => {
           await mkdir(ctx.reportDir, { recursive: true })
@@ -163,7 +165,13 @@ export const train: NodeKind<TrainArgs> = {
         try: () =>
           modelValue(
             net,
-            { preset: ctx.config.preset, steps: trainer.step, dt: ctx.config.dt, final_loss: curve.train.at(-1)?.[1] ?? null, ...(last ? { validation_loss: last[1] } : {}) },
+            {
+              preset: ctx.config.preset,
+              steps: trainer.step,
+              dt: ctx.config.dt,
+              final_loss: curve.train.at(-1)?.[1] ?? null,
+              ...(last ? { validation_loss: last[1] } : {}),
+            },
             ema,
           ),
         catch: failure,

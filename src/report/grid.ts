@@ -37,13 +37,21 @@ export const labelledGridPng = async (columns: ReadonlyArray<Column>): Promise<B
   const grid = imageGrid(ordered, { cols: columns.length, gap })
   const header = 28
   const titles = columns
-    .map((c, i) => `<text x="${gap + i * (cell + gap) + cell / 2}" y="19" text-anchor="middle" font-family="DejaVu Sans" font-size="14">${escape(c.title)}</text>`)
+    .map(
+      (c, i) =>
+        `<text x="${gap + i * (cell + gap) + cell / 2}" y="19" text-anchor="middle" font-family="DejaVu Sans" font-size="14">${escape(c.title)}</text>`,
+    )
     .join("")
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${grid.width}" height="${header}"><rect width="100%" height="100%" fill="white"/>${titles}</svg>`
   return sharp({ create: { width: grid.width, height: grid.height + header, channels: 3, background: "white" } })
     .composite([
       { input: Buffer.from(svg), top: 0, left: 0 },
-      { input: Buffer.from(toBytes(grid.pixels, "round")), raw: { width: grid.width, height: grid.height, channels: 3 }, top: header, left: 0 },
+      {
+        input: Buffer.from(toBytes(grid.pixels, "round")),
+        raw: { width: grid.width, height: grid.height, channels: 3 },
+        top: header,
+        left: 0,
+      },
     ])
     .png()
     .toBuffer()

@@ -44,5 +44,7 @@ export const linePlotSvg = async (plot: LinePlot): Promise<string> => {
 
 export const linePlotPng = async (plot: LinePlot): Promise<Buffer> => {
   const { default: sharp } = await import("sharp")
-  return sharp(Buffer.from(await linePlotSvg(plot)), { density: 144 }).png().toBuffer()
+  return sharp(Buffer.from(await linePlotSvg(plot)), { density: 144 })
+    .png()
+    .toBuffer()
 }

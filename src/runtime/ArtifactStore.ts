@@ -61,7 +61,11 @@ const metaKey = "pipe.meta"
 const attempt = <A>(path: string, run: () => Promise<A>): Effect.Effect<A, StoreError> =>
   Effect.tryPromise({ try: run, catch: (cause) => new StoreError({ path, cause }) })
 
-const exists = (path: string) => stat(path).then(() => true, () => false)
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  )
 
 const hashFile = (path: string): Promise<string> =>
   new Promise((resolve, reject) => {
@@ -152,7 +156,12 @@ export const makeArtifactStore = (root: string): ArtifactStoreShape => {
   const list = attempt(objects, async () => {
     const keys = (await exists(objects)) ? await readdir(objects) : []
     const manifests = await Promise.all(
-      keys.map((key) => readFile(join(dirOf(key), "manifest.json"), "utf8").then((t) => JSON.parse(t) as Manifest, () => undefined)),
+      keys.map((key) =>
+        readFile(join(dirOf(key), "manifest.json"), "utf8").then(
+          (t) => JSON.parse(t) as Manifest,
+          () => undefined,
+        ),
+      ),
     )
     return manifests.filter((m): m is Manifest => m !== undefined)
   })

@@ -34,5 +34,8 @@ export const loadPlugins = (paths: ReadonlyArray<string>): Effect.Effect<NodeKin
 /** Built-in node kinds plus those of the plugins named by `--plugin` flags and the PIPE_PLUGINS variable. */
 export class NodeRegistry extends Context.Service<NodeRegistry, NodeRegistryShape>()("dirac-pipe/runtime/NodeRegistry") {
   static readonly layer = (pluginPaths: ReadonlyArray<string>) =>
-    Layer.effect(NodeRegistry, Effect.map(loadPlugins(pluginPaths), (plugins) => NodeRegistry.of(fromKinds([...builtinKinds, ...plugins]))))
+    Layer.effect(
+      NodeRegistry,
+      Effect.map(loadPlugins(pluginPaths), (plugins) => NodeRegistry.of(fromKinds([...builtinKinds, ...plugins]))),
+    )
 }

@@ -55,7 +55,9 @@ export class TensorBackend extends Context.Service<TensorBackend, TensorBackendS
         // Both loaded on first use: commands that never touch tensors start faster.
         const { predictBackend } = yield* Effect.promise(() => import("./backend/predict.js"))
         const expected = yield* Effect.try({ try: () => predictBackend(choice, options), catch: toError })
-        return yield* TensorBackend.make(expected, () => import("./backend/select.js").then(({ initBackend }) => initBackend(choice, options)))
+        return yield* TensorBackend.make(expected, () =>
+          import("./backend/select.js").then(({ initBackend }) => initBackend(choice, options)),
+        )
       }),
     )
 }

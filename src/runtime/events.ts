@@ -54,7 +54,13 @@ export type RunEvent =
   | { readonly type: "node-cached"; readonly at: number; readonly id: string }
   | { readonly type: "node-started"; readonly at: number; readonly id: string; readonly resumed?: string }
   | ({ readonly type: "node-progress"; readonly at: number; readonly id: string } & Progress)
-  | { readonly type: "node-log"; readonly at: number; readonly id: string; readonly level: "info" | "warn" | "debug"; readonly message: string }
+  | {
+      readonly type: "node-log"
+      readonly at: number
+      readonly id: string
+      readonly level: "info" | "warn" | "debug"
+      readonly message: string
+    }
   | {
       readonly type: "node-finished"
       readonly at: number

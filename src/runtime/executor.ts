@@ -45,12 +45,16 @@ export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, pla
 
   const backendFor = (p: PlannedNode) =>
     Effect.gen(function* () {
-      const ready = yield* options.backend.pipe(Effect.mapError((e) => new NodeFailure({ message: `the tensor backend failed to start: ${e.message}` })))
+      const ready = yield* options.backend.pipe(
+        Effect.mapError((e) => new NodeFailure({ message: `the tensor backend failed to start: ${e.message}` })),
+      )
       const planned = p.material.backend
       if (planned !== undefined && planned !== ready.info.fingerprint) {
         // Its cache key names another backend than the one that would compute it: storing that result would lie.
         return yield* Effect.fail(
-          new NodeFailure({ message: `the run was planned for backend ${planned}, but the backend started as ${ready.info.fingerprint}; nothing was computed, run again` }),
+          new NodeFailure({
+            message: `the run was planned for backend ${planned}, but the backend started as ${ready.info.fingerprint}; nothing was computed, run again`,
+          }),
         )
       }
       return ready
@@ -67,7 +71,11 @@ export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, pla
           const [key, sourcePort] = source.split(":")
           if (Option.isNone(yield* store.manifest(key))) {
             const from = refs[i]!.node
-            return yield* Effect.fail(new NodeFailure({ message: `its input '${port}' from '${from}' is not in the cache (removed since planning?); run with --to ${p.id} to compute what it needs` }))
+            return yield* Effect.fail(
+              new NodeFailure({
+                message: `its input '${port}' from '${from}' is not in the cache (removed since planning?); run with --to ${p.id} to compute what it needs`,
+              }),
+            )
           }
           loaded.push(toPortValue(tf, yield* store.read(key, sourcePort)))
         }
@@ -83,7 +91,18 @@ export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, pla
       const { tf, info: backend } = yield* backendFor(p)
       const started = now()
       const checkpoint = yield* store.checkpoint.load(p.key).pipe(
-        Effect.catch((e) => Effect.as(bus.publish({ type: "node-log", at: now(), id: p.id, level: "warn", message: `ignoring an unreadable checkpoint: ${e.message}` }), Option.none())),
+        Effect.catch((e) =>
+          Effect.as(
+            bus.publish({
+              type: "node-log",
+              at: now(),
+              id: p.id,
+              level: "warn",
+              message: `ignoring an unreadable checkpoint: ${e.message}`,
+            }),
+            Option.none(),
+          ),
+        ),
       )
       yield* bus.publish({ type: "node-started", at: started, id: p.id, ...(Option.isSome(checkpoint) ? { resumed: "checkpoint" } : {}) })
       const reportDir = store.scratchDir(p.key)
@@ -93,7 +112,9 @@ export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, pla
         id: p.id,
         config: node.config,
         inputs,
-        sources: Object.fromEntries(Object.entries(node.inputs).map(([port, ref]) => [port, refsOf(ref).map((r) => `${r.node}.${r.port}`)])),
+        sources: Object.fromEntries(
+          Object.entries(node.inputs).map(([port, ref]) => [port, refsOf(ref).map((r) => `${r.node}.${r.port}`)]),
+        ),
         seed: seeds.forNode(p.key),
         tf,
         backend,
@@ -115,12 +136,29 @@ export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, pla
       )
       yield* Effect.gen(function* () {
         const missing = Object.keys(kind.outputs).filter((port) => !(port in outputs) && !kind.outputs[port].optional)
-        if (missing.length > 0) return yield* Effect.fail(new NodeFailure({ message: `internal: kind '${kind.kind}' returned no value for output ${missing.join(", ")}` }))
+        if (missing.length > 0)
+          return yield* Effect.fail(
+            new NodeFailure({ message: `internal: kind '${kind.kind}' returned no value for output ${missing.join(", ")}` }),
+          )
         const stored = yield* Effect.tryPromise({
-          try: async () => Object.fromEntries(await Promise.all(Object.entries(outputs).map(async ([port, v]) => [port, await toStored(v)] as const))),
+          try: async () =>
+            Object.fromEntries(await Promise.all(Object.entries(outputs).map(async ([port, v]) => [port, await toStored(v)] as const))),
           catch: (e) => new NodeFailure({ message: describeCause(e) }),
         })
-        yield* store.write({ key: p.key, node: p.id, pipeline: graph.name, material: p.material, backend: backend.fingerprint, device: backend.device, backendReason: backend.reason, durationMs: now() - started }, stored, reportDir)
+        yield* store.write(
+          {
+            key: p.key,
+            node: p.id,
+            pipeline: graph.name,
+            material: p.material,
+            backend: backend.fingerprint,
+            device: backend.device,
+            backendReason: backend.reason,
+            durationMs: now() - started,
+          },
+          stored,
+          reportDir,
+        )
       }).pipe(
         Effect.ensuring(Effect.sync(() => Object.values(outputs).forEach(disposeValue))),
         Effect.ensuring(Effect.promise(() => rm(reportDir, { recursive: true, force: true }))),
@@ -128,9 +166,17 @@ export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, pla
       yield* store.checkpoint.clear(p.key)
       const after = tf.memory()
       // A node that shares the backend runs beside others, whose tensors would be counted as its own.
-      const memory = kind.sharesBackend ? undefined : { tensors: after.numTensors - before.numTensors, bytes: after.numBytes - before.numBytes }
+      const memory = kind.sharesBackend
+        ? undefined
+        : { tensors: after.numTensors - before.numTensors, bytes: after.numBytes - before.numBytes }
       if (memory && memory.tensors !== 0) {
-        yield* bus.publish({ type: "node-log", at: now(), id: p.id, level: "debug", message: `tensor memory grew by ${memory.tensors} tensors (${memory.bytes} bytes)` })
+        yield* bus.publish({
+          type: "node-log",
+          at: now(),
+          id: p.id,
+          level: "debug",
+          message: `tensor memory grew by ${memory.tensors} tensors (${memory.bytes} bytes)`,
+        })
       }
       yield* bus.publish({ type: "node-finished", at: now(), id: p.id, durationMs: now() - started, ...(memory ? { memory } : {}) })
     })
@@ -149,7 +195,9 @@ export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, pla
       if (p.status === "cached") {
         const intact = yield* store.verify(p.key).pipe(
           Effect.as(true),
-          Effect.catch((e) => Effect.as(bus.publish({ type: "node-log", at: now(), id: p.id, level: "warn", message: `${e.message}: recomputing` }), false)),
+          Effect.catch((e) =>
+            Effect.as(bus.publish({ type: "node-log", at: now(), id: p.id, level: "warn", message: `${e.message}: recomputing` }), false),
+          ),
         )
         if (intact) {
           yield* bus.publish({ type: "node-cached", at: now(), id: p.id })
@@ -157,12 +205,14 @@ export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, pla
         }
       }
       const run = node.kind.sharesBackend ? runNode(p) : tensorLock.withPermits(1)(runNode(p))
-      return yield* jobs.withPermits(1)(run).pipe(
-        Effect.as({ id: p.id, result: "ran" as const }),
-        Effect.catch((e) =>
-          Effect.as(bus.publish({ type: "node-failed", at: now(), id: p.id, error: e.message }), { id: p.id, result: "failed" as const }),
-        ),
-      )
+      return yield* jobs
+        .withPermits(1)(run)
+        .pipe(
+          Effect.as({ id: p.id, result: "ran" as const }),
+          Effect.catch((e) =>
+            Effect.as(bus.publish({ type: "node-failed", at: now(), id: p.id, error: e.message }), { id: p.id, result: "failed" as const }),
+          ),
+        )
     }).pipe(
       Effect.tap((outcome) => Effect.sync(() => options.onOutcome?.(outcome))),
       Effect.tap((outcome) => Deferred.succeed(done.get(p.id)!, outcome.result === "ran" || outcome.result === "cached")),

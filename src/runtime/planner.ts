@@ -90,7 +90,8 @@ const whyRun = (
   const before = previous?.nodes[id]?.material
   if (!before) return "never run"
   if (before.kind !== material.kind) return `its kind changed from ${before.kind} to ${material.kind}`
-  if (before.version !== material.version) return `the implementation of '${material.kind}' changed (version ${before.version} -> ${material.version})`
+  if (before.version !== material.version)
+    return `the implementation of '${material.kind}' changed (version ${before.version} -> ${material.version})`
   const reasons = configChanges(before.config, material.config, ["with"])
   for (const [port, keys] of Object.entries(material.inputs)) {
     if (canonicalJson(keys) === canonicalJson(before.inputs[port] ?? [])) continue

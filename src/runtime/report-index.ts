@@ -2,7 +2,11 @@ import { cp, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import type { PipelineGraph } from "../dsl/graph.js"
 
-const exists = (path: string) => stat(path).then(() => true, () => false)
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  )
 
 /**
  * Gathers the report files of every node of a run (each stored with its node's cached result, so a cached
@@ -15,7 +19,9 @@ export const assembleReport = async (
   reportDir: string,
 ): Promise<string | undefined> => {
   const sections: string[] = []
-  const tablesFirst = [...completed].sort((a, b) => Number(graph.nodes.get(b.id)?.kind.kind === "metric") - Number(graph.nodes.get(a.id)?.kind.kind === "metric"))
+  const tablesFirst = [...completed].sort(
+    (a, b) => Number(graph.nodes.get(b.id)?.kind.kind === "metric") - Number(graph.nodes.get(a.id)?.kind.kind === "metric"),
+  )
   for (const { id, dir } of tablesFirst) {
     const source = join(dir, "report")
     if (!(await exists(source))) continue

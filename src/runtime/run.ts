@@ -35,7 +35,10 @@ const recordPath = (root: string, pipeline: string) => join(root, "records", `${
 
 export const readRecord = (root: string, pipeline: string): Effect.Effect<RunRecord | undefined> =>
   Effect.promise(() =>
-    readFile(recordPath(root, pipeline), "utf8").then((text) => JSON.parse(text) as RunRecord, () => undefined),
+    readFile(recordPath(root, pipeline), "utf8").then(
+      (text) => JSON.parse(text) as RunRecord,
+      () => undefined,
+    ),
   )
 
 /** The plan of a pipeline against the current cache: what is cached and why the rest will run. */
@@ -77,7 +80,14 @@ export const runPipeline = Effect.fn("runPipeline")(function* (graph: PipelineGr
   const runDir = join(store.root, "runs", options.runId)
   yield* Effect.promise(async () => {
     await mkdir(runDir, { recursive: true })
-    await writeFile(join(runDir, "run.json"), JSON.stringify({ runId: options.runId, pipeline: graph.name, file: graph.file, pid: process.pid, startedAt: new Date().toISOString() }, null, 2))
+    await writeFile(
+      join(runDir, "run.json"),
+      JSON.stringify(
+        { runId: options.runId, pipeline: graph.name, file: graph.file, pid: process.pid, startedAt: new Date().toISOString() },
+        null,
+        2,
+      ),
+    )
   })
   yield* bus.subscribe(makeRunLogWriter(join(runDir, "events.ndjson")))
   const started = Date.now()
@@ -101,7 +111,9 @@ export const runPipeline = Effect.fn("runPipeline")(function* (graph: PipelineGr
     runId: options.runId,
     pipeline: { name: graph.name, file: graph.file },
     backend: summary(backend.current()?.info ?? backend.expected),
-    nodes: graph.order.filter((id) => !options.selected || options.selected.has(id)).map((id) => ({ id, kind: graph.nodes.get(id)!.kind.kind })),
+    nodes: graph.order
+      .filter((id) => !options.selected || options.selected.has(id))
+      .map((id) => ({ id, kind: graph.nodes.get(id)!.kind.kind })),
   })
   const ready = announced(backend, bus)
   let planned = options.planned ?? (yield* planRun(graph, options))
@@ -119,7 +131,13 @@ export const runPipeline = Effect.fn("runPipeline")(function* (graph: PipelineGr
   yield* saveRecord(store.root, graph, options.runId, planned, outcomes)
   const status: RunStatus = outcomes.some((o) => o.result !== "ran" && o.result !== "cached") ? "failed" : "succeeded"
   const completed = planned.filter((p) => outcomes.some((o) => o.id === p.id && (o.result === "ran" || o.result === "cached")))
-  const report = yield* Effect.promise(() => assembleReport(graph, completed.map((p) => ({ id: p.id, dir: store.dirOf(p.key) })), join(runDir, "report")))
+  const report = yield* Effect.promise(() =>
+    assembleReport(
+      graph,
+      completed.map((p) => ({ id: p.id, dir: store.dirOf(p.key) })),
+      join(runDir, "report"),
+    ),
+  )
   yield* finish(status, outcomes, report)
   return { runId: options.runId, runDir, status, outcomes, planned } satisfies RunResult
 })
@@ -153,7 +171,13 @@ const announced = (backend: TensorBackendShape, bus: EventBusShape): Effect.Effe
 }
 
 /** Remembers what each completed node computed, for the next plan's "changed from ... to ...". */
-const saveRecord = (root: string, graph: PipelineGraph, runId: string, planned: ReadonlyArray<PlannedNode>, outcomes: ReadonlyArray<NodeOutcome>) =>
+const saveRecord = (
+  root: string,
+  graph: PipelineGraph,
+  runId: string,
+  planned: ReadonlyArray<PlannedNode>,
+  outcomes: ReadonlyArray<NodeOutcome>,
+) =>
   Effect.gen(function* () {
     const pipeline = graph.name
     const previous = yield* readRecord(root, pipeline)

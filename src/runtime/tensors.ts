@@ -17,9 +17,7 @@ export const toStored = async (value: PortValue): Promise<StoredValue> => {
 
 export const toPortValue = (tf: typeof tfc, stored: StoredValue): PortValue => ({
   meta: stored.meta,
-  tensors: Object.fromEntries(
-    Object.entries(stored.tensors).map(([name, raw]) => [name, tf.tensor(raw.data, [...raw.shape], raw.dtype)]),
-  ),
+  tensors: Object.fromEntries(Object.entries(stored.tensors).map(([name, raw]) => [name, tf.tensor(raw.data, [...raw.shape], raw.dtype)])),
 })
 
 export const disposeValue = (value: PortValue): void => {

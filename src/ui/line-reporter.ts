@@ -40,7 +40,8 @@ export const formatEventLine = (event: RunEvent, state: RunState, debug = false)
       return `[run] ${event.pipeline.name} run ${event.runId} backend ${b.name} (${b.device}${threads})${b.reason ? `: ${b.reason}` : ""}`
     }
     case "backend-ready": {
-      const replanned = event.expected !== event.fingerprint ? ` (${event.fingerprint}, not the expected ${event.expected}: planned again)` : ""
+      const replanned =
+        event.expected !== event.fingerprint ? ` (${event.fingerprint}, not the expected ${event.expected}: planned again)` : ""
       const why = event.backend.reason ? `: ${event.backend.reason}` : ""
       return `[backend] ${event.backend.name} ${event.backend.device} started in ${formatDuration(event.initMs)}${replanned}${why}`
     }
@@ -77,7 +78,11 @@ const progressText = (node: NodeView): string => {
   if (p === undefined) return node.id
   const unit = p.unit !== undefined ? ` ${p.unit}` : ""
   const parts = [node.id]
-  parts.push(p.total !== undefined ? `${formatNumber(p.done)}/${formatNumber(p.total)}${unit} (${formatPercent(p.done, p.total)})` : `${formatNumber(p.done)}${unit}`)
+  parts.push(
+    p.total !== undefined
+      ? `${formatNumber(p.done)}/${formatNumber(p.total)}${unit} (${formatPercent(p.done, p.total)})`
+      : `${formatNumber(p.done)}${unit}`,
+  )
   if (node.rate !== undefined) parts.push(formatRate(node.rate, p.unit))
   if (node.etaSeconds !== undefined) parts.push(`ETA ${formatEta(node.etaSeconds)}`)
   const scalars = formatScalars(p.scalars)

@@ -55,7 +55,12 @@ export interface RunState {
   /** The backend the run was planned with (run-started). */
   readonly backend?: BackendSummary
   /** The backend as started (only once a node has to run): which, after how many settled nodes, how long it took. */
-  readonly backendStarted?: { readonly backend: BackendSummary; readonly afterSettled: number; readonly initMs: number; readonly replanned: boolean }
+  readonly backendStarted?: {
+    readonly backend: BackendSummary
+    readonly afterSettled: number
+    readonly initMs: number
+    readonly replanned: boolean
+  }
   readonly status: "waiting" | "running" | RunStatus
   readonly startedAt?: number
   readonly finishedAt?: number
@@ -125,7 +130,12 @@ export const reduceRun = (state: RunState, event: RunEvent): RunState => {
     case "backend-ready":
       return {
         ...s,
-        backendStarted: { backend: event.backend, afterSettled: s.settledOrder.length, initMs: event.initMs, replanned: event.expected !== event.fingerprint },
+        backendStarted: {
+          backend: event.backend,
+          afterSettled: s.settledOrder.length,
+          initMs: event.initMs,
+          replanned: event.expected !== event.fingerprint,
+        },
       }
     case "node-planned":
       return updateNode(s, event.id, (n) => ({ ...n, plan: event.status, planReason: event.reason }))

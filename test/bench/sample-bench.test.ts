@@ -27,7 +27,12 @@ describe("npm run bench -- --quick --only sample", () => {
     process.env.ONNX_THREADS = "1"
     const { runSampleBench, SAMPLE_HEADER } = await import("../../bench/sample.js")
     const { writeSummary, SUMMARY_HEADER } = await import("../../bench/lib/summary.js")
-    const options = { quick: true, backends: [parseBackend("wasm:1")], outDir: mkdtempSync(join(tmpdir(), "bench-smoke-")), machine: describeMachine() }
+    const options = {
+      quick: true,
+      backends: [parseBackend("wasm:1")],
+      outDir: mkdtempSync(join(tmpdir(), "bench-smoke-")),
+      machine: describeMachine(),
+    }
     const torch = torchProblem()
     const report = runSampleBench(options)
 

@@ -26,18 +26,26 @@ describe("whether --backend auto may take WebGPU", () => {
 
   it("follows the network the pipeline is set to", () => {
     expect(webgpuWorthwhile(graphOf("quickstart-blur.yaml", ["model.with.preset=base", "params.resolution=256"]))).toBe(true)
-    expect(webgpuWorthwhile(graphOf("ffhq-blur.yaml", ["model_dt0.with.network.model_channels=16", "model_dt1.with.network.model_channels=16"]))).toBe(false)
+    expect(
+      webgpuWorthwhile(graphOf("ffhq-blur.yaml", ["model_dt0.with.network.model_channels=16", "model_dt1.with.network.model_channels=16"])),
+    ).toBe(false)
   })
 })
 
 describe("which CPU engine --backend auto takes", () => {
   it("wasm for the quickstart's tiny-32, whose many small kernel calls cost less there", () => {
-    expect(cpuEngine(graphOf("quickstart-blur.yaml"))).toMatchObject({ engine: "wasm", why: expect.stringContaining("tiny-32, 0.46 M parameters at 32 px") })
+    expect(cpuEngine(graphOf("quickstart-blur.yaml"))).toMatchObject({
+      engine: "wasm",
+      why: expect.stringContaining("tiny-32, 0.46 M parameters at 32 px"),
+    })
   })
 
   it("native TensorFlow for small-64 and the paper's networks", () => {
     expect(cpuEngine(graphOf("quickstart-blur.yaml", ["model.with.preset=small-64", "params.resolution=64"])).engine).toBe("tensorflow")
-    expect(cpuEngine(graphOf("ffhq-blur.yaml"))).toMatchObject({ engine: "tensorflow", why: expect.stringContaining("base, 67.75 M parameters at 256 px") })
+    expect(cpuEngine(graphOf("ffhq-blur.yaml"))).toMatchObject({
+      engine: "tensorflow",
+      why: expect.stringContaining("base, 67.75 M parameters at 256 px"),
+    })
   })
 
   it("wasm when there is no network at all", () => {

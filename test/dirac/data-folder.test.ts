@@ -63,7 +63,10 @@ describe("folder of images", () => {
       seen.push(batch.ids)
       last = batch
     }
-    expect(seen).toEqual([["a/wide", "a/z/photo"], ["b-grey", "c"]])
+    expect(seen).toEqual([
+      ["a/wide", "a/z/photo"],
+      ["b-grey", "c"],
+    ])
     expect(last!.pixels).toEqual((await src.load([3, 4])).pixels)
     expect(last!.indices).toEqual([3, 4])
     const none = []

@@ -60,7 +60,8 @@ describe("ImageNet layout", () => {
   beforeAll(async () => {
     const png = await tinyPng(3)
     for (const p of ["train/n01/a.JPEG", "train/n01/b.JPEG", "train/n02/c.JPEG"]) writeFile(join(root, p), png)
-    for (const p of ["val/n01/v1.JPEG", "val/n01/v2.JPEG", "val/n01/v3.JPEG", "val/n02/v4.JPEG", "val/n02/v5.JPEG", "val/n03/v6.JPEG"]) writeFile(join(root, p), png)
+    for (const p of ["val/n01/v1.JPEG", "val/n01/v2.JPEG", "val/n01/v3.JPEG", "val/n02/v4.JPEG", "val/n02/v5.JPEG", "val/n03/v6.JPEG"])
+      writeFile(join(root, p), png)
   })
 
   it("train = train/, val/test = first/last file per class in val/, seeded shuffle", async () => {

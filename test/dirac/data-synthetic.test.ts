@@ -10,7 +10,9 @@ const down2 = (img: Float32Array, R: number): Float32Array => {
   const at = (y: number, x: number, c: number): number => img[(y * R + x) * 3 + c]
   for (let y = 0; y < r; y++)
     for (let x = 0; x < r; x++)
-      for (let c = 0; c < 3; c++) out[(y * r + x) * 3 + c] = (at(2 * y, 2 * x, c) + at(2 * y, 2 * x + 1, c) + at(2 * y + 1, 2 * x, c) + at(2 * y + 1, 2 * x + 1, c)) / 4
+      for (let c = 0; c < 3; c++)
+        out[(y * r + x) * 3 + c] =
+          (at(2 * y, 2 * x, c) + at(2 * y, 2 * x + 1, c) + at(2 * y + 1, 2 * x, c) + at(2 * y + 1, 2 * x + 1, c)) / 4
   return out
 }
 
@@ -75,7 +77,10 @@ describe("SyntheticSource", () => {
     expect(source.ids).toEqual([0, 1, 2, 3, 4, 5, 6].map((i) => `synthetic/9/${i}`))
     const batches = []
     for await (const b of source.batches(2, 3)) batches.push(b)
-    expect(batches.map((b) => b.ids)).toEqual([["synthetic/9/3", "synthetic/9/4"], ["synthetic/9/5", "synthetic/9/6"]])
+    expect(batches.map((b) => b.ids)).toEqual([
+      ["synthetic/9/3", "synthetic/9/4"],
+      ["synthetic/9/5", "synthetic/9/6"],
+    ])
     expect(batches[0].shape).toEqual([2, 16, 16, 3])
     expect(batches[1].indices).toEqual([5, 6])
     const single = await source.load([4])
@@ -99,7 +104,11 @@ describe("SyntheticSource", () => {
     const again = await openSource(JSON.parse(JSON.stringify(source.describe())))
     expect(again.ids).toEqual(source.ids)
     expect(await again.fingerprint()).toBe(await source.fingerprint())
-    for (const other of [{ seed: 8, count: 7, resolution: 16 }, { seed: 9, count: 6, resolution: 16 }, { seed: 9, count: 7, resolution: 32 }]) {
+    for (const other of [
+      { seed: 8, count: 7, resolution: 16 },
+      { seed: 9, count: 6, resolution: 16 },
+      { seed: 9, count: 7, resolution: 32 },
+    ]) {
       expect(await new SyntheticSource(other).fingerprint()).not.toBe(await source.fingerprint())
     }
     await expect(openSource({ ...source.describe(), version: "synthetic-v0" })).rejects.toThrow(/generator/)

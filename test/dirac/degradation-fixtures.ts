@@ -34,7 +34,13 @@ export const lcgValues = (n: number, seed: number): Float32Array => {
 }
 
 export const randomImages = (shape: [number, number, number, number], seed: number): tf.Tensor4D =>
-  tf.tensor4d(lcgValues(shape.reduce((a, b) => a * b, 1), seed), shape)
+  tf.tensor4d(
+    lcgValues(
+      shape.reduce((a, b) => a * b, 1),
+      seed,
+    ),
+    shape,
+  )
 
 export const dot = (a: tf.Tensor, b: tf.Tensor): number => {
   const x = a.dataSync()

@@ -67,7 +67,12 @@ describe("gaussian taps", () => {
   })
 
   it("give blur matrices whose rows sum to 1", () => {
-    for (const [std, n] of [[0.3, 16], [3, 16], [3, 7], [1.4, 64]] as const) {
+    for (const [std, n] of [
+      [0.3, 16],
+      [3, 16],
+      [3, 7],
+      [1.4, 64],
+    ] as const) {
       const { forward, transposed } = reflectBlurMatrix(std, n, 30)
       for (let i = 0; i < n; i++) {
         let s = 0
@@ -128,7 +133,11 @@ describe("gaussian-blur family", () => {
   })
 
   it("has an exact adjoint: <A x, y> = <x, A^T y>", () => {
-    for (const [shape, std] of [[[2, 24, 17, 3], 3], [[1, 9, 9, 3], 2.2], [[3, 32, 32, 3], 0.3]] as const) {
+    for (const [shape, std] of [
+      [[2, 24, 17, 3], 3],
+      [[1, 9, 9, 3], 2.2],
+      [[3, 32, 32, 3], 0.3],
+    ] as const) {
       const x = randomImages([...shape], 11)
       const y = randomImages([...shape], 12)
       const lhs = dot(family.apply(x, std), y)

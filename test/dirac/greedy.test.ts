@@ -44,7 +44,12 @@ const monotoneMetric = (n: number, seed: number) => {
 
 describe("greedySelect", () => {
   it("selects what the paper's Algorithm 2 selects", async () => {
-    for (const [n, m, seed] of [[40, 10, 1], [200, 30, 2], [60, 20, 3], [17, 0, 4]] as const) {
+    for (const [n, m, seed] of [
+      [40, 10, 1],
+      [200, 30, 2],
+      [60, 20, 3],
+      [17, 0, 4],
+    ] as const) {
       const distance = monotoneMetric(n, seed)
       const result = await greedySelect({ candidates: n, points: m, distance })
       expect(result.indices).toEqual(paperAlgorithm2(n, m, distance))

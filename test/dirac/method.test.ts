@@ -25,7 +25,13 @@ describe("DiracDiffusion on synthetic images (the paper's qualitative claims, at
   it("DO beats the measurement in PSNR, x^0 stays data-consistent, PO beats DO perceptually", async () => {
     const process = degradationProcess(gaussianBlurFamily({ stdMin: 0.3, stdMax: 1.0 }))
     const net = createUNet("tiny-16", { seed: 1 })
-    const trainer = new Trainer(net, process, syntheticSource({ seed: 1, count: 256, resolution: 16 }), { batchSize: 8, dt: 0, adam: { ...defaultAdam, lr: 2e-3 }, emaDecay: 0, seed: 1 })
+    const trainer = new Trainer(net, process, syntheticSource({ seed: 1, count: 256, resolution: 16 }), {
+      batchSize: 8,
+      dt: 0,
+      adam: { ...defaultAdam, lr: 2e-3 },
+      emaDecay: 0,
+      seed: 1,
+    })
     for (let i = 0; i < 300; i++) await trainer.trainStep()
 
     const set = async (seed: number) => {
@@ -34,9 +40,21 @@ describe("DiracDiffusion on synthetic images (the paper's qualitative claims, at
       return { x, ids: batch.ids, y: measure(process, x, batch.ids) }
     }
     const perceptual = perceptualMetric("mobilenet-perceptual")
-    const args: SamplerArgs = { dt: 0.1, stopT: 0, update: "look-ahead", guidance: { step: 0, scaling: "std", sign: "paper" }, output: "x0" }
+    const args: SamplerArgs = {
+      dt: 0.1,
+      stopT: 0,
+      update: "look-ahead",
+      guidance: { step: 0, scaling: "std", sign: "paper" },
+      output: "x0",
+    }
     const val = await set(2)
-    const run = await diracSample(networkDenoiser(net), process, args, { measurements: val.y, ids: val.ids, seed: 1, clean: val.x, perceptual: (a, b) => perceptual.distance(a, b) })
+    const run = await diracSample(networkDenoiser(net), process, args, {
+      measurements: val.y,
+      ids: val.ids,
+      seed: 1,
+      clean: val.x,
+      perceptual: (a, b) => perceptual.distance(a, b),
+    })
     const trajectories = addBatch(emptyTrajectories(0.1, process.sigma(1) ** 2), run.trajectory)
     const floor = process.sigma(1) ** 2
     for (const e of meanCurve(trajectories, "eps_dc")) expect(e / floor).toBeLessThan(2)
@@ -44,7 +62,8 @@ describe("DiracDiffusion on synthetic images (the paper's qualitative claims, at
     const perception = chooseStop(trajectories, "perceptual_x0", "min")
 
     const test = await set(3)
-    const sampleAt = async (tStop: number) => (await diracSample(networkDenoiser(net), process, { ...args, stopT: tStop }, { measurements: test.y, ids: test.ids, seed: 2 })).output
+    const sampleAt = async (tStop: number) =>
+      (await diracSample(networkDenoiser(net), process, { ...args, stopT: tStop }, { measurements: test.y, ids: test.ids, seed: 2 })).output
     const doOut = await sampleAt(distortion.tStop)
     const poOut = await sampleAt(perception.tStop)
     const measured = mean(psnr(test.y, test.x))

@@ -32,9 +32,7 @@ const naiveSsim = (a: Float32Array, b: Float32Array, h: number, w: number, c: nu
             sab += weight * x * y
           }
         const [c1, c2] = [1e-4, 9e-4]
-        channelSum +=
-          ((2 * ma * mb + c1) * (2 * (sab - ma * mb) + c2)) /
-          ((ma * ma + mb * mb + c1) * (saa - ma * ma + sbb - mb * mb + c2))
+        channelSum += ((2 * ma * mb + c1) * (2 * (sab - ma * mb) + c2)) / ((ma * ma + mb * mb + c1) * (saa - ma * ma + sbb - mb * mb + c2))
       }
     total += channelSum / ((h - 10) * (w - 10))
   }
@@ -42,7 +40,10 @@ const naiveSsim = (a: Float32Array, b: Float32Array, h: number, w: number, c: nu
 }
 
 const images = (n: number, h: number, w: number, seed: number, scale = 1, offset = 0) =>
-  tf.tensor4d(lcgValues(n * h * w * 3, seed).map((v) => v * scale + offset), [n, h, w, 3])
+  tf.tensor4d(
+    lcgValues(n * h * w * 3, seed).map((v) => v * scale + offset),
+    [n, h, w, 3],
+  )
 
 describe("MSE and PSNR", () => {
   it("use the official per-image formula 20 log10(1 / sqrt(MSE))", () => {
@@ -87,7 +88,9 @@ describe("SSIM", () => {
     const y = b.dataSync() as Float32Array
     const size = 19 * 16 * 3
     got.forEach((value, k) => {
-      expect(Math.abs(value - naiveSsim(x.subarray(k * size, (k + 1) * size), y.subarray(k * size, (k + 1) * size), 19, 16, 3))).toBeLessThan(1e-6)
+      expect(
+        Math.abs(value - naiveSsim(x.subarray(k * size, (k + 1) * size), y.subarray(k * size, (k + 1) * size), 19, 16, 3)),
+      ).toBeLessThan(1e-6)
     })
   })
 

@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest"
-import { buildArch, countParameters, stateDictShapes, stateDictSize, UNET_PRESETS, unetParameterCount, resolveUNetArgs } from "../../src/dirac/network/index.js"
+import {
+  buildArch,
+  countParameters,
+  stateDictShapes,
+  stateDictSize,
+  UNET_PRESETS,
+  unetParameterCount,
+  resolveUNetArgs,
+} from "../../src/dirac/network/index.js"
 
 describe("SongUNet architecture (symbolic, nothing allocated)", () => {
   it("has exactly the official parameter counts for base and large", () => {
@@ -87,7 +95,8 @@ describe("SongUNet architecture (symbolic, nothing allocated)", () => {
     expect(decNames.slice(0, 6)).toEqual(["dec.4x4_in0", "dec.4x4_in1", "dec.4x4_block0", "dec.4x4_block1", "dec.4x4_block2", "dec.8x8_up"])
     expect(decNames.slice(-3)).toEqual(["dec.256x256_block2", "dec.256x256_aux_norm", "dec.256x256_aux_conv"])
     const widths = new Map<string, number>()
-    for (const s of arch.encoder) if (s.kind === "block" && s.block.name.endsWith("block1")) widths.set(s.block.name.split("_")[0], s.block.cout)
+    for (const s of arch.encoder)
+      if (s.kind === "block" && s.block.name.endsWith("block1")) widths.set(s.block.name.split("_")[0], s.block.cout)
     expect([...widths.values()]).toEqual([128, 128, 256, 256, 256, 256, 256])
     const concat = arch.decoder.filter((s) => s.kind === "block" && s.concatSkip).length
     expect(concat).toBe(21)

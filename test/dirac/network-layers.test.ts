@@ -1,10 +1,31 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { initBackend } from "../../src/runtime/backend/select.js"
-import { ConstantCache, firDown, firDownValid, firUp, groupNorm, mm, normAct, residualJoin, selfAttention, silu, addBias, addPerSample } from "../../src/dirac/network/layers.js"
+import {
+  ConstantCache,
+  firDown,
+  firDownValid,
+  firUp,
+  groupNorm,
+  mm,
+  normAct,
+  residualJoin,
+  selfAttention,
+  silu,
+  addBias,
+  addPerSample,
+} from "../../src/dirac/network/layers.js"
 import { fromTorchLayout } from "../../src/dirac/network/weights.js"
 import type { ParamSpec } from "../../src/dirac/network/arch.js"
-import { attention, depthwise, depthwiseTransposed, filter2d, groupNorm as groupNormRef, nhwcSample, type Img } from "./network-reference.js"
+import {
+  attention,
+  depthwise,
+  depthwiseTransposed,
+  filter2d,
+  groupNorm as groupNormRef,
+  nhwcSample,
+  type Img,
+} from "./network-reference.js"
 import { maxAbsDiff } from "../numeric.js"
 
 let consts: ConstantCache
@@ -22,7 +43,8 @@ const toNhwc = (imgs: Img[]): Float32Array => {
   const { c, h, w } = imgs[0]
   const out = new Float32Array(imgs.length * h * w * c)
   imgs.forEach((im, b) => {
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let ch = 0; ch < c; ch++) out[((b * h + y) * w + x) * c + ch] = im.d[(ch * h + y) * w + x]
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) for (let ch = 0; ch < c; ch++) out[((b * h + y) * w + x) * c + ch] = im.d[(ch * h + y) * w + x]
   })
   return out
 }
@@ -78,7 +100,10 @@ describe("FIR resampling [1,3,3,1]", () => {
   })
 
   it("generic filters ([1,1], [1,2,2,1]) take the depthwise path and match the definition too", () => {
-    for (const t of [[1, 1], [1, 2, 2, 1]]) {
+    for (const t of [
+      [1, 1],
+      [1, 2, 2, 1],
+    ]) {
       const pad = Math.floor((t.length - 1) / 2)
       const k = t.length
       const x = rand([1, 6, 8, 2], 4) as tf.Tensor4D
@@ -118,7 +143,8 @@ describe("GroupNorm", () => {
       return tf.add(tf.mul(tf.reshape(tf.div(tf.sub(r, mean), tf.sqrt(tf.add(variance, 1e-6))), [2, 4, 4, 8]), gg), bb)
     }
     const loss = (f: typeof plain) => (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(tf.square(f(xx, gg, bb)), w))
-    const mine = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => groupNorm(xx as tf.Tensor4D, gg as tf.Tensor1D, bb as tf.Tensor1D, 2, 1e-6)
+    const mine = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) =>
+      groupNorm(xx as tf.Tensor4D, gg as tf.Tensor1D, bb as tf.Tensor1D, 2, 1e-6)
     const ga = tf.grads(loss(mine))([x, gamma, beta])
     const gb = tf.grads(loss(plain))([x, gamma, beta])
     for (let i = 0; i < 3; i++) expect(maxAbsDiff(ga[i].dataSync(), gb[i].dataSync())).toBeLessThan(2e-4)
@@ -152,8 +178,14 @@ describe("normAct (GroupNorm + SiLU + dropout, one op)", () => {
     const k = rand([2, 3, 3, 4], 61)
     const b = rand([4], 62)
     const w = rand([2, 3, 3, 4], 63)
-    const g1 = tf.grads((hh: tf.Tensor, kk: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(residualJoin(hh as tf.Tensor4D, kk as tf.Tensor4D, bb as tf.Tensor1D, 0.7), w)))([h, k, b])
-    const g2 = tf.grads((hh: tf.Tensor, kk: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(tf.mul(tf.add(tf.add(hh, kk), bb), 0.7), w)))([h, k, b])
+    const g1 = tf.grads((hh: tf.Tensor, kk: tf.Tensor, bb: tf.Tensor) =>
+      tf.sum(tf.mul(residualJoin(hh as tf.Tensor4D, kk as tf.Tensor4D, bb as tf.Tensor1D, 0.7), w)),
+    )([h, k, b])
+    const g2 = tf.grads((hh: tf.Tensor, kk: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(tf.mul(tf.add(tf.add(hh, kk), bb), 0.7), w)))([
+      h,
+      k,
+      b,
+    ])
     for (let i = 0; i < 3; i++) expect(maxAbsDiff(g1[i].dataSync(), g2[i].dataSync())).toBeLessThan(1e-5)
   })
 })
@@ -168,7 +200,14 @@ describe("self-attention", () => {
     const qkvBT = Float32Array.from(rand([3 * C], 32).dataSync())
     const projT = Float32Array.from(rand([C * C], 33).dataSync())
     const projBT = Float32Array.from(rand([C], 34).dataSync())
-    const spec = (role: ParamSpec["role"], shape: number[], torchShape: number[]): ParamSpec => ({ name: role, role, shape, torchShape, trainable: true, init: { mode: "zeros" } })
+    const spec = (role: ParamSpec["role"], shape: number[], torchShape: number[]): ParamSpec => ({
+      name: role,
+      role,
+      shape,
+      torchShape,
+      trainable: true,
+      init: { mode: "zeros" },
+    })
     const wq = tf.tensor4d(fromTorchLayout(spec("qkv_weight", [1, 1, C, 3 * C], [3 * C, C, 1, 1]), qkvT), [1, 1, C, 3 * C])
     const bq = tf.tensor1d(fromTorchLayout(spec("qkv_bias", [3 * C], [3 * C]), qkvBT))
     const wp = tf.tensor4d(fromTorchLayout(spec("conv_weight", [1, 1, C, C], [C, C, 1, 1]), projT), [1, 1, C, C])
@@ -184,7 +223,8 @@ describe("small ops with custom gradients", () => {
     const x = rand([3, 5], 40) as tf.Tensor2D
     const wm = rand([5, 4], 41) as tf.Tensor2D
     const b = rand([4], 42) as tf.Tensor1D
-    const f1 = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.square(silu(addBias(mm(xx as tf.Tensor2D, ww as tf.Tensor2D), bb as tf.Tensor1D))))
+    const f1 = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) =>
+      tf.sum(tf.square(silu(addBias(mm(xx as tf.Tensor2D, ww as tf.Tensor2D), bb as tf.Tensor1D))))
     const f2 = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => {
       const z = tf.add(tf.matMul(xx as tf.Tensor2D, ww as tf.Tensor2D), bb)
       return tf.sum(tf.square(tf.mul(z, tf.sigmoid(z))))
@@ -196,8 +236,12 @@ describe("small ops with custom gradients", () => {
     const h = rand([2, 3, 4, 5], 43) as tf.Tensor4D
     const p = rand([2, 5], 44) as tf.Tensor2D
     const c = rand([5], 45) as tf.Tensor1D
-    const g1 = tf.grads((hh: tf.Tensor, pp: tf.Tensor, cc: tf.Tensor) => tf.sum(tf.square(addBias(addPerSample(hh as tf.Tensor4D, pp as tf.Tensor2D), cc as tf.Tensor1D))))([h, p, c])
-    const g2 = tf.grads((hh: tf.Tensor, pp: tf.Tensor, cc: tf.Tensor) => tf.sum(tf.square(tf.add(tf.add(hh, tf.reshape(pp, [2, 1, 1, 5])), cc))))([h, p, c])
+    const g1 = tf.grads((hh: tf.Tensor, pp: tf.Tensor, cc: tf.Tensor) =>
+      tf.sum(tf.square(addBias(addPerSample(hh as tf.Tensor4D, pp as tf.Tensor2D), cc as tf.Tensor1D))),
+    )([h, p, c])
+    const g2 = tf.grads((hh: tf.Tensor, pp: tf.Tensor, cc: tf.Tensor) =>
+      tf.sum(tf.square(tf.add(tf.add(hh, tf.reshape(pp, [2, 1, 1, 5])), cc))),
+    )([h, p, c])
     for (let i = 0; i < 3; i++) expect(maxAbsDiff(g1[i].dataSync(), g2[i].dataSync())).toBeLessThan(1e-4)
   })
 })

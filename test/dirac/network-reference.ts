@@ -15,7 +15,8 @@ export interface Img {
 }
 
 const img = (c: number, h: number, w: number): Img => ({ c, h, w, d: new Float64Array(c * h * w) })
-const at = (x: Img, c: number, y: number, xx: number): number => (y < 0 || xx < 0 || y >= x.h || xx >= x.w ? 0 : x.d[(c * x.h + y) * x.w + xx])
+const at = (x: Img, c: number, y: number, xx: number): number =>
+  y < 0 || xx < 0 || y >= x.h || xx >= x.w ? 0 : x.d[(c * x.h + y) * x.w + xx]
 
 /** torch.nn.functional.conv2d(x, w [o, i, k, k], b, padding=pad), stride 1. */
 export const conv2d = (x: Img, w: ArrayLike<number>, b: ArrayLike<number> | null, cout: number, k: number, pad: number): Img => {
@@ -27,7 +28,8 @@ export const conv2d = (x: Img, w: ArrayLike<number>, b: ArrayLike<number> | null
       for (let xx = 0; xx < ow; xx++) {
         let s = b === null ? 0 : b[o]
         for (let i = 0; i < x.c; i++)
-          for (let u = 0; u < k; u++) for (let v = 0; v < k; v++) s += w[((o * x.c + i) * k + u) * k + v] * at(x, i, y + u - pad, xx + v - pad)
+          for (let u = 0; u < k; u++)
+            for (let v = 0; v < k; v++) s += w[((o * x.c + i) * k + u) * k + v] * at(x, i, y + u - pad, xx + v - pad)
         out.d[(o * oh + y) * ow + xx] = s
       }
   return out
@@ -98,7 +100,14 @@ const linear = (x: number[], w: ArrayLike<number>, b: ArrayLike<number>, fout: n
   Array.from({ length: fout }, (_, o) => x.reduce((s, v, i) => s + v * w[o * x.length + i], b[o]))
 
 /** EDM UNetBlock attention: qkv channels interleaved (3c + 0/1/2), softmax over keys, proj, residual, skip scale. */
-export const attention = (x: Img, norm2: Img, qkvW: ArrayLike<number>, qkvB: ArrayLike<number>, projW: ArrayLike<number>, projB: ArrayLike<number>): Img => {
+export const attention = (
+  x: Img,
+  norm2: Img,
+  qkvW: ArrayLike<number>,
+  qkvB: ArrayLike<number>,
+  projW: ArrayLike<number>,
+  projB: ArrayLike<number>,
+): Img => {
   const C = x.c
   const n = x.h * x.w
   const qkv = conv2d(norm2, qkvW, qkvB, 3 * C, 1, 0)
@@ -235,6 +244,7 @@ export const songUNetReference = (sd: SD, a: UNetArgs, y: Img, sigma: number): I
 export const nhwcSample = (data: ArrayLike<number>, shape: readonly number[], b: number): Img => {
   const [, h, w, c] = shape
   const out = img(c, h, w)
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let ch = 0; ch < c; ch++) out.d[(ch * h + y) * w + x] = data[((b * h + y) * w + x) * c + ch]
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) for (let ch = 0; ch < c; ch++) out.d[(ch * h + y) * w + x] = data[((b * h + y) * w + x) * c + ch]
   return out
 }

@@ -32,7 +32,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-const images = (b: number, h: number, w: number, seed: number): tf.Tensor4D => tf.randomUniform([b, h, w, 3], 0, 1, "float32", seed) as tf.Tensor4D
+const images = (b: number, h: number, w: number, seed: number): tf.Tensor4D =>
+  tf.randomUniform([b, h, w, 3], 0, 1, "float32", seed) as tf.Tensor4D
 const sigmas = (b: number): tf.Tensor1D => tf.tensor1d(Array.from({ length: b }, (_, i) => 0.01 + (0.04 * i) / Math.max(1, b - 1)))
 const maxAbs = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0])
 
@@ -47,10 +48,13 @@ const randomize = (net: SongUNet, seed: number): void => {
     for (let i = 0; i < n; i++) {
       const z = rng.normal()
       data[i] =
-        spec.role === "freqs" ? z * 16
-        : spec.role === "norm_weight" ? 1 + 0.2 * z
-        : spec.role.endsWith("bias") ? 0.1 * z
-        : z / Math.sqrt(fanIn)
+        spec.role === "freqs"
+          ? z * 16
+          : spec.role === "norm_weight"
+            ? 1 + 0.2 * z
+            : spec.role.endsWith("bias")
+              ? 0.1 * z
+              : z / Math.sqrt(fanIn)
     }
     sd[spec.name] = { dtype: "float32", shape: [...spec.torchShape], data }
   }
@@ -70,7 +74,11 @@ describe("SongUNet forward", () => {
   })
 
   it("output shapes at 16, 32 and 64 pixels (and non-square inputs)", () => {
-    for (const [preset, r] of [["tiny-16", 16], ["tiny-32", 32], ["small-64", 64]] as const) {
+    for (const [preset, r] of [
+      ["tiny-16", 16],
+      ["tiny-32", 32],
+      ["small-64", 64],
+    ] as const) {
       const net = createUNet(preset, { seed: 1 })
       const out = tf.tidy(() => forward(net, images(1, r, r, 2), sigmas(1)))
       expect(out.shape).toEqual([1, r, r, 3])
@@ -85,7 +93,11 @@ describe("SongUNet forward", () => {
   })
 
   it("matches a naive loop implementation of EDM's SongUNet end to end (random weights)", async () => {
-    for (const [overrides, seed] of [[{}, 11], [{ resample_filter: [1, 1] }, 12], [{ channel_mult: [1, 2, 1], attn_resolutions: [4, 16] }, 13]] as const) {
+    for (const [overrides, seed] of [
+      [{}, 11],
+      [{ resample_filter: [1, 1] }, 12],
+      [{ channel_mult: [1, 2, 1], attn_resolutions: [4, 16] }, 13],
+    ] as const) {
       const net = createUNet("tiny-16", { overrides })
       randomize(net, seed)
       const y = images(2, 16, 16, seed)
@@ -112,7 +124,10 @@ describe("SongUNet forward", () => {
 
   it("Fourier features are [sin, cos] of 2 pi f sigma", () => {
     const f = fourierFeatures(tf.tensor1d([0.02, 0.05]), tf.tensor1d([1, -3, 16]))
-    const expected = [0.02, 0.05].flatMap((s) => [...[1, -3, 16].map((v) => Math.sin(2 * Math.PI * v * s)), ...[1, -3, 16].map((v) => Math.cos(2 * Math.PI * v * s))])
+    const expected = [0.02, 0.05].flatMap((s) => [
+      ...[1, -3, 16].map((v) => Math.sin(2 * Math.PI * v * s)),
+      ...[1, -3, 16].map((v) => Math.cos(2 * Math.PI * v * s)),
+    ])
     const got = Array.from(f.dataSync())
     got.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 5))
   })
@@ -195,7 +210,11 @@ describe("SongUNet training", () => {
     kinds.forEach(([kind, pick], k) => {
       // A random direction on this kind only, scaled like each parameter.
       const dirs = vars.map((v, i) =>
-        tf.tidy(() => (pick(roleOf.get(v.name)!) ? tf.mul(tf.randomNormal(v.shape, 0, 1, "float32", 100 * k + i), tf.add(tf.abs(v), 0.01)) : tf.zerosLike(v))),
+        tf.tidy(() =>
+          pick(roleOf.get(v.name)!)
+            ? tf.mul(tf.randomNormal(v.shape, 0, 1, "float32", 100 * k + i), tf.add(tf.abs(v), 0.01))
+            : tf.zerosLike(v),
+        ),
       )
       const analytic = tf.tidy(() => tf.addN(vars.map((v, i) => tf.sum(tf.mul(grads[v.name], dirs[i])))).dataSync()[0])
       const at = (eps: number): number => {

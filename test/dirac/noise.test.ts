@@ -15,7 +15,13 @@ beforeAll(async () => {
 describe("noise levels", () => {
   it("sigma_t = 0.01 * 5^t", () => {
     const noise = { sigmaMin: 0.01, sigmaMax: 0.05 }
-    const expected: [number, number][] = [[0, 0.01], [0.25, 0.0149535], [0.5, 0.0223607], [0.98, 0.0484162], [1, 0.05]]
+    const expected: [number, number][] = [
+      [0, 0.01],
+      [0.25, 0.0149535],
+      [0.5, 0.0223607],
+      [0.98, 0.0484162],
+      [1, 0.05],
+    ]
     for (const [t, sigma] of expected) expect(Math.abs(sigmaAt(noise, t) - sigma)).toBeLessThan(1e-7)
   })
 
@@ -31,11 +37,13 @@ describe("measurement noise", () => {
   it("is a fixed function of the image id (same values in every run and on every machine)", () => {
     const z = measurementNoise("/00000/00000", [2, 1, 3]).dataSync()
     // seedFromString("/00000/00000") = 268956909; values also reproduced by an independent Python port.
-    expect(Array.from(z)).toEqual(
-      [1.7618780136108398, 0.3149056136608124, -0.17825940251350403, 1.2052630186080933, -1.303478479385376, -0.09683984518051147],
-    )
+    expect(Array.from(z)).toEqual([
+      1.7618780136108398, 0.3149056136608124, -0.17825940251350403, 1.2052630186080933, -1.303478479385376, -0.09683984518051147,
+    ])
     expect(maxAbsDiff(measurementNoise("img-7", [8, 8, 3]).dataSync(), measurementNoise("img-7", [8, 8, 3]).dataSync())).toBe(0)
-    expect(maxAbsDiff(measurementNoise("img-7", [8, 8, 3]).dataSync(), measurementNoise("img-8", [8, 8, 3]).dataSync())).toBeGreaterThan(0.5)
+    expect(maxAbsDiff(measurementNoise("img-7", [8, 8, 3]).dataSync(), measurementNoise("img-8", [8, 8, 3]).dataSync())).toBeGreaterThan(
+      0.5,
+    )
   })
 
   it("y~ = A_1 x + sigma_1 z, independent of the batch composition", () => {

@@ -28,7 +28,13 @@ beforeAll(async () => {
 /** Every parameter of `net` set to O(scale) random values, so that no branch of the network is negligible. */
 const randomise = (net: SongUNet, seed: number, scale: number): void => {
   const rng = Rng.fromSeed(seed)
-  for (const v of Object.values(net.params)) v.assign(tf.tensor(Float32Array.from({ length: v.size }, () => (rng.uniform() * 2 - 1) * scale), v.shape))
+  for (const v of Object.values(net.params))
+    v.assign(
+      tf.tensor(
+        Float32Array.from({ length: v.size }, () => (rng.uniform() * 2 - 1) * scale),
+        v.shape,
+      ),
+    )
 }
 
 const onnxForward = async (net: SongUNet, y: tf.Tensor4D, sigma: number[]): Promise<Float32Array> => {
@@ -127,7 +133,9 @@ describe("sampling with the network on ONNX Runtime", () => {
     const session = await openOnnxNetwork(net, { providers: ["cpu"], threads: 1 })
     try {
       const guided = { ...args, guidance: { step: 1, scaling: "std" as const, sign: "paper" as const } }
-      await expect(diracSample(onnxDenoiser(session), process, guided, { measurements: yTilde, ids, seed: 3 })).rejects.toBeInstanceOf(GuidanceNeedsGradient)
+      await expect(diracSample(onnxDenoiser(session), process, guided, { measurements: yTilde, ids, seed: 3 })).rejects.toBeInstanceOf(
+        GuidanceNeedsGradient,
+      )
     } finally {
       await session.release()
       net.dispose()

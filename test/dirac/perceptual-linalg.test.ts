@@ -1,11 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { Rng } from "../../src/dirac/random.js"
-import {
-  multiply,
-  sqrtmSymmetric,
-  symmetricEigen,
-  symmetricEigenvalues,
-} from "../../src/dirac/metrics/perceptual/linalg.js"
+import { multiply, sqrtmSymmetric, symmetricEigen, symmetricEigenvalues } from "../../src/dirac/metrics/perceptual/linalg.js"
 import {
   covariance,
   featureSet,
@@ -15,8 +10,7 @@ import {
 } from "../../src/dirac/metrics/perceptual/set-statistics.js"
 import { maxAbsDiff } from "../numeric.js"
 
-const randomMatrix = (rng: Rng, rows: number, cols: number): Float64Array =>
-  Float64Array.from({ length: rows * cols }, () => rng.normal())
+const randomMatrix = (rng: Rng, rows: number, cols: number): Float64Array => Float64Array.from({ length: rows * cols }, () => rng.normal())
 
 /** A Aᵀ / cols + shift·I: symmetric positive (semi-)definite. */
 const randomSpd = (rng: Rng, n: number, rank: number, shift: number): Float64Array => {
@@ -91,7 +85,11 @@ describe("Fréchet distance", () => {
   it("is ~0 for a set with itself and matches the Gaussian closed form for a shifted set", () => {
     const a = gaussianSet(10, 300, 8)
     expect(frechetDistance(a, a).distance).toBeLessThan(1e-10)
-    const shifted = featureSet(Float64Array.from(a.data, (v) => v + 0.5), a.count, a.dim)
+    const shifted = featureSet(
+      Float64Array.from(a.data, (v) => v + 0.5),
+      a.count,
+      a.dim,
+    )
     // Same covariance, means differ by 0.5 in each of 8 coordinates: FD = 8 * 0.25.
     expect(frechetDistance(a, shifted).distance).toBeCloseTo(2, 9)
   })
@@ -159,8 +157,9 @@ describe("KID", () => {
   })
 
   it("is unbiased: averages to ~0 over many same-distribution pairs (|mean| << spread)", () => {
-    const values = Array.from({ length: 20 }, (_, i) =>
-      kernelInceptionDistance(gaussianSet(200 + 2 * i, 30, 4), gaussianSet(201 + 2 * i, 30, 4)).kid,
+    const values = Array.from(
+      { length: 20 },
+      (_, i) => kernelInceptionDistance(gaussianSet(200 + 2 * i, 30, 4), gaussianSet(201 + 2 * i, 30, 4)).kid,
     )
     const mean = values.reduce((s, v) => s + v, 0) / values.length
     const sd = Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / values.length)

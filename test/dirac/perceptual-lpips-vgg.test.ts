@@ -47,7 +47,10 @@ const naiveLpips = (w: Record<string, RawTensor>, a: Float32Array, b: Float32Arr
   const features = (img: Float32Array): { data: Float64Array; h: number; c: number }[] => {
     let h = size
     let c = 3
-    let x = Float64Array.from({ length: h * h * 3 }, (_, i) => (2 * Math.min(1, Math.max(0, img[i]!)) - 1 - LPIPS_SHIFT[i % 3]!) / LPIPS_SCALE[i % 3]!)
+    let x = Float64Array.from(
+      { length: h * h * 3 },
+      (_, i) => (2 * Math.min(1, Math.max(0, img[i]!)) - 1 - LPIPS_SHIFT[i % 3]!) / LPIPS_SCALE[i % 3]!,
+    )
     const taps: { data: Float64Array; h: number; c: number }[] = []
     LPIPS_VGG_SLICES.forEach((convs, s) => {
       if (s > 0) {
@@ -57,7 +60,13 @@ const naiveLpips = (w: Record<string, RawTensor>, a: Float32Array, b: Float32Arr
           for (let j = 0; j < hp; j++)
             for (let k = 0; k < c; k++) {
               let m = -Infinity
-              for (const [di, dj] of [[0, 0], [0, 1], [1, 0], [1, 1]] as const) m = Math.max(m, x[((2 * i + di) * h + 2 * j + dj) * c + k]!)
+              for (const [di, dj] of [
+                [0, 0],
+                [0, 1],
+                [1, 0],
+                [1, 1],
+              ] as const)
+                m = Math.max(m, x[((2 * i + di) * h + 2 * j + dj) * c + k]!)
               pooled[(i * hp + j) * c + k] = m
             }
         x = pooled
@@ -170,7 +179,9 @@ describe("lpips-vgg from user-supplied weights (random here)", () => {
       d.forEach((row) => expect(Number.isFinite(row[i]!) && row[i]! > 0).toBe(true))
       expect(d[0]![i]!).toBeLessThan(d[2]![i]!)
     }
-    await expect(metric.distance(tf.zeros([1, 8, 8, 3]) as tf.Tensor4D, tf.zeros([1, 8, 8, 3]) as tf.Tensor4D)).rejects.toThrow(/at least 16 x 16/)
+    await expect(metric.distance(tf.zeros([1, 8, 8, 3]) as tf.Tensor4D, tf.zeros([1, 8, 8, 3]) as tf.Tensor4D)).rejects.toThrow(
+      /at least 16 x 16/,
+    )
   })
 
   it("accepts lins.{k} / model.0 names, rejects missing or mis-shaped tensors", () => {
@@ -181,7 +192,10 @@ describe("lpips-vgg from user-supplied weights (random here)", () => {
     const missing: Record<string, RawTensor> = { ...tensors }
     delete missing["net.slice4.19.weight"]
     expect(() => lpipsVggWeightsFromTensors(missing)).toThrow(/missing net\.slice4\.19\.weight/)
-    const bad: Record<string, RawTensor> = { ...tensors, "net.slice1.0.bias": { dtype: "float32", shape: [32], data: new Float32Array(32) } }
+    const bad: Record<string, RawTensor> = {
+      ...tensors,
+      "net.slice1.0.bias": { dtype: "float32", shape: [32], data: new Float32Array(32) },
+    }
     expect(() => lpipsVggWeightsFromTensors(bad)).toThrow(/shape \[32\], expected \[64\]/)
     expect(() => lpipsVggWeightsFromTensors(tensors, { "lpips.net": "alex" })).toThrow(/net=alex/)
     expect(() => perceptualMetric("lpips-vgg", { weights: "" })).toThrow(/needs "weights"/)

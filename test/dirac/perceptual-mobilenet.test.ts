@@ -125,7 +125,13 @@ describe("mobilenet-perceptual (LPIPS-style on nsfwjs MobileNetV2)", () => {
 
 describe("registry and scheduler hook", () => {
   it("lists the metrics and caches instances by name", () => {
-    expect(METRIC_CATALOGUE.map((m) => m.name)).toEqual(["mobilenet-perceptual", "lpips-vgg", "inception-fd", "mobilenet-fd", "tfjs-model-fd"])
+    expect(METRIC_CATALOGUE.map((m) => m.name)).toEqual([
+      "mobilenet-perceptual",
+      "lpips-vgg",
+      "inception-fd",
+      "mobilenet-fd",
+      "tfjs-model-fd",
+    ])
     expect(perceptualMetric("mobilenet-perceptual")).toBe(metric)
     expect(() => perceptualMetric("lpips")).toThrow(/unknown perceptual metric/)
     expect(() => perceptualMetric("lpips-vgg")).toThrow(/needs "weights"/)

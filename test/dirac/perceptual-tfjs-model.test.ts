@@ -12,7 +12,10 @@ let dir: string
 
 const randomImages = (seed: number, n: number, size: number): tf.Tensor4D => {
   const rng = Rng.fromSeed(seed)
-  return tf.tensor4d(Float32Array.from({ length: n * size * size * 3 }, () => rng.uniform()), [n, size, size, 3])
+  return tf.tensor4d(
+    Float32Array.from({ length: n * size * size * 3 }, () => rng.uniform()),
+    [n, size, size, 3],
+  )
 }
 
 beforeAll(async () => {
@@ -29,7 +32,14 @@ describe("tfjs-model-fd: a user-supplied tfjs model folder + metric.json", () =>
     const tfjs = await loadTfjs()
     const model = tfjs.sequential({
       layers: [
-        tfjs.layers.conv2d({ inputShape: [16, 16, 3], filters: 4, kernelSize: 3, activation: "relu", name: "conv", kernelInitializer: tfjs.initializers.glorotNormal({ seed: 1 }) }),
+        tfjs.layers.conv2d({
+          inputShape: [16, 16, 3],
+          filters: 4,
+          kernelSize: 3,
+          activation: "relu",
+          name: "conv",
+          kernelInitializer: tfjs.initializers.glorotNormal({ seed: 1 }),
+        }),
         tfjs.layers.globalAveragePooling2d({ name: "pool" }),
         tfjs.layers.dense({ units: 2, name: "head" }),
       ],
@@ -63,9 +73,22 @@ describe("tfjs-model-fd: a user-supplied tfjs model folder + metric.json", () =>
     const folder = join(dir, "graph")
     const modelTopology = {
       node: [
-        { name: "x", op: "Placeholder", attr: { dtype: { type: "DT_FLOAT" }, shape: { shape: { dim: [{ size: "-1" }, { size: "-1" }, { size: "-1" }, { size: "3" }] } } } },
-        { name: "axes", op: "Const", attr: { value: { tensor: { dtype: "DT_INT32", tensorShape: { dim: [{ size: "2" }] } } }, dtype: { type: "DT_INT32" } } },
-        { name: "pool", op: "Mean", input: ["x", "axes"], attr: { keep_dims: { b: false }, T: { type: "DT_FLOAT" }, Tidx: { type: "DT_INT32" } } },
+        {
+          name: "x",
+          op: "Placeholder",
+          attr: { dtype: { type: "DT_FLOAT" }, shape: { shape: { dim: [{ size: "-1" }, { size: "-1" }, { size: "-1" }, { size: "3" }] } } },
+        },
+        {
+          name: "axes",
+          op: "Const",
+          attr: { value: { tensor: { dtype: "DT_INT32", tensorShape: { dim: [{ size: "2" }] } } }, dtype: { type: "DT_INT32" } },
+        },
+        {
+          name: "pool",
+          op: "Mean",
+          input: ["x", "axes"],
+          attr: { keep_dims: { b: false }, T: { type: "DT_FLOAT" }, Tidx: { type: "DT_INT32" } },
+        },
       ],
       library: {},
       versions: { producer: 1 },
@@ -75,7 +98,10 @@ describe("tfjs-model-fd: a user-supplied tfjs model folder + metric.json", () =>
       { modelTopology, weightSpecs: [{ name: "axes", shape: [2], dtype: "int32" }], weightData: new Int32Array([1, 2]).buffer },
       "graph-model",
     )
-    await writeFile(join(folder, "metric.json"), JSON.stringify({ label: "mean colour", official: false, input: { size: null, range: [0, 255] }, output: "pool" }))
+    await writeFile(
+      join(folder, "metric.json"),
+      JSON.stringify({ label: "mean colour", official: false, input: { size: null, range: [0, 255] }, output: "pool" }),
+    )
     const metric = await setMetric("tfjs-model-fd", { weights: folder })
     await metric.load()
     const x = randomImages(3, 4, 8)

@@ -68,8 +68,12 @@ describe("degradation processes", () => {
     expect(() => paperDeblurProcess().A(x, 1.5)).toThrow(RangeError)
     expect(() => paperDeblurProcess().sigma(-0.1)).toThrow(RangeError)
     const description = paperDeblurProcess().describe()
-    expect(() => processFromDescription({ ...description, family: { kind: "motion-blur" } } as unknown as ProcessDescription)).toThrow(/motion-blur/)
-    expect(() => processFromDescription({ ...description, schedule: { kind: "cosine" } } as unknown as ProcessDescription)).toThrow(/cosine/)
+    expect(() => processFromDescription({ ...description, family: { kind: "motion-blur" } } as unknown as ProcessDescription)).toThrow(
+      /motion-blur/,
+    )
+    expect(() => processFromDescription({ ...description, schedule: { kind: "cosine" } } as unknown as ProcessDescription)).toThrow(
+      /cosine/,
+    )
     expect(() => gaussianBlurFamily({ kernelSize: 60 })).toThrow(RangeError)
     expect(() => inpaintBoxFamily({ boxSize: 0 })).toThrow(RangeError)
   })

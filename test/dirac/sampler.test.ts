@@ -42,7 +42,14 @@ describe("diracSample with an oracle network", () => {
       const x = batchToTensor4D(batch)
       const yTilde = measure(process, x, ids)
       const residuals: Array<{ t: number; mean: number; variance: number }> = []
-      const sampler: SamplerArgs = { dt: 0.05, stopT: 0, update: "look-ahead", guidance: { step: 0, scaling: "std", sign: "paper" }, output: "y", ...args }
+      const sampler: SamplerArgs = {
+        dt: 0.05,
+        stopT: 0,
+        update: "look-ahead",
+        guidance: { step: 0, scaling: "std", sign: "paper" },
+        output: "y",
+        ...args,
+      }
       // The oracle returns the true x; every iterate's residual y_t - A_t(x) is recorded by wrapping it.
       let seen = 0
       const result = await diracSample(
@@ -100,15 +107,28 @@ describe("diracSample with an oracle network", () => {
     const denoise = (y: tf.Tensor4D) => tf.mul(y, 0.9) as tf.Tensor4D
     const args: SamplerArgs = { dt: 0.1, stopT: 0, update: "look-ahead", guidance: { step: 0, scaling: "std", sign: "paper" }, output: "y" }
     const all = (await diracSample(denoise, process, args, { measurements: yTilde, ids: batch.ids, seed: 1 })).output
-    const last = (await diracSample(denoise, process, args, { measurements: tf.slice(yTilde, [2, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D, ids: [batch.ids[2]], seed: 1 })).output
+    const last = (
+      await diracSample(denoise, process, args, {
+        measurements: tf.slice(yTilde, [2, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D,
+        ids: [batch.ids[2]],
+        seed: 1,
+      })
+    ).output
     expect([...tf.slice(all, [2, 0, 0, 0], [1, -1, -1, -1]).dataSync()]).toEqual([...last.dataSync()])
   })
 
   it("leaves no tensors behind with the network denoiser", async () => {
     const net = createUNet("tiny-16", { seed: 0 })
     const yTilde = tf.randomUniform([1, 16, 16, 3], 0, 1, "float32", 1) as tf.Tensor4D
-    const args: SamplerArgs = { dt: 0.25, stopT: 0, update: "look-ahead", guidance: { step: 0, scaling: "std", sign: "paper" }, output: "x0" }
-    const run = async () => (await diracSample(networkDenoiser(net), paperDeblurProcess(), args, { measurements: yTilde, ids: ["a"], seed: 1 })).output.dispose()
+    const args: SamplerArgs = {
+      dt: 0.25,
+      stopT: 0,
+      update: "look-ahead",
+      guidance: { step: 0, scaling: "std", sign: "paper" },
+      output: "x0",
+    }
+    const run = async () =>
+      (await diracSample(networkDenoiser(net), paperDeblurProcess(), args, { measurements: yTilde, ids: ["a"], seed: 1 })).output.dispose()
     await run() // the first run caches blur matrices
     const before = tf.memory().numTensors
     await run()

@@ -1,19 +1,13 @@
 import { describe, expect, it } from "vitest"
 import { OFFICIAL_BLUR_STD, officialBlurSchedule } from "../../src/dirac/schedule/official-blur-table.js"
-import {
-  linearSchedule,
-  severityAt,
-  tableSchedule,
-  uniformTableSchedule,
-} from "../../src/dirac/schedule/severity-schedule.js"
+import { linearSchedule, severityAt, tableSchedule, uniformTableSchedule } from "../../src/dirac/schedule/severity-schedule.js"
 
 /** Candidate indices j of the official table (std = 0.3 + 2.7 j / 1999), from the reference. */
 const OFFICIAL_INDICES = [
-  0, 27, 44, 68, 78, 88, 105, 114, 122, 130, 138, 146, 154, 162, 170, 178, 187, 195, 204, 213, 222, 231, 241, 251, 261,
-  271, 282, 293, 304, 315, 326, 338, 350, 362, 374, 386, 399, 411, 424, 437, 450, 463, 476, 489, 503, 516, 530, 544, 558,
-  572, 586, 600, 614, 628, 643, 657, 672, 687, 702, 717, 733, 748, 764, 779, 795, 826, 842, 858, 890, 906, 923, 956, 973,
-  990, 1024, 1059, 1094, 1130, 1148, 1167, 1204, 1241, 1279, 1298, 1318, 1357, 1377, 1397, 1437, 1477, 1518, 1559, 1601,
-  1643, 1686, 1729, 1773, 1817, 1862, 1907, 1953, 1999,
+  0, 27, 44, 68, 78, 88, 105, 114, 122, 130, 138, 146, 154, 162, 170, 178, 187, 195, 204, 213, 222, 231, 241, 251, 261, 271, 282, 293, 304,
+  315, 326, 338, 350, 362, 374, 386, 399, 411, 424, 437, 450, 463, 476, 489, 503, 516, 530, 544, 558, 572, 586, 600, 614, 628, 643, 657,
+  672, 687, 702, 717, 733, 748, 764, 779, 795, 826, 842, 858, 890, 906, 923, 956, 973, 990, 1024, 1059, 1094, 1130, 1148, 1167, 1204, 1241,
+  1279, 1298, 1318, 1357, 1377, 1397, 1437, 1477, 1518, 1559, 1601, 1643, 1686, 1729, 1773, 1817, 1862, 1907, 1953, 1999,
 ]
 
 const grid = (n: number) => Array.from({ length: n + 1 }, (_, i) => i / n)
@@ -30,8 +24,14 @@ describe("official blur table", () => {
   it("gives the official std at sample severities", () => {
     const schedule = officialBlurSchedule()
     const expected: [number, number][] = [
-      [0, 0.3], [0.1, 0.4874738], [0.25, 0.6697474], [0.5, 1.1009505],
-      [0.75, 1.7658204], [0.9, 2.4001649], [0.98, 2.8745224], [1, 3.0],
+      [0, 0.3],
+      [0.1, 0.4874738],
+      [0.25, 0.6697474],
+      [0.5, 1.1009505],
+      [0.75, 1.7658204],
+      [0.9, 2.4001649],
+      [0.98, 2.8745224],
+      [1, 3.0],
     ]
     for (const [t, std] of expected) expect(Math.abs(severityAt(schedule, t) - std)).toBeLessThan(1e-5)
     expect(severityAt(schedule, 0)).toBe(0.3)

@@ -55,7 +55,10 @@ describe("zip reader", () => {
 describe("unpickler", () => {
   it("decodes protocol 2-4 scalars, containers and negative longs", () => {
     // pickle.dumps({'a': (1, -2**40, 2.5, 'é'), 3: [True, None]}, protocol=2)
-    const fixed = Buffer.from("80027d7100285801000000617101284b018a060000000000ff4740040000000000005802000000c3a971027471034b035d710428884e65752e", "hex")
+    const fixed = Buffer.from(
+      "80027d7100285801000000617101284b018a060000000000ff4740040000000000005802000000c3a971027471034b035d710428884e65752e",
+      "hex",
+    )
     const v = unpickle(fixed) as Map<unknown, unknown>
     const a = v.get("a") as Tuple
     expect(a).toBeInstanceOf(Tuple)
@@ -112,7 +115,13 @@ describe("readTorchCheckpoint", () => {
     const { tensors, hyperParameters } = await readTorchCheckpoint(fixture("lightning.ckpt"), { keep: (k) => k.startsWith("denoiser_fn.") })
     expect(Object.keys(tensors).sort()).toEqual(["denoiser_fn.lin.bias", "denoiser_fn.lin.weight"])
     for (const name of Object.keys(tensors)) close(tensors[name].data, expected.lightning[name].values)
-    expect(hyperParameters).toMatchObject({ dt: 0, loss_type: "l2", model_arch: "base", experiment_config_file: "configs/experiments/deblur_celeba256.yaml", operator_config: null })
+    expect(hyperParameters).toMatchObject({
+      dt: 0,
+      loss_type: "l2",
+      model_arch: "base",
+      experiment_config_file: "configs/experiments/deblur_celeba256.yaml",
+      operator_config: null,
+    })
   })
 
   it("refuses a legacy (non-zip) file with a clear message", async () => {
@@ -170,7 +179,9 @@ describe("import into the network (tiny-16 names and shapes)", () => {
 
   it("fails clearly on the wrong preset, naming the mismatching tensors", async () => {
     await expect(importCheckpointNetwork(fixture("tiny16.ckpt"), "base")).rejects.toThrow(/model_arch 'tiny-16', but arch is 'base'/)
-    await expect(importCheckpointNetwork(fixture("tiny16.ckpt"), resolveUNetArgs("tiny-32"))).rejects.toThrow(/does not match the given architecture \(map_noise\.freqs is \[8\], expected \[16\]/)
+    await expect(importCheckpointNetwork(fixture("tiny16.ckpt"), resolveUNetArgs("tiny-32"))).rejects.toThrow(
+      /does not match the given architecture \(map_noise\.freqs is \[8\], expected \[16\]/,
+    )
   })
 })
 
@@ -185,7 +196,10 @@ describe("pipe convert", () => {
     const net = await loadWeights(out)
     expect(net.args.img_resolution).toBe(16)
     net.dispose()
-    const bad = spawnSync(process.execPath, [bin, "convert", fixture("forbidden.pt"), join(dir, "x.safetensors")], { encoding: "utf8", timeout: 120_000 })
+    const bad = spawnSync(process.execPath, [bin, "convert", fixture("forbidden.pt"), join(dir, "x.safetensors")], {
+      encoding: "utf8",
+      timeout: 120_000,
+    })
     expect(bad.status).toBe(1)
     expect(bad.stderr).toMatch(/nothing was executed/)
   })

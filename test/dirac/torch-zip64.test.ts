@@ -50,7 +50,12 @@ describe("zip64 checkpoints", () => {
   it("reads the benchmark writer's forced-zip64 archive", async () => {
     const path = join(dir, "forced.ckpt")
     const storage = new StorageSpec(6)
-    const root = { state_dict: new PyOrderedDict([["w", new TensorSpec(storage, [2, 3])], ["t", new TensorSpec(storage, [3, 2], 0, [1, 3])]]) }
+    const root = {
+      state_dict: new PyOrderedDict([
+        ["w", new TensorSpec(storage, [2, 3])],
+        ["t", new TensorSpec(storage, [3, 2], 0, [1, 3])],
+      ]),
+    }
     await writeTorchCheckpoint(path, root, { forceZip64: true, data: () => [new Uint8Array(Float32Array.from([1, 2, 3, 4, 5, 6]).buffer)] })
     expect(endRecordFields(path)).toEqual([0xffff, 0xffffffff, 0xffffffff])
     const { tensors } = await readTorchCheckpoint(path)
@@ -75,10 +80,14 @@ describe("zip64 checkpoints", () => {
       ...arch.buffers.map((b): [string, PyValue] => [`denoiser_fn.${b.name}`, tensor(b.torchShape, (j) => filter[j])]),
     ]
     const path = join(dir, "past-4-gib.ckpt")
-    await writeTorchCheckpoint(path, { state_dict: new PyOrderedDict(entries), hyper_parameters: { model_arch: "tiny-16", dt: new PyFloat(0), loss_type: "mse_loss" } }, {
-      holeBeforeStorages: 5 * 2 ** 30,
-      data: (s) => [new Uint8Array(storages.get(s)!.buffer)],
-    })
+    await writeTorchCheckpoint(
+      path,
+      { state_dict: new PyOrderedDict(entries), hyper_parameters: { model_arch: "tiny-16", dt: new PyFloat(0), loss_type: "mse_loss" } },
+      {
+        holeBeforeStorages: 5 * 2 ** 30,
+        data: (s) => [new Uint8Array(storages.get(s)!.buffer)],
+      },
+    )
     const zip = await TorchZip.open(path)
     await zip.close()
     expect(zip.size).toBeGreaterThan(5 * 2 ** 30)
@@ -91,7 +100,8 @@ describe("zip64 checkpoints", () => {
       const loaded = await stateDict(imported.net)
       arch.params.forEach((p, k) => {
         const got = loaded[p.name].data
-        for (let j = 0; j < got.length; j++) if (got[j] !== value(k, j)) expect(`${p.name}[${j}] = ${got[j]}`).toBe(`${p.name}[${j}] = ${value(k, j)}`)
+        for (let j = 0; j < got.length; j++)
+          if (got[j] !== value(k, j)) expect(`${p.name}[${j}] = ${got[j]}`).toBe(`${p.name}[${j}] = ${value(k, j)}`)
       })
       expect(imported.hyperParameters).toEqual({ model_arch: "tiny-16", dt: 0, loss_type: "mse_loss" })
     } finally {

@@ -66,7 +66,13 @@ describe("Trainer", () => {
   it("lowers the validation loss of a tiny network by more than 20% in 150 steps on synthetic images (about 30% seen)", async () => {
     const net = createUNet("tiny-16", { seed: 1 })
     const process = paperDeblurProcess()
-    const trainer = new Trainer(net, process, syntheticSource({ seed: 1, count: 64, resolution: 16 }), { batchSize: 8, dt: 0, adam: { ...defaultAdam, lr: 2e-3 }, emaDecay: 0, seed: 1 })
+    const trainer = new Trainer(net, process, syntheticSource({ seed: 1, count: 64, resolution: 16 }), {
+      batchSize: 8,
+      dt: 0,
+      adam: { ...defaultAdam, lr: 2e-3 },
+      emaDecay: 0,
+      seed: 1,
+    })
     const held = await syntheticSource({ seed: 9, count: 8, resolution: 16 }).load([...Array(8).keys()])
     const x = batchToTensor4D(held)
     const before = await trainer.validationLoss(x, held.ids)

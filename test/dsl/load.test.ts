@@ -31,13 +31,18 @@ describe("loadPipeline", () => {
     expect(graph!.nodes.get("a")!.config).toEqual({ size: 8, value: 0.25, count: 2, leak: false })
     expect(graph!.nodes.get("counter")!.config).toMatchObject({ steps: 10, every: 2 })
     expect(graph!.nodes.get("sum")!.inputs).toEqual({ a: { node: "a", port: "out" }, b: { node: "b", port: "out" } })
-    expect(graph!.nodes.get("all")!.inputs.items).toEqual([{ node: "sum", port: "total" }, { node: "counter", port: "total" }])
+    expect(graph!.nodes.get("all")!.inputs.items).toEqual([
+      { node: "sum", port: "total" },
+      { node: "counter", port: "total" },
+    ])
     expect(graph!.nodes.get("sum")!.outputTypes.out).toEqual({ kind: "images", shape: { height: 8, width: 8, channels: 1 }, range: [0, 1] })
     expect(graph!.seed).toBe(0)
   })
 
   it("reports a YAML syntax error at its position", () => {
-    expect(messages("version: 1\nname: x\nnodes:\n  a: use: make\n")).toEqual(["p.yaml:4:6 Nested mappings are not allowed in compact mappings"])
+    expect(messages("version: 1\nname: x\nnodes:\n  a: use: make\n")).toEqual([
+      "p.yaml:4:6 Nested mappings are not allowed in compact mappings",
+    ])
   })
 
   it("reports duplicate node ids", () => {
@@ -82,18 +87,24 @@ describe("loadPipeline", () => {
   })
 
   it("prints a cycle", () => {
-    const text = "version: 1\nname: x\nnodes:\n  a: { use: add, in: { a: b, b: c } }\n  b: { use: add, in: { a: a, b: c } }\n  c: { use: make }\n"
+    const text =
+      "version: 1\nname: x\nnodes:\n  a: { use: add, in: { a: b, b: c } }\n  b: { use: add, in: { a: a, b: c } }\n  c: { use: make }\n"
     expect(messages(text)).toEqual(["p.yaml:4:22 nodes.a.in: cycle: a -> b -> a"])
   })
 
   it("checks shapes between ports", () => {
-    const text = "version: 1\nname: x\nnodes:\n  a: { use: make, with: { size: 4 } }\n  b: { use: make, with: { size: 8 } }\n  s: { use: add, in: { a: a, b: b } }\n"
-    expect(messages(text)).toEqual(["p.yaml:6:33 nodes.s.in.b: input 'b' expects 4x4x1 images in [0, 1], got 8x8x1 images in [0, 1] from 'b.out'"])
+    const text =
+      "version: 1\nname: x\nnodes:\n  a: { use: make, with: { size: 4 } }\n  b: { use: make, with: { size: 8 } }\n  s: { use: add, in: { a: a, b: b } }\n"
+    expect(messages(text)).toEqual([
+      "p.yaml:6:33 nodes.s.in.b: input 'b' expects 4x4x1 images in [0, 1], got 8x8x1 images in [0, 1] from 'b.out'",
+    ])
   })
 
   it("reports unresolved parameters", () => {
     const text = 'version: 1\nname: x\nparams: { size: 4 }\nnodes:\n  a: { use: make, with: { size: "${params.sise}" } }\n'
-    expect(messages(text)).toEqual(["p.yaml:5:33 nodes.a.with.size: unresolved ${params.sise}: no such parameter (did you mean 'params.size'?)"])
+    expect(messages(text)).toEqual([
+      "p.yaml:5:33 nodes.a.with.size: unresolved ${params.sise}: no such parameter (did you mean 'params.size'?)",
+    ])
   })
 
   it("applies --set overrides with coercion and names the flag in errors", () => {
@@ -101,14 +112,19 @@ describe("loadPipeline", () => {
     expect(ok.diagnostics).toEqual([])
     expect(ok.graph!.nodes.get("a")!.config.size).toBe(16)
     expect(ok.graph!.nodes.get("sum")!.config.offset).toBe(0.0002)
-    expect(messages(valid, ["sum.with.offset=abc"])).toEqual(["--set sum.with.offset=abc nodes.sum.with.offset: must be number; got string 'abc'"])
+    expect(messages(valid, ["sum.with.offset=abc"])).toEqual([
+      "--set sum.with.offset=abc nodes.sum.with.offset: must be number; got string 'abc'",
+    ])
     expect(messages(valid, ["smu.with.offset=1"])).toEqual(["--set smu.with.offset=1 no node 'smu' in this pipeline (did you mean 'sum'?)"])
     expect(messages(valid, ["params.size"])).toEqual(["--set params.size expected PATH=VALUE, e.g. --set params.steps=500"])
   })
 })
 
 describe("the load node's sources", () => {
-  const check = (withConfig: string) => loadPipeline("p.yaml", `version: 1\nname: t\nnodes:\n  images: { use: load, with: ${withConfig} }\n`, builtinKinds).diagnostics.map(formatDiagnostic)
+  const check = (withConfig: string) =>
+    loadPipeline("p.yaml", `version: 1\nname: t\nnodes:\n  images: { use: load, with: ${withConfig} }\n`, builtinKinds).diagnostics.map(
+      formatDiagnostic,
+    )
 
   it("refuses a root without a source, which would load shapes instead of the user's images", () => {
     expect(check("{ root: /data/ffhq }")).toEqual([

@@ -29,9 +29,13 @@ describe("pipe backends", () => {
       expect(Object.keys(e).sort()).toEqual(["available", "device", "enable", "name", "reason", "version"])
       if (!e.available) expect(e.reason.length, e.name).toBeGreaterThan(0)
     }
-    expect(list.find((e) => e.name === "wasm")).toMatchObject({ available: true, device: expect.stringMatching(/^WASM SIMD, \d+ threads?$/) })
+    expect(list.find((e) => e.name === "wasm")).toMatchObject({
+      available: true,
+      device: expect.stringMatching(/^WASM SIMD, \d+ threads?$/),
+    })
     const native = list.find((e) => e.name === "tensorflow")!
-    if (process.env.PIPE_REQUIRE_NATIVE === "1") expect(native, native.reason).toMatchObject({ available: true, device: expect.stringMatching(/^CPU \(libtensorflow \d+\.\d+/) })
+    if (process.env.PIPE_REQUIRE_NATIVE === "1")
+      expect(native, native.reason).toMatchObject({ available: true, device: expect.stringMatching(/^CPU \(libtensorflow \d+\.\d+/) })
     if (!native.available) expect(native.enable).toBe("npm run setup:native")
     const text = pipe(ws, ["backends"])
     expect(text.code).toBe(0)
@@ -63,19 +67,27 @@ describe("a broken native install", () => {
     if (entry !== "@tensorflow" && entry !== ".bin") symlinkSync(join(ROOT, "node_modules", entry), join(modules, entry))
   }
   for (const entry of readdirSync(join(ROOT, "node_modules/@tensorflow"))) {
-    if (entry !== "tfjs-node" && entry !== "tfjs-node-gpu") symlinkSync(join(ROOT, "node_modules/@tensorflow", entry), join(modules, "@tensorflow", entry))
+    if (entry !== "tfjs-node" && entry !== "tfjs-node-gpu")
+      symlinkSync(join(ROOT, "node_modules/@tensorflow", entry), join(modules, "@tensorflow", entry))
   }
   const fake = join(modules, "@tensorflow/tfjs-node")
   mkdirSync(fake)
   writeFileSync(join(fake, "package.json"), JSON.stringify({ name: "@tensorflow/tfjs-node", version: "4.22.0", main: "index.js" }))
-  writeFileSync(join(fake, "index.js"), 'throw new Error("libtensorflow.so.2: cannot open shared object file: No such file or directory")\n')
+  writeFileSync(
+    join(fake, "index.js"),
+    'throw new Error("libtensorflow.so.2: cannot open shared object file: No such file or directory")\n',
+  )
   const brokenPipe = (args: string[]) => pipe(workspace(), args, 120_000, join(sandbox, "bin/pipe.js"))
 
   it("pipe backends says why and how to fix it", () => {
     const r = brokenPipe(["backends", "--json"])
     expect(r.code, r.stderr).toBe(0)
     const native = engines(r.stdout).find((e) => e.name === "tensorflow")!
-    expect(native).toMatchObject({ available: false, enable: "npm run setup:native", reason: expect.stringContaining("cannot open shared object file") })
+    expect(native).toMatchObject({
+      available: false,
+      enable: "npm run setup:native",
+      reason: expect.stringContaining("cannot open shared object file"),
+    })
   })
 
   it("auto falls back to wasm and says why in its reason", () => {
@@ -83,12 +95,17 @@ describe("a broken native install", () => {
     expect(r.code, r.stderr).toBe(0)
     const chosen = engines(r.stdout).find((e) => e.auto !== undefined)!
     expect(chosen.name).toBe("wasm")
-    expect(chosen.auto).toMatch(/^auto: wasm, since native TensorFlow is unavailable \(.*@tensorflow\/tfjs-node: failed to load: libtensorflow\.so\.2: cannot open shared object file.*`npm run setup:native` enables it\)$/)
+    expect(chosen.auto).toMatch(
+      /^auto: wasm, since native TensorFlow is unavailable \(.*@tensorflow\/tfjs-node: failed to load: libtensorflow\.so\.2: cannot open shared object file.*`npm run setup:native` enables it\)$/,
+    )
   })
 
   it("--backend tensorflow fails before any work with exit 2 and the command that fixes it", () => {
     const ws = workspace()
-    ws.write("p.yaml", "version: 1\nname: needs-tensors\nnodes:\n  a: { use: make, with: { size: 3 } }\n  scaled: { use: scale, in: { in: a } }\n")
+    ws.write(
+      "p.yaml",
+      "version: 1\nname: needs-tensors\nnodes:\n  a: { use: make, with: { size: 3 } }\n  scaled: { use: scale, in: { in: a } }\n",
+    )
     const r = pipe(ws, ["run", "p.yaml", "--backend", "tensorflow", "--ui", "lines"], 120_000, join(sandbox, "bin/pipe.js"))
     expect(r.code).toBe(2)
     expect(r.stderr).toContain("npm run setup:native")

@@ -51,7 +51,11 @@ export const pipeAsync = (ws: Workspace, args: string[]): { child: ChildProcess;
 }
 
 export const events = (stdout: string): Array<Record<string, any>> =>
-  stdout.trim().split("\n").filter(Boolean).map((line) => JSON.parse(line))
+  stdout
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line))
 
 export const waitFor = async (check: () => boolean, timeoutMs = 30_000): Promise<void> => {
   const start = Date.now()

@@ -23,7 +23,15 @@ describe("pipe validate", () => {
     const ws = workspace()
     ws.write(
       "bad.yaml",
-      ["version: 1", "name: demo", "nodes:", "  a: { use: make, with: { size: 0 } }", "  b: { use: mkae }", "  c: { use: add, in: { a: a } }", ""].join("\n"),
+      [
+        "version: 1",
+        "name: demo",
+        "nodes:",
+        "  a: { use: make, with: { size: 0 } }",
+        "  b: { use: mkae }",
+        "  c: { use: add, in: { a: a } }",
+        "",
+      ].join("\n"),
     )
     const r = pipe(ws, ["validate", "bad.yaml"])
     expect(r.code).toBe(2)
@@ -51,7 +59,9 @@ describe("pipe validate", () => {
     const r = pipe(ws, ["validate", "p.yaml", "--set", "a.with.size=big"])
     expect(r).toMatchObject({ code: 2 })
     expect(r.stderr).toContain("--set a.with.size=big nodes.a.with.size: must be integer; got string 'big'")
-    expect(pipe(ws, ["validate", "nope.yaml"]).stderr).toBe("pipe validate: cannot read nope.yaml: no such file\nRun 'pipe validate --help' for usage.\n")
+    expect(pipe(ws, ["validate", "nope.yaml"]).stderr).toBe(
+      "pipe validate: cannot read nope.yaml: no such file\nRun 'pipe validate --help' for usage.\n",
+    )
     expect(pipe(ws, ["validate", "p.yaml", "--sett", "x=1"]).stderr).toContain("unknown option '--sett' (did you mean 'set'?)")
     expect(pipe(ws, ["valdate"]).stderr).toContain("unknown command 'valdate' (did you mean 'validate'?)")
   })
@@ -110,7 +120,12 @@ describe("pipe watch and the terminal view", () => {
     ws.write("p.yaml", good)
     const env = { ...ws.env }
     delete env.CI
-    const r = spawnSync("script", ["-qec", `${process.execPath} ${pipeBin} run p.yaml`, "/dev/null"], { cwd: ws.dir, env, encoding: "utf8", timeout: 60_000 })
+    const r = spawnSync("script", ["-qec", `${process.execPath} ${pipeBin} run p.yaml`, "/dev/null"], {
+      cwd: ws.dir,
+      env,
+      encoding: "utf8",
+      timeout: 60_000,
+    })
     expect(r.status).toBe(0)
     const screen = r.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "")
     expect(screen).toContain("demo")
@@ -125,7 +140,14 @@ describe("pipe watch and the terminal view", () => {
 describe("sampling engines", () => {
   it("refuses guidance on ONNX Runtime before running anything", () => {
     const quickstart = new URL("../../pipelines/quickstart-blur.yaml", import.meta.url).pathname
-    const r = pipe(workspace(), ["validate", quickstart, "--set", "validation_run.with.engine=onnxruntime", "--set", "validation_run.with.guidance.step=1"])
+    const r = pipe(workspace(), [
+      "validate",
+      quickstart,
+      "--set",
+      "validation_run.with.engine=onnxruntime",
+      "--set",
+      "validation_run.with.guidance.step=1",
+    ])
     expect(r.code).toBe(2)
     expect(r.stderr).toContain("nodes.validation_run.with.engine: guidance (with.guidance.step > 0) needs gradients through the network")
     expect(r.stderr).toContain("nothing was run")

@@ -30,7 +30,10 @@ const runOnnx = async (file: string): Promise<Float32Array> => {
     const [b, ch, y, x] = [Math.floor(i / (c * h * w)), Math.floor(i / (h * w)) % c, Math.floor(i / w) % h, i % w]
     nhwc[((b * h + y) * w + x) * c + ch] = v
   })
-  const out = await session.run({ y: new ort.Tensor("float32", nhwc, [n, h, w, c]), sigma: new ort.Tensor("float32", Float32Array.from(expected.sigma.values), [n]) })
+  const out = await session.run({
+    y: new ort.Tensor("float32", nhwc, [n, h, w, c]),
+    sigma: new ort.Tensor("float32", Float32Array.from(expected.sigma.values), [n]),
+  })
   await session.release()
   const x0 = out.x0!.data
   return Float32Array.from({ length: x0.length }, (_, i) => {
@@ -78,7 +81,11 @@ nodes:
     const net = await loadWeights(join(ws.dir, "ema.safetensors"))
     const [n, c, h, w] = expected.y.shape as [number, number, number, number]
     const nchw = tf.tensor4d(expected.y.values, [n, c, h, w])
-    const reference = tf.tidy(() => tf.transpose(forward(net, tf.transpose(nchw, [0, 2, 3, 1]) as tf.Tensor4D, tf.tensor1d(expected.sigma.values)), [0, 3, 1, 2]).dataSync())
+    const reference = tf.tidy(() =>
+      tf
+        .transpose(forward(net, tf.transpose(nchw, [0, 2, 3, 1]) as tf.Tensor4D, tf.tensor1d(expected.sigma.values)), [0, 3, 1, 2])
+        .dataSync(),
+    )
     net.dispose()
     nchw.dispose()
     const ema = await runOnnx(join(ws.dir, "ema.onnx"))

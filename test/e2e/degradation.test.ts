@@ -62,7 +62,10 @@ describe("load -> degrade -> schedule through pipe run", () => {
 
   it("stops before any work when the data folder is missing, saying what it expects", () => {
     const ws = workspace()
-    ws.write("p.yaml", "version: 1\nname: ffhq\nnodes:\n  test_images: { use: load, with: { source: folder, root: data/ffhq, layout: ffhq, split: test } }\n")
+    ws.write(
+      "p.yaml",
+      "version: 1\nname: ffhq\nnodes:\n  test_images: { use: load, with: { source: folder, root: data/ffhq, layout: ffhq, split: test } }\n",
+    )
     const r = pipe(ws, ["run", "p.yaml"])
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/^pipe: node 'test_images': .*data\/ffhq.*FFHQ is published/s)
@@ -86,7 +89,9 @@ describe("load -> degrade -> schedule through pipe run", () => {
     const r = pipe(ws, ["validate", "p.yaml"])
     expect(r.code).toBe(2)
     expect(r.stderr).toContain("p.yaml:5:74 nodes.process.with.schedule: the official table is a gaussian-blur schedule")
-    expect(r.stderr).toContain("nodes.scheduled.in.process: input 'process' expects degradation process, got degraded, noisy measurements from 'process.measurements'")
+    expect(r.stderr).toContain(
+      "nodes.scheduled.in.process: input 'process' expects degradation process, got degraded, noisy measurements from 'process.measurements'",
+    )
     expect(r.stderr).toContain("nodes.scheduled.in.process: 'process' produces no measurements: connect images to its 'images' input")
   })
 })

@@ -18,7 +18,9 @@ const missing = await initBackend("tensorflow").then(
 
 const checkpoint = new URL("../fixtures/torch/tiny16.ckpt", import.meta.url).pathname
 
-const pipeline = tinyPipeline("native-tiny", `  run: { use: sample, in: { model: model, process: scheduled, measurements: process.measurements, images: held }, with: { dt: 0.5, engine: tfjs } }
+const pipeline = tinyPipeline(
+  "native-tiny",
+  `  run: { use: sample, in: { model: model, process: scheduled, measurements: process.measurements, images: held }, with: { dt: 0.5, engine: tfjs } }
   guided: { use: sample, in: { model: model, process: scheduled, measurements: process.measurements }, with: { dt: 0.5, guidance: { step: 0.5 } } }
   rule: { use: early-stop, in: { trajectories: run.trajectories }, with: { criterion: distortion } }
   stopped: { use: sample, in: { model: model, process: scheduled, measurements: process.measurements, stop: rule }, with: { dt: 0.5, engine: tfjs } }
@@ -28,7 +30,8 @@ const pipeline = tinyPipeline("native-tiny", `  run: { use: sample, in: { model:
     use: metric
     in: { reconstructions: [run, guided, stopped, from_official], images: held, measurements: process.measurements, process: scheduled }
     with: { metrics: [psnr, ssim, eps_dc, mobilenet-perceptual] }
-`)
+`,
+)
 
 describe.skipIf(missing !== undefined)(`a pipeline on --backend tensorflow${missing ? ` (skipped: ${missing})` : ""}`, () => {
   it("every node kind runs; the engine, its device and why it was chosen are shown and recorded", () => {
@@ -37,12 +40,33 @@ describe.skipIf(missing !== undefined)(`a pipeline on --backend tensorflow${miss
     const r = pipe(ws, ["run", "p.yaml", "--backend", "tensorflow", "--ui", "lines"])
     expect(r.code, r.stderr).toBe(0)
     expect(r.stderr).not.toMatch(/^[IWE]\d{4} /m) // TensorFlow's own log lines stay quiet
-    const device = /^\[backend\] tensorflow (CPU \(libtensorflow [\d.]+\)|CUDA \(libtensorflow [\d.]+\)) started in .*: chosen with --backend tensorflow$/m.exec(r.stderr)?.[1]
+    const device =
+      /^\[backend\] tensorflow (CPU \(libtensorflow [\d.]+\)|CUDA \(libtensorflow [\d.]+\)) started in .*: chosen with --backend tensorflow$/m.exec(
+        r.stderr,
+      )?.[1]
     expect(device, r.stderr).toBeDefined()
     const objects = join(ws.dir, ".pipe", "objects")
     const manifests = readdirSync(objects).map((k) => JSON.parse(readFileSync(join(objects, k, "manifest.json"), "utf8")))
-    expect(manifests.map((m) => m.node).sort()).toEqual(["from_official", "guided", "held", "images", "model", "official", "process", "rule", "run", "scheduled", "scores", "stopped"])
-    for (const m of manifests) expect(m, m.node).toMatchObject({ device, backend: expect.stringMatching(/^tensorflow\/4\.22\.0\/(cpu|cuda)$/), backendReason: "chosen with --backend tensorflow" })
+    expect(manifests.map((m) => m.node).sort()).toEqual([
+      "from_official",
+      "guided",
+      "held",
+      "images",
+      "model",
+      "official",
+      "process",
+      "rule",
+      "run",
+      "scheduled",
+      "scores",
+      "stopped",
+    ])
+    for (const m of manifests)
+      expect(m, m.node).toMatchObject({
+        device,
+        backend: expect.stringMatching(/^tensorflow\/4\.22\.0\/(cpu|cuda)$/),
+        backendReason: "chosen with --backend tensorflow",
+      })
     const cached = events(pipe(ws, ["run", "p.yaml", "--backend", "tensorflow", "--json"]).stdout)
     expect(cached.at(-1)).toMatchObject({ status: "succeeded", counts: { cached: 12 } })
   }, 300_000)

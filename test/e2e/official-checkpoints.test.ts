@@ -58,7 +58,9 @@ describe("the official-checkpoint pipelines", () => {
     const run = pipe(ws, ["run", pipeline("ffhq-blur-official.yaml"), ...accepted, "--to", "model_dt0", "--json", "--threads", "1"])
     expect(run.code).toBe(0)
     const logs = events(run.stdout).filter((e) => e.type === "node-log" && e.id === "model_dt0")
-    expect(logs.map((e) => e.message).join("\n")).toMatch(/150 tensors \(state_dict\) loaded into tiny-16.*\(deblurring, loss L_IR\(dt = 0\)\)/)
+    expect(logs.map((e) => e.message).join("\n")).toMatch(
+      /150 tensors \(state_dict\) loaded into tiny-16.*\(deblurring, loss L_IR\(dt = 0\)\)/,
+    )
   })
 
   it("refuse a deblurring checkpoint in an inpainting pipeline, saying what to change", () => {
@@ -70,8 +72,12 @@ describe("the official-checkpoint pipelines", () => {
       ...["--set", "test_images.with.source=synthetic", "--set", "test_images.with.resolution=16", "--cache-dir", join(ws.dir, ".pipe")],
     ])
     expect(r.code).toBe(2)
-    expect(r.stderr).toContain(`node 'model': ${parity} was trained for deblurring (experiment_config_file 'configs/experiments/gaussian_blur.yaml'), but expect.task is inpaint:`)
-    expect(r.stderr).toContain("point path at an inpainting checkpoint, or, if the pipeline is meant for deblurring, set expect.task: blur and degrade with operator gaussian-blur")
+    expect(r.stderr).toContain(
+      `node 'model': ${parity} was trained for deblurring (experiment_config_file 'configs/experiments/gaussian_blur.yaml'), but expect.task is inpaint:`,
+    )
+    expect(r.stderr).toContain(
+      "point path at an inpainting checkpoint, or, if the pipeline is meant for deblurring, set expect.task: blur and degrade with operator gaussian-blur",
+    )
   })
 
   it("a checkpoint's network sampled through another task's process fails at that node, saying what to change", () => {

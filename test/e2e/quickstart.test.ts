@@ -14,10 +14,14 @@ const shortened = (file: string) => {
     "--cache-dir",
     join(ws.dir, ".pipe"),
     "--json",
-    "--set", "params.steps=20",
-    "--set", "params.train_images=32",
-    "--set", "params.test_images=4",
-    "--set", "params.dt=0.25",
+    "--set",
+    "params.steps=20",
+    "--set",
+    "params.train_images=32",
+    "--set",
+    "params.test_images=4",
+    "--set",
+    "params.dt=0.25",
   ])
   expect(r.code, r.stderr).toBe(0)
   const finished = events(r.stdout).at(-1)!
@@ -29,10 +33,22 @@ describe.each(["quickstart-blur.yaml", "quickstart-inpaint.yaml"])("%s, shortene
   it("runs to a report with sane metrics", () => {
     const report = shortened(file)
     expect(readFileSync(join(report, "README.md"), "utf8")).toMatch(/\| distortion_optimised \| 4 \|/)
-    for (const f of ["model/loss.png", "validation_run/psnr.png", "validation_run/perception.png", "validation_run/data-consistency.png", "distortion_optimised/grid.png", "perception_optimised/grid.png", "distortion_rule/early-stop.png"]) {
+    for (const f of [
+      "model/loss.png",
+      "validation_run/psnr.png",
+      "validation_run/perception.png",
+      "validation_run/data-consistency.png",
+      "distortion_optimised/grid.png",
+      "perception_optimised/grid.png",
+      "distortion_rule/early-stop.png",
+    ]) {
       expect(existsSync(join(report, f)), f).toBe(true)
     }
-    const rows = JSON.parse(readFileSync(join(report, "scores", "metrics.json"), "utf8")) as Array<{ name: string; count: number; metrics: Record<string, { mean: number }> }>
+    const rows = JSON.parse(readFileSync(join(report, "scores", "metrics.json"), "utf8")) as Array<{
+      name: string
+      count: number
+      metrics: Record<string, { mean: number }>
+    }>
     expect(rows.map((r) => r.name)).toEqual(["measurement", "distortion_optimised", "perception_optimised"])
     expect(rows[2].count).toBe(8)
     for (const row of rows) {

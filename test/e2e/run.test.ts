@@ -41,7 +41,9 @@ describe("pipe run", () => {
     ws.write("p.yaml", pipeline())
     const args = ["run", "p.yaml", "--json", "--backend", "wasm", "--threads", "1"]
     const first = events(pipe(ws, args).stdout)
-    expect(first.filter((e) => e.type === "backend-ready")).toMatchObject([{ backend: { name: "wasm" }, fingerprint: expect.stringMatching(/^wasm\//) }])
+    expect(first.filter((e) => e.type === "backend-ready")).toMatchObject([
+      { backend: { name: "wasm" }, fingerprint: expect.stringMatching(/^wasm\//) },
+    ])
     const cached = events(pipe(ws, args).stdout)
     expect(cached.at(-1)).toMatchObject({ type: "run-finished", counts: { ran: 0, cached: 6 } })
     expect(cached.map((e) => e.type)).not.toContain("backend-ready")
@@ -107,7 +109,9 @@ describe("pipe run", () => {
     bytes[bytes.length - 1] ^= 0xff
     writeFileSync(file, bytes)
     const second = events(pipe(ws, ["run", "p.yaml", "--json"]).stdout)
-    expect(second.find((e) => e.type === "node-log" && e.id === "sum")?.message).toMatch(/corrupted \(checksum mismatch in out\.safetensors\): recomputing/)
+    expect(second.find((e) => e.type === "node-log" && e.id === "sum")?.message).toMatch(
+      /corrupted \(checksum mismatch in out\.safetensors\): recomputing/,
+    )
     expect(byType(second, "node-started")).toEqual(["sum"])
     expect(pipe(ws, ["cache", "verify"]).code).toBe(0)
   })
@@ -126,7 +130,10 @@ describe("pipe run", () => {
   it("continues a killed run from the node's last checkpoint", async () => {
     const ws = workspace()
     const trace = join(ws.dir, "trace.txt")
-    ws.write("p.yaml", `version: 1\nname: long\nnodes:\n  counter: { use: count, with: { steps: 30, every: 3, delay_ms: 60, trace: "${trace}" } }\n`)
+    ws.write(
+      "p.yaml",
+      `version: 1\nname: long\nnodes:\n  counter: { use: count, with: { steps: 30, every: 3, delay_ms: 60, trace: "${trace}" } }\n`,
+    )
     const { child, done } = pipeAsync(ws, ["run", "p.yaml"])
     await waitFor(() => existsSync(trace) && readFileSync(trace, "utf8").split("\n").length > 10)
     child.kill("SIGKILL")
@@ -164,7 +171,10 @@ describe("pipe run", () => {
 
   it("runs independent nodes concurrently within --jobs", () => {
     const ws = workspace()
-    ws.write("p.yaml", "version: 1\nname: two\nnodes:\n  x: { use: count, with: { steps: 4, delay_ms: 100 } }\n  y: { use: count, with: { steps: 4, delay_ms: 100, every: 3 } }\n")
+    ws.write(
+      "p.yaml",
+      "version: 1\nname: two\nnodes:\n  x: { use: count, with: { steps: 4, delay_ms: 100 } }\n  y: { use: count, with: { steps: 4, delay_ms: 100, every: 3 } }\n",
+    )
     const together = events(pipe(ws, ["run", "p.yaml", "--json", "--jobs", "2"]).stdout).map((e) => `${e.type}:${e.id}`)
     expect(together.indexOf("node-started:y")).toBeLessThan(together.indexOf("node-finished:x"))
     const alone = events(pipe(ws, ["run", "p.yaml", "--json", "--jobs", "1", "--force", "*"]).stdout).map((e) => `${e.type}:${e.id}`)

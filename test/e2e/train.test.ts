@@ -34,12 +34,17 @@ describe("train through pipe run", () => {
     killed.write("p.yaml", pipeline())
     const { child, done } = pipeAsync(killed, ["run", "p.yaml", "--threads", "1"])
     const checkpoints = join(killed.dir, ".pipe", "checkpoints")
-    await waitFor(() => existsSync(checkpoints) && readdirSync(checkpoints).some((k) => existsSync(join(checkpoints, k, "state.safetensors"))), 120_000)
+    await waitFor(
+      () => existsSync(checkpoints) && readdirSync(checkpoints).some((k) => existsSync(join(checkpoints, k, "state.safetensors"))),
+      120_000,
+    )
     child.kill("SIGKILL")
     await done
     const resumed = pipe(killed, ["run", "p.yaml", "--threads", "1", "--json"])
     expect(resumed.code).toBe(0)
-    const log = events(resumed.stdout).find((e) => e.type === "node-log" && e.id === "model" && /continuing from the checkpoint at step \d+/.test(e.message))
+    const log = events(resumed.stdout).find(
+      (e) => e.type === "node-log" && e.id === "model" && /continuing from the checkpoint at step \d+/.test(e.message),
+    )
     expect(log).toBeDefined()
 
     const a = await modelWeights(straight)

@@ -15,10 +15,13 @@ const missing = await initBackend("webgpu").then(
  * Every node kind that reads tensors back, at the smallest size: a GPU tensor read synchronously fails the run.
  * (A tensor already read asynchronously stays readable, so "blind" samples without clean images.)
  */
-const pipeline = tinyPipeline("webgpu-tiny", `  run: { use: sample, in: { model: model, process: scheduled, measurements: process.measurements, images: held }, with: { dt: 0.5, perceptual: none } }
+const pipeline = tinyPipeline(
+  "webgpu-tiny",
+  `  run: { use: sample, in: { model: model, process: scheduled, measurements: process.measurements, images: held }, with: { dt: 0.5, perceptual: none } }
   blind: { use: sample, in: { model: model, process: scheduled, measurements: process.measurements }, with: { dt: 0.5, samples: 2 } }
   scores: { use: metric, in: { reconstructions: [run], images: held, measurements: process.measurements, process: scheduled }, with: { metrics: [psnr, ssim, eps_dc] } }
-`)
+`,
+)
 
 describe.skipIf(missing !== undefined)(`a pipeline on --backend webgpu${missing ? ` (skipped: ${missing})` : ""}`, () => {
   it("load, degrade, schedule, train, sample and metric run; the device is shown and recorded", () => {

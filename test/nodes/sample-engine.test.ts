@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest"
 import { engineFingerprint, onnxProviders } from "../../src/nodes/sample-engine.js"
 
-const backend = (name: string, device: string, softwareEmulation?: boolean) => ({ name, device, version: "4.22.0", fingerprint: `${name}/4.22.0`, ...(softwareEmulation === undefined ? {} : { softwareEmulation }) })
+const backend = (name: string, device: string, softwareEmulation?: boolean) => ({
+  name,
+  device,
+  version: "4.22.0",
+  fingerprint: `${name}/4.22.0`,
+  ...(softwareEmulation === undefined ? {} : { softwareEmulation }),
+})
 const auto = { engine: "auto" as const, guidance: { step: 0 } }
 const cpuOrt = "onnxruntime-node@1.30.0/cpu"
 const cudaOrt = "onnxruntime-node@1.30.0/cuda"

@@ -36,7 +36,6 @@ const data = (n: number, seed: number): Float32Array => {
 }
 const size = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1)
 
-
 let info: BackendInfo
 let tf: typeof TF
 
@@ -105,7 +104,9 @@ describe("initBackend", () => {
     const survey = surveyVulkan()
     const result = await initBackend("webgpu").catch((e: unknown) => e)
     if (process.platform === "linux" && !survey.loader) {
-      expect((result as BackendUnavailable).message).toContain("libvulkan.so.1 is not installed (Debian/Ubuntu: apt-get install libvulkan1)")
+      expect((result as BackendUnavailable).message).toContain(
+        "libvulkan.so.1 is not installed (Debian/Ubuntu: apt-get install libvulkan1)",
+      )
     } else if (process.platform === "linux" && survey.drivers.length === 0) {
       expect((result as BackendUnavailable).message).toContain("no Vulkan driver (ICD) is installed")
     } else if (result instanceof Error) {
@@ -128,11 +129,14 @@ describe("initBackend", () => {
   })
 
   it("'webgpu' without a Vulkan driver fails with a message and without Dawn's stderr noise (child process)", () => {
-    const r = runChild(`
+    const r = runChild(
+      `
       import { initBackend } from ${JSON.stringify(ENTRY)}
       const e = await initBackend("webgpu").then(() => null, (e) => e)
       console.log(JSON.stringify({ tag: e?._tag, message: e?.message }))
-    `, { VK_ICD_FILENAMES: "/nonexistent/icd.json", VK_DRIVER_FILES: "" })
+    `,
+      { VK_ICD_FILENAMES: "/nonexistent/icd.json", VK_DRIVER_FILES: "" },
+    )
     expect(r.stderr).toBe("")
     const out = JSON.parse(r.stdout) as { tag: string; message: string }
     expect(out.tag).toBe("BackendUnavailable")
@@ -162,7 +166,11 @@ describe("initBackend", () => {
 })
 
 describe("Vulkan survey and adapter classification", () => {
-  const driver = (library: string) => ({ manifest: `/usr/share/vulkan/icd.d/${library}.json`, library, software: /lvp|swiftshader/.test(library) })
+  const driver = (library: string) => ({
+    manifest: `/usr/share/vulkan/icd.d/${library}.json`,
+    library,
+    software: /lvp|swiftshader/.test(library),
+  })
   const lvp = driver("libvulkan_lvp.so")
   const intel = driver("libvulkan_intel.so")
   const nvidia = driver("libGLX_nvidia.so.0")
@@ -181,7 +189,10 @@ describe("Vulkan survey and adapter classification", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "icd-"))
     const saved = { icd: process.env.VK_ICD_FILENAMES, driver: process.env.VK_DRIVER_FILES }
     try {
-      fs.writeFileSync(path.join(dir, "a.json"), JSON.stringify({ file_format_version: "1.0.0", ICD: { library_path: "libvulkan_lvp.so", api_version: "1.3" } }))
+      fs.writeFileSync(
+        path.join(dir, "a.json"),
+        JSON.stringify({ file_format_version: "1.0.0", ICD: { library_path: "libvulkan_lvp.so", api_version: "1.3" } }),
+      )
       fs.writeFileSync(path.join(dir, "b.json"), JSON.stringify({ ICD: { library_path: "/opt/libGLX_nvidia.so.0" } }))
       fs.writeFileSync(path.join(dir, "broken.json"), "{")
       process.env.VK_ICD_FILENAMES = dir
@@ -191,7 +202,10 @@ describe("Vulkan survey and adapter classification", () => {
         ["b.json", "/opt/libGLX_nvidia.so.0", false],
       ])
     } finally {
-      for (const [k, v] of [["VK_ICD_FILENAMES", saved.icd], ["VK_DRIVER_FILES", saved.driver]] as const) {
+      for (const [k, v] of [
+        ["VK_ICD_FILENAMES", saved.icd],
+        ["VK_DRIVER_FILES", saved.driver],
+      ] as const) {
         if (v === undefined) delete process.env[k]
         else process.env[k] = v
       }
@@ -200,11 +214,19 @@ describe("Vulkan survey and adapter classification", () => {
   })
 
   it("tells software adapters from hardware ones", () => {
-    const lavapipe = { vendor: "mesa", architecture: "software", device: "llvmpipe-llvm-15-0-6-256-bits-", description: "llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1", isFallbackAdapter: true }
+    const lavapipe = {
+      vendor: "mesa",
+      architecture: "software",
+      device: "llvmpipe-llvm-15-0-6-256-bits-",
+      description: "llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1",
+      isFallbackAdapter: true,
+    }
     const swiftshader = { vendor: "google", architecture: "", device: "", description: "SwiftShader Device (Subzero)" }
     const h100 = { vendor: "nvidia", architecture: "hopper", device: "", description: "NVIDIA H100 80GB HBM3", isFallbackAdapter: false }
     expect([lavapipe, swiftshader, h100].map(isSoftwareAdapter)).toEqual([true, true, false])
-    expect(webgpuDevice({ info: lavapipe, software: true })).toBe("WebGPU on llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1, software emulation on the CPU")
+    expect(webgpuDevice({ info: lavapipe, software: true })).toBe(
+      "WebGPU on llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1, software emulation on the CPU",
+    )
     expect(webgpuDevice({ info: h100, software: false })).toBe("WebGPU on NVIDIA H100 80GB HBM3")
     expect(webgpuFingerprint({ info: h100, software: false }, "4.22.0")).toBe("webgpu/4.22.0/nvidia-hopper")
   })
@@ -216,7 +238,12 @@ const runChild = (source: string, env: Record<string, string> = {}): { stdout: s
   try {
     const script = path.join(dir, "child.mts")
     fs.writeFileSync(script, source)
-    const r = spawnSync(process.execPath, ["--import", "tsx", script], { cwd: ROOT, encoding: "utf8", timeout: 45_000, env: { ...process.env, ...env } })
+    const r = spawnSync(process.execPath, ["--import", "tsx", script], {
+      cwd: ROOT,
+      encoding: "utf8",
+      timeout: 45_000,
+      env: { ...process.env, ...env },
+    })
     expect(r.signal, "the child did not exit by itself").toBeNull()
     expect(r.status, r.stderr).toBe(0)
     return { stdout: r.stdout.trim().split("\n").at(-1)!, stderr: r.stderr }
@@ -243,8 +270,28 @@ const convCases: ConvCase[] = [
   { k: 1, stride: 1, pad: "same", hw: 7 },
   { k: 1, stride: 1, pad: "valid", hw: 7 },
   { k: 1, stride: 2, pad: "valid", hw: 7 },
-  { k: 3, stride: 1, pad: [[0, 0], [2, 0], [1, 2], [0, 0]], hw: 6 },
-  { k: 3, stride: 2, pad: [[0, 0], [0, 1], [2, 1], [0, 0]], hw: 7 },
+  {
+    k: 3,
+    stride: 1,
+    pad: [
+      [0, 0],
+      [2, 0],
+      [1, 2],
+      [0, 0],
+    ],
+    hw: 6,
+  },
+  {
+    k: 3,
+    stride: 2,
+    pad: [
+      [0, 0],
+      [0, 1],
+      [2, 1],
+      [0, 0],
+    ],
+    hw: 7,
+  },
 ]
 
 describe("Conv2D gradient override (wasm vs cpu native kernels)", () => {
@@ -297,7 +344,9 @@ describe("Conv2D gradient override (wasm vs cpu native kernels)", () => {
       onBackend(name, () => {
         const x = tf.tensor4d(xv, xShape)
         const w = tf.tensor4d(wv, wShape)
-        const [gx, gw] = tf.grads((a: TF.Tensor, b: TF.Tensor) => tf.sum(tf.square(tf.conv2d(a as TF.Tensor4D, b as TF.Tensor4D, 2, "same"))))([x, w])
+        const [gx, gw] = tf.grads((a: TF.Tensor, b: TF.Tensor) =>
+          tf.sum(tf.square(tf.conv2d(a as TF.Tensor4D, b as TF.Tensor4D, 2, "same"))),
+        )([x, w])
         tf.dispose([x, w])
         return [read(gx!), read(gw!)]
       })
@@ -389,8 +438,12 @@ describe("DepthwiseConv2dNative gradient override (wasm vs cpu native kernels)",
           const w = tf.tensor4d(wv, wShape)
           const dy = tf.tensor4d(dyv, yShape)
           const attrs = { strides: c.stride, pad: c.pad, dilations: 1, dimRoundingMode: undefined }
-          const dx = tf.engine().runKernel("DepthwiseConv2dNativeBackpropInput", { dy, filter: w }, { ...attrs, inputShape: xShape } as never) as TF.Tensor
-          const dw = tf.engine().runKernel("DepthwiseConv2dNativeBackpropFilter", { x, dy }, { ...attrs, filterShape: wShape } as never) as TF.Tensor
+          const dx = tf
+            .engine()
+            .runKernel("DepthwiseConv2dNativeBackpropInput", { dy, filter: w }, { ...attrs, inputShape: xShape } as never) as TF.Tensor
+          const dw = tf
+            .engine()
+            .runKernel("DepthwiseConv2dNativeBackpropFilter", { x, dy }, { ...attrs, filterShape: wShape } as never) as TF.Tensor
           return [read(tf.keep(dx)), read(tf.keep(dw))]
         }),
       )
@@ -421,7 +474,12 @@ describe("training on wasm", () => {
     const w2 = tf.variable(tf.mul(tf.tensor4d(data(3 * 3 * 8 * 3, 44), [3, 3, 8, 3]), 0.3))
     const opt = tf.train.adam(0.02)
     const lossFn = () =>
-      tf.mean(tf.squaredDifference(tf.conv2d(tf.relu(tf.conv2d(x, w1 as TF.Variable<TF.Rank.R4>, 1, "same")), w2 as TF.Variable<TF.Rank.R4>, 1, "same"), target)) as TF.Scalar
+      tf.mean(
+        tf.squaredDifference(
+          tf.conv2d(tf.relu(tf.conv2d(x, w1 as TF.Variable<TF.Rank.R4>, 1, "same")), w2 as TF.Variable<TF.Rank.R4>, 1, "same"),
+          target,
+        ),
+      ) as TF.Scalar
     const losses: number[] = []
     let tensorsAfterFirst = 0
     for (let step = 0; step < 15; step++) {

@@ -37,7 +37,13 @@ const runWith = async (cache: string, expected: PredictedBackend, actual: Backen
       return initBackend(actual, { threads: 1 })
     }),
   )
-  const layer = Layer.mergeAll(ArtifactStore.layer(cache), EventBus.layer, backend, NodeRegistry.layer([testNodesPlugin]), Seeds.layer(graph.seed))
+  const layer = Layer.mergeAll(
+    ArtifactStore.layer(cache),
+    EventBus.layer,
+    backend,
+    NodeRegistry.layer([testNodesPlugin]),
+    Seeds.layer(graph.seed),
+  )
   const program = Effect.gen(function* () {
     yield* (yield* EventBus).subscribe((e) => events.push(e))
     return yield* runPipeline(graph, { runId: `r${Math.random().toString(16).slice(2, 8)}` })
@@ -70,7 +76,9 @@ describe("lazy tensor backend", () => {
     const first = await runWith(cache, cpu, "cpu")
     expect(first.outcome).toEqual({ a: "ran", scaled: "ran" })
     expect(first.starts).toBe(1)
-    expect(first.events.filter((e) => e.type === "backend-ready")).toMatchObject([{ fingerprint: cpu.fingerprint, expected: cpu.fingerprint }])
+    expect(first.events.filter((e) => e.type === "backend-ready")).toMatchObject([
+      { fingerprint: cpu.fingerprint, expected: cpu.fingerprint },
+    ])
 
     const second = await runWith(cache, cpu, "cpu")
     expect(second.outcome).toEqual({ a: "cached", scaled: "cached" })
@@ -84,7 +92,10 @@ describe("lazy tensor backend", () => {
     // Planned for wasm, 'scaled' looks uncached; the backend that starts is cpu, under which everything is cached.
     const second = await runWith(cache, wasm, "cpu")
     expect(second.starts).toBe(1)
-    expect(second.events.find((e) => e.type === "backend-ready")).toMatchObject({ fingerprint: cpu.fingerprint, expected: wasm.fingerprint })
+    expect(second.events.find((e) => e.type === "backend-ready")).toMatchObject({
+      fingerprint: cpu.fingerprint,
+      expected: wasm.fingerprint,
+    })
     expect(second.outcome).toEqual({ a: "cached", scaled: "cached" })
     expect(second.result.planned.map((p) => p.key)).toEqual(first.result.planned.map((p) => p.key))
   })
@@ -105,9 +116,13 @@ describe("lazy tensor backend", () => {
     expect(second.outcome).toEqual({ a: "cached", scaled: "failed" })
     const failed = second.events.find((e) => e.type === "node-failed")
     expect(failed).toMatchObject({ id: "scaled" })
-    expect((failed as { error: string }).error).toContain(`planned for backend ${cpu.fingerprint}, but the backend started as ${wasm.fingerprint}`)
+    expect((failed as { error: string }).error).toContain(
+      `planned for backend ${cpu.fingerprint}, but the backend started as ${wasm.fingerprint}`,
+    )
     expect(second.events.map((e) => e.type)).not.toContain("node-started")
-    const manifests = readdirSync(join(cache, "objects")).map((k) => JSON.parse(readFileSync(join(cache, "objects", k, "manifest.json"), "utf8")) as { backend: string })
+    const manifests = readdirSync(join(cache, "objects")).map(
+      (k) => JSON.parse(readFileSync(join(cache, "objects", k, "manifest.json"), "utf8")) as { backend: string },
+    )
     expect(manifests.map((m) => m.backend)).not.toContain(wasm.fingerprint)
   })
 })

@@ -14,14 +14,21 @@ import { Seeds } from "../../src/runtime/Seeds.js"
 import { TensorBackend } from "../../src/runtime/TensorBackend.js"
 import { testKinds, testNodesPlugin } from "../fixtures/kinds.js"
 
-const graph = loadPipeline("p.yaml", "version: 1\nname: gone\nnodes:\n  a: { use: make, with: { size: 3 } }\n  scaled: { use: scale, in: { in: a } }\n", testKinds).graph!
+const graph = loadPipeline(
+  "p.yaml",
+  "version: 1\nname: gone\nnodes:\n  a: { use: make, with: { size: 3 } }\n  scaled: { use: scale, in: { in: a } }\n",
+  testKinds,
+).graph!
 
 it("an input removed after planning is reported as not cached, with the way to compute it, not as corruption", async () => {
   const cache = mkdtempSync(join(tmpdir(), "missing-input-"))
   const layer = Layer.mergeAll(
     ArtifactStore.layer(cache),
     EventBus.layer,
-    Layer.effect(TensorBackend, TensorBackend.make(undefined, () => initBackend("cpu"))),
+    Layer.effect(
+      TensorBackend,
+      TensorBackend.make(undefined, () => initBackend("cpu")),
+    ),
     NodeRegistry.layer([testNodesPlugin]),
     Seeds.layer(graph.seed),
   )

@@ -34,12 +34,21 @@ describe.skipIf(missing !== undefined)(`native TensorFlow specifics${missing ? `
   })
 
   // Below the threshold the filter gradient is TensorFlow's own kernel, from it on the forward-convolution rewrite.
-  for (const [size, channels] of [[8, 8], [32, 64]] as const) {
+  for (const [size, channels] of [
+    [8, 8],
+    [32, 64],
+  ] as const) {
     it(`conv2d gradients at ${size}x${size}x${channels} (${size * size * channels * channels >= NATIVE_FILTER_REWRITE_MIN_WORK ? "rewritten" : "native"} filter gradient) match wasm`, async () => {
       const grads = async (name: string) => {
         await tf.setBackend(name)
-        const x = tf.tensor4d(Float32Array.from({ length: 2 * size * size * channels }, (_, i) => Math.sin(i * 0.7)), [2, size, size, channels])
-        const w = tf.tensor4d(Float32Array.from({ length: 9 * channels * channels }, (_, i) => Math.cos(i * 0.3) / channels), [3, 3, channels, channels])
+        const x = tf.tensor4d(
+          Float32Array.from({ length: 2 * size * size * channels }, (_, i) => Math.sin(i * 0.7)),
+          [2, size, size, channels],
+        )
+        const w = tf.tensor4d(
+          Float32Array.from({ length: 9 * channels * channels }, (_, i) => Math.cos(i * 0.3) / channels),
+          [3, 3, channels, channels],
+        )
         const [dx, dw] = tf.grads((a: tf.Tensor4D, b: tf.Tensor4D) => tf.sum(tf.square(tf.conv2d(a, b, [2, 2], "same"))))([x, w])
         const out = [(await dx!.data()) as Float32Array, (await dw!.data()) as Float32Array]
         tf.dispose([x, w, dx!, dw!])
@@ -54,9 +63,30 @@ describe.skipIf(missing !== undefined)(`native TensorFlow specifics${missing ? `
   it("trains through convolutions padded on every side (the gradient kernels take only 'valid' and 'same')", async () => {
     const grads = async (name: string) => {
       await tf.setBackend(name)
-      const x = tf.tensor4d(Float32Array.from({ length: 2 * 9 * 7 * 3 }, (_, i) => Math.sin(i)), [2, 9, 7, 3])
-      const w = tf.tensor4d(Float32Array.from({ length: 5 * 5 * 3 * 4 }, (_, i) => Math.cos(i)), [5, 5, 3, 4])
-      const padded = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.sum(tf.square(tf.conv2d(tf.pad(a, [[0, 0], [1, 1], [1, 1], [0, 0]]), b, 1, "valid")))
+      const x = tf.tensor4d(
+        Float32Array.from({ length: 2 * 9 * 7 * 3 }, (_, i) => Math.sin(i)),
+        [2, 9, 7, 3],
+      )
+      const w = tf.tensor4d(
+        Float32Array.from({ length: 5 * 5 * 3 * 4 }, (_, i) => Math.cos(i)),
+        [5, 5, 3, 4],
+      )
+      const padded = (a: tf.Tensor4D, b: tf.Tensor4D) =>
+        tf.sum(
+          tf.square(
+            tf.conv2d(
+              tf.pad(a, [
+                [0, 0],
+                [1, 1],
+                [1, 1],
+                [0, 0],
+              ]),
+              b,
+              1,
+              "valid",
+            ),
+          ),
+        )
       const [dx, dw] = tf.grads(padded)([x, w])
       const out = [(await dx!.data()) as Float32Array, (await dw!.data()) as Float32Array]
       tf.dispose([x, w, dx!, dw!])

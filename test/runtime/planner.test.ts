@@ -26,7 +26,11 @@ describe("plan", () => {
     const stored = new Set(first.map((p) => p.key))
     const again = plan(graphOf(text), { backend: "wasm", isStored: (k) => stored.has(k), previous: recordOf(first) })
     expect(again.map((p) => p.status)).toEqual(["cached", "cached", "cached", "cached"])
-    const changed = plan(graphOf(text, ["b.with.value=2", "b.with.count=3"]), { backend: "wasm", isStored: (k) => stored.has(k), previous: recordOf(first) })
+    const changed = plan(graphOf(text, ["b.with.value=2", "b.with.count=3"]), {
+      backend: "wasm",
+      isStored: (k) => stored.has(k),
+      previous: recordOf(first),
+    })
     expect(changed.map((p) => [p.id, p.reason])).toEqual([
       ["a", "cached"],
       ["b", "with.count changed from 2 to 3; with.value changed from 1 to 2"],
@@ -51,7 +55,11 @@ describe("plan", () => {
     const g = graphOf(text)
     expect([...upstreamOf(g, ["sum"])].sort()).toEqual(["a", "b", "sum"])
     const p = plan(g, { backend: "wasm", isStored: () => true, force: ["sum"], selected: upstreamOf(g, ["sum"]) })
-    expect(p.map((x) => [x.id, x.status])).toEqual([["a", "cached"], ["b", "cached"], ["sum", "run"]])
+    expect(p.map((x) => [x.id, x.status])).toEqual([
+      ["a", "cached"],
+      ["b", "cached"],
+      ["sum", "run"],
+    ])
     expect(p[2].reason).toBe("forced (--force)")
   })
 })

@@ -13,7 +13,15 @@ const value: StoredValue = {
     n: { dtype: "int32", shape: [3], data: Int32Array.from([7, -8, 9]) },
   },
 }
-const info = { key: "k1", node: "n", pipeline: "p", material: { kind: "k", version: 1, config: {}, inputs: {} }, backend: "cpu/4.22.0/js", device: "JS", durationMs: 1 }
+const info = {
+  key: "k1",
+  node: "n",
+  pipeline: "p",
+  material: { kind: "k", version: 1, config: {}, inputs: {} },
+  backend: "cpu/4.22.0/js",
+  device: "JS",
+  durationMs: 1,
+}
 
 describe("safetensors", () => {
   it("round-trips tensors and metadata with a header a Python reader accepts", async () => {
@@ -32,7 +40,10 @@ describe("safetensors", () => {
   })
   it("reads F16 and BF16 as float32", async () => {
     const path = join(mkdtempSync(join(tmpdir(), "st-")), "h.safetensors")
-    const header = JSON.stringify({ h: { dtype: "F16", shape: [2], data_offsets: [0, 4] }, b: { dtype: "BF16", shape: [1], data_offsets: [4, 6] } })
+    const header = JSON.stringify({
+      h: { dtype: "F16", shape: [2], data_offsets: [0, 4] },
+      b: { dtype: "BF16", shape: [1], data_offsets: [4, 6] },
+    })
     const prefix = Buffer.alloc(8)
     prefix.writeBigUInt64LE(BigInt(header.length))
     writeFileSync(path, Buffer.concat([prefix, Buffer.from(header), Buffer.from([0x00, 0x3c, 0x00, 0xc0, 0xc0, 0x3f])]))

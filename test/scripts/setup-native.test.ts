@@ -15,7 +15,11 @@ const scratch = mkdtempSync(join(tmpdir(), "setup-native-"))
 afterAll(() => rmSync(scratch, { recursive: true, force: true }))
 
 const setup = (args: string[], env: NodeJS.ProcessEnv = {}) => {
-  const r = spawnSync(process.execPath, [SCRIPT, ...args], { encoding: "utf8", timeout: 120_000, env: { ...process.env, PIPE_NATIVE_CACHE: join(scratch, "cache"), ...env } })
+  const r = spawnSync(process.execPath, [SCRIPT, ...args], {
+    encoding: "utf8",
+    timeout: 120_000,
+    env: { ...process.env, PIPE_NATIVE_CACHE: join(scratch, "cache"), ...env },
+  })
   return { code: r.status, out: r.stdout, err: r.stderr }
 }
 

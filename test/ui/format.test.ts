@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest"
-import { formatBytes, formatDuration, formatEta, formatNumber, formatPercent, formatRate, formatScalars, progressBar } from "../../src/ui/format.js"
+import {
+  formatBytes,
+  formatDuration,
+  formatEta,
+  formatNumber,
+  formatPercent,
+  formatRate,
+  formatScalars,
+  progressBar,
+} from "../../src/ui/format.js"
 
 describe("format", () => {
   it("formats durations at each scale", () => {

@@ -12,7 +12,14 @@ const collect = (events: RunEvent[], options: { progressIntervalMs?: number; deb
 
 describe("makeLineReporter", () => {
   it("says when the backend starts, and when it is not the one planned for", () => {
-    const ready = (expected: string): RunEvent => ({ type: "backend-ready", at: T0, backend: { name: "cpu", version: "4.22.0", device: "JS" }, fingerprint: "cpu/4.22.0/js", expected, initMs: 1500 })
+    const ready = (expected: string): RunEvent => ({
+      type: "backend-ready",
+      at: T0,
+      backend: { name: "cpu", version: "4.22.0", device: "JS" },
+      fingerprint: "cpu/4.22.0/js",
+      expected,
+      initMs: 1500,
+    })
     expect(collect([ready("cpu/4.22.0/js"), ready("wasm/4.22.0/simd")])).toEqual([
       "[backend] cpu JS started in 1.5s",
       "[backend] cpu JS started in 1.5s (cpu/4.22.0/js, not the expected wasm/4.22.0/simd: planned again)",
@@ -61,14 +68,14 @@ describe("makeLineReporter", () => {
     ]
     // a ticks every second for 12s; b ticks once at 2.5s.
     const ticks: RunEvent[] = Array.from({ length: 13 }, (_, i) => ({ type: "node-progress", at: T0 + i * 1000, id: "a", done: i * 10 }))
-    const events = [...start, ...ticks.slice(0, 3), { type: "node-progress", at: T0 + 2500, id: "b", done: 1, total: 4 } as RunEvent, ...ticks.slice(3)]
+    const events = [
+      ...start,
+      ...ticks.slice(0, 3),
+      { type: "node-progress", at: T0 + 2500, id: "b", done: 1, total: 4 } as RunEvent,
+      ...ticks.slice(3),
+    ]
     const progress = collect(events, { progressIntervalMs: 5000 }).filter((l) => l.startsWith("[progress]"))
-    expect(progress).toEqual([
-      "[progress] a 0",
-      "[progress] b 1/4 (25%)",
-      "[progress] a 50 10.0 it/s",
-      "[progress] a 100 10.0 it/s",
-    ])
+    expect(progress).toEqual(["[progress] a 0", "[progress] b 1/4 (25%)", "[progress] a 50 10.0 it/s", "[progress] a 100 10.0 it/s"])
   })
 
   it("defaults to one progress line per 5 seconds and honours a custom interval", () => {

@@ -37,7 +37,14 @@ describe("reduceRun", () => {
   })
 
   it("keeps the planned backend and records the started one, where it started", () => {
-    const ready: RunEvent = { type: "backend-ready", at: T0 + 1, backend: { name: "wasm", version: "4.22.0", device: "WASM SIMD, 2 threads", threads: 2 }, fingerprint: "wasm/4.22.0/simd", expected: "wasm/4.22.0/simd", initMs: 300 }
+    const ready: RunEvent = {
+      type: "backend-ready",
+      at: T0 + 1,
+      backend: { name: "wasm", version: "4.22.0", device: "WASM SIMD, 2 threads", threads: 2 },
+      fingerprint: "wasm/4.22.0/simd",
+      expected: "wasm/4.22.0/simd",
+      initMs: 300,
+    }
     const state = reduceRun(reduceRun(initialRunState(), started), ready)
     expect(state.backend).toEqual(started.backend)
     expect(state.backendStarted).toEqual({ backend: ready.backend, afterSettled: 0, initMs: 300, replanned: false })
@@ -97,7 +104,13 @@ describe("reduceRun", () => {
   })
 
   it("does not divide by zero on equal timestamps and keeps the earlier anchor", () => {
-    const state = replayRun([started, progress(T0, 0, 100), progress(T0 + 1000, 10, 100), progress(T0 + 1000, 20, 100), progress(T0 + 2000, 30, 100)])
+    const state = replayRun([
+      started,
+      progress(T0, 0, 100),
+      progress(T0 + 1000, 10, 100),
+      progress(T0 + 1000, 20, 100),
+      progress(T0 + 2000, 30, 100),
+    ])
     const a = node(state, "a")
     expect(Number.isFinite(a.rate)).toBe(true)
     expect(a.progress?.done).toBe(30)
@@ -153,7 +166,11 @@ describe("reduceRun", () => {
       json.onEvent(event)
       live = reduceRun(live, event)
     }
-    const parsed = chunks.join("").trimEnd().split("\n").map((line) => JSON.parse(line) as RunEvent)
+    const parsed = chunks
+      .join("")
+      .trimEnd()
+      .split("\n")
+      .map((line) => JSON.parse(line) as RunEvent)
     expect(replayRun(parsed)).toEqual(live)
   })
 })

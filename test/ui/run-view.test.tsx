@@ -60,7 +60,14 @@ describe("RunView", () => {
   it("bounds the live region when many nodes run at once", () => {
     const nodes = Array.from({ length: 30 }, (_, i) => ({ id: `n${i}`, kind: "map" }))
     const events: RunEvent[] = [
-      { type: "run-started", at: T0, runId: "r", pipeline: { name: "wide", file: "w.yaml" }, backend: { name: "cpu", version: "1", device: "cpu" }, nodes },
+      {
+        type: "run-started",
+        at: T0,
+        runId: "r",
+        pipeline: { name: "wide", file: "w.yaml" },
+        backend: { name: "cpu", version: "1", device: "cpu" },
+        nodes,
+      },
       ...nodes.map((n): RunEvent => ({ type: "node-started", at: T0 + 1, id: n.id })),
       ...nodes.map((n): RunEvent => ({ type: "node-progress", at: T0 + 2, id: n.id, done: 1, total: 2, message: "working" })),
     ]
@@ -73,7 +80,13 @@ describe("RunView", () => {
   it("marks nodes still running at an interrupted end", () => {
     const events: RunEvent[] = [
       ...midRun(),
-      { type: "run-finished", at: T0 + 13_000, status: "interrupted", durationMs: 13_000, counts: { ran: 0, cached: 2, failed: 0, skipped: 0 } },
+      {
+        type: "run-finished",
+        at: T0 + 13_000,
+        status: "interrupted",
+        durationMs: 13_000,
+        counts: { ran: 0, cached: 2, failed: 0, skipped: 0 },
+      },
     ]
     const frame = strip(render(<RunView state={replayRun(events)} />).lastFrame())
     expect(frame).toContain("⊘ train (train) interrupted")

@@ -12,11 +12,19 @@ type Listed = EngineStatus & { readonly auto?: string }
 const brief = (text: string): string => text.split(/(?<=[.)])\s+(?=[A-Z])/)[0]!
 
 const table = (engines: ReadonlyArray<Listed>): string => {
-  const rows = engines.map((e) => [`${e.auto !== undefined ? "*" : " "} ${e.name}`, e.available ? "yes" : "no", e.device ?? "-", brief(e.reason)])
+  const rows = engines.map((e) => [
+    `${e.auto !== undefined ? "*" : " "} ${e.name}`,
+    e.available ? "yes" : "no",
+    e.device ?? "-",
+    brief(e.reason),
+  ])
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length), ["  engine", "available", "device"][i]!.length))
   const line = (r: string[]) => r.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c)).join("  ")
   const indent = " ".repeat(widths.reduce((a, b) => a + b + 2, 0))
-  return [line(["  engine", "available", "device", "notes"]), ...engines.flatMap((e, i) => [line(rows[i]!), ...(e.enable && !e.available ? [`${indent}enable: ${e.enable}`] : [])])].join("\n")
+  return [
+    line(["  engine", "available", "device", "notes"]),
+    ...engines.flatMap((e, i) => [line(rows[i]!), ...(e.enable && !e.available ? [`${indent}enable: ${e.enable}`] : [])]),
+  ].join("\n")
 }
 
 export const backends: Command = {

@@ -37,9 +37,16 @@ export const cache: Command = {
       const store = makeArtifactStore(root)
       const action = args.positional[0]
       if (action !== "ls" && action !== "verify" && action !== "gc") {
-        return yield* Effect.fail(new UsageError(action ? `unknown cache action '${action}': use ls, verify or gc` : "missing the action: pipe cache ls|verify|gc"))
+        return yield* Effect.fail(
+          new UsageError(action ? `unknown cache action '${action}': use ls, verify or gc` : "missing the action: pipe cache ls|verify|gc"),
+        )
       }
-      const found = yield* Effect.promise(() => stat(root).then((s) => (s.isDirectory() ? "folder" : "file"), () => "nothing"))
+      const found = yield* Effect.promise(() =>
+        stat(root).then(
+          (s) => (s.isDirectory() ? "folder" : "file"),
+          () => "nothing",
+        ),
+      )
       if (found === "file") return yield* Effect.fail(new UsageError(`the cache folder ${root} is a file; name a folder with --cache-dir`))
       if (found === "nothing") {
         process.stdout.write(`${root}: no cache here (nothing to ${action === "ls" ? "list" : action})\n`)
@@ -49,14 +56,19 @@ export const cache: Command = {
       if (action === "ls") {
         if (manifests.length === 0) process.stdout.write(`${root}: empty\n`)
         for (const m of [...manifests].sort((a, b) => a.createdAt.localeCompare(b.createdAt))) {
-          process.stdout.write(`${m.key.slice(0, 12)}  ${m.pipeline}/${m.node}  ${m.material.kind}  ${formatBytes(sizeOf(m.files))}  ${m.createdAt}\n`)
+          process.stdout.write(
+            `${m.key.slice(0, 12)}  ${m.pipeline}/${m.node}  ${m.material.kind}  ${formatBytes(sizeOf(m.files))}  ${m.createdAt}\n`,
+          )
         }
         return exitCodes.ok
       }
       if (action === "verify") {
         let bad = 0
         for (const m of manifests) {
-          const problem = yield* store.verify(m.key).pipe(Effect.as(undefined), Effect.catch((e) => Effect.succeed(e.message)))
+          const problem = yield* store.verify(m.key).pipe(
+            Effect.as(undefined),
+            Effect.catch((e) => Effect.succeed(e.message)),
+          )
           if (problem) {
             bad++
             yield* store.remove(m.key)
@@ -84,7 +96,9 @@ export const cache: Command = {
           await rm(join(root, "checkpoints", key), { recursive: true, force: true })
         }
       })
-      process.stdout.write(`removed ${removed} artifact${removed === 1 ? "" : "s"}, freed ${formatBytes(freed)}; kept ${manifests.length - removed}\n`)
+      process.stdout.write(
+        `removed ${removed} artifact${removed === 1 ? "" : "s"}, freed ${formatBytes(freed)}; kept ${manifests.length - removed}\n`,
+      )
       return exitCodes.ok
     }),
 }

@@ -53,7 +53,11 @@ export const convert: Command = {
   usage: "pipe convert IN.ckpt|IN.safetensors OUT.safetensors|OUT.onnx [--arch PRESET] [--weights raw|ema]",
   flags: [
     { name: "arch", value: "PRESET", description: ".ckpt: the network preset (default: the checkpoint's model_arch, else base)" },
-    { name: "weights", value: "raw|ema", description: "the raw weights (default) or the EMA ones (the checkpoint's EMA callback, a model's ema.*)" },
+    {
+      name: "weights",
+      value: "raw|ema",
+      description: "the raw weights (default) or the EMA ones (the checkpoint's EMA callback, a model's ema.*)",
+    },
     { name: "help", description: "show this help" },
   ],
   details:
@@ -65,16 +69,24 @@ export const convert: Command = {
   run: (args) =>
     Effect.gen(function* () {
       const [input, output, ...extra] = args.positional
-      if (!input || !output || extra.length > 0) return yield* Effect.fail(new UsageError("expects an input (.ckpt or .safetensors) and an output (.safetensors or .onnx) path"))
+      if (!input || !output || extra.length > 0)
+        return yield* Effect.fail(new UsageError("expects an input (.ckpt or .safetensors) and an output (.safetensors or .onnx) path"))
       const problem = pathProblem(input, output)
       if (problem !== undefined) return yield* Effect.fail(new UsageError(problem))
       const weights = yield* Effect.try({ try: () => choiceFlag(args, "weights", ["raw", "ema"] as const) ?? "raw", catch: (e) => e })
       const archFlag = flag(args, "arch")
       if (archFlag !== undefined && !isUNetPresetName(archFlag)) {
-        return yield* Effect.fail(new UsageError(`option '--arch' must be one of ${Object.keys(UNET_PRESETS).join(", ")}; got '${archFlag}'`))
+        return yield* Effect.fail(
+          new UsageError(`option '--arch' must be one of ${Object.keys(UNET_PRESETS).join(", ")}; got '${archFlag}'`),
+        )
       }
       const result = yield* Effect.tryPromise({
-        try: () => convertCheckpoint(resolve(input), resolve(output), { ...(archFlag !== undefined ? { arch: archFlag as UNetPresetName } : {}), weights, shownInput: input }),
+        try: () =>
+          convertCheckpoint(resolve(input), resolve(output), {
+            ...(archFlag !== undefined ? { arch: archFlag as UNetPresetName } : {}),
+            weights,
+            shownInput: input,
+          }),
         catch: (e) => e,
       }).pipe(Effect.result)
       if (result._tag === "Failure") {

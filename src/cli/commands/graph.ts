@@ -8,7 +8,12 @@ import type { Command } from "./command.js"
 const edges = (graph: PipelineGraph) =>
   graph.order.flatMap((id) =>
     Object.entries(graph.nodes.get(id)!.inputs).flatMap(([port, ref]) =>
-      refsOf(ref).map((r) => ({ from: r.node, to: id, label: `${r.port} -> ${port}`, type: describeType(graph.nodes.get(r.node)!.outputTypes[r.port]) })),
+      refsOf(ref).map((r) => ({
+        from: r.node,
+        to: id,
+        label: `${r.port} -> ${port}`,
+        type: describeType(graph.nodes.get(r.node)!.outputTypes[r.port]),
+      })),
     ),
   )
 

@@ -21,8 +21,21 @@ interface PropertySchema {
 export const describeKind = (kind: NodeKind): string => {
   const lines = [`${kind.kind} (version ${kind.version}): ${kind.summary}`]
   const inputs = Object.entries(kind.inputs)
-  lines.push("  inputs:", ...(inputs.length ? inputs.map(([port, p]) => `    ${port}: ${acceptedKinds(p).join(" | ")}${p.many ? " (list)" : ""}${p.required === false ? " (optional)" : ""} - ${p.description}`) : ["    (none)"]))
-  lines.push("  outputs:", ...Object.entries(kind.outputs).map(([port, p]) => `    ${port}: ${p.type} - ${p.description}${kind.defaultOutput === port ? " (default)" : ""}`))
+  lines.push(
+    "  inputs:",
+    ...(inputs.length
+      ? inputs.map(
+          ([port, p]) =>
+            `    ${port}: ${acceptedKinds(p).join(" | ")}${p.many ? " (list)" : ""}${p.required === false ? " (optional)" : ""} - ${p.description}`,
+        )
+      : ["    (none)"]),
+  )
+  lines.push(
+    "  outputs:",
+    ...Object.entries(kind.outputs).map(
+      ([port, p]) => `    ${port}: ${p.type} - ${p.description}${kind.defaultOutput === port ? " (default)" : ""}`,
+    ),
+  )
   const properties = (kind.configSchema.properties ?? {}) as Record<string, PropertySchema>
   const required = new Set((kind.configSchema.required ?? []) as string[])
   const config = describeProperties(properties, required, "    ")
@@ -42,7 +55,9 @@ const describeProperty = (s: PropertySchema): string => {
     s.minimum !== undefined ? `>= ${s.minimum}` : "",
     s.exclusiveMinimum !== undefined ? `> ${s.exclusiveMinimum}` : "",
     s.maximum !== undefined ? `<= ${s.maximum}` : "",
-  ].filter(Boolean).join(", ")
+  ]
+    .filter(Boolean)
+    .join(", ")
   return `${type}${bounds ? ` (${bounds})` : ""}${s.default !== undefined ? ` = ${JSON.stringify(s.default)}` : ""}`
 }
 
@@ -65,7 +80,15 @@ export const nodes: Command = {
       }
       if (name) {
         const kind = kinds.find((k) => k.kind === name)
-        if (!kind) return yield* Effect.fail(new UsageError(`unknown node kind '${name}'${didYouMean(name, kinds.map((k) => k.kind))}`))
+        if (!kind)
+          return yield* Effect.fail(
+            new UsageError(
+              `unknown node kind '${name}'${didYouMean(
+                name,
+                kinds.map((k) => k.kind),
+              )}`,
+            ),
+          )
         process.stdout.write(`${describeKind(kind)}\n`)
       } else {
         if (kinds.length === 0) process.stdout.write("no node kinds are registered\n")

@@ -15,7 +15,8 @@ export const plan: Command = {
       const planned = yield* planRun(graph, {}).pipe(Effect.provide(runtimeLayer(args, graph)))
       const width = Math.max(...planned.map((p) => p.id.length))
       for (const p of planned) {
-        if (args.flags.has("json")) process.stdout.write(`${JSON.stringify({ id: p.id, status: p.status, reason: p.reason, key: p.key })}\n`)
+        if (args.flags.has("json"))
+          process.stdout.write(`${JSON.stringify({ id: p.id, status: p.status, reason: p.reason, key: p.key })}\n`)
         else process.stdout.write(`${p.id.padEnd(width)}  ${p.status === "cached" ? "cached" : `will run because ${p.reason}`}\n`)
       }
       return exitCodes.ok

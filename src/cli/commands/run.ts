@@ -21,7 +21,12 @@ import type { Command } from "./command.js"
 const backends = ["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const
 
 export const backendFlags: ReadonlyArray<FlagSpec> = [
-  { name: "backend", value: "NAME", description: "auto (CUDA via tfjs-node-gpu, else a hardware GPU via WebGPU for networks of 20 M parameters or more, else native TensorFlow or wasm on the CPU, whichever the pipeline's network trains faster on; 'pipe backends' lists them), tensorflow, webgpu, wasm, cpu" },
+  {
+    name: "backend",
+    value: "NAME",
+    description:
+      "auto (CUDA via tfjs-node-gpu, else a hardware GPU via WebGPU for networks of 20 M parameters or more, else native TensorFlow or wasm on the CPU, whichever the pipeline's network trains faster on; 'pipe backends' lists them), tensorflow, webgpu, wasm, cpu",
+  },
   { name: "threads", value: "N", description: "CPU threads of wasm and native TensorFlow (default: the number of CPU cores, at most 8)" },
 ]
 
@@ -77,7 +82,7 @@ export const run: Command = {
       const graph = yield* loadGraph(args, kinds)
       const selected = selection(args, graph)
       const layer = runtimeLayer(args, graph)
-      const mode: UiMode = hasFlag(args, "json") ? "json" : choiceFlag(args, "ui", ["auto", "tui", "lines", "json"] as const) ?? "auto"
+      const mode: UiMode = hasFlag(args, "json") ? "json" : (choiceFlag(args, "ui", ["auto", "tui", "lines", "json"] as const) ?? "auto")
       return yield* Effect.gen(function* () {
         const store = yield* ArtifactStore
         const planned = yield* planRun(graph, { selected, force: flags(args, "force") })
@@ -87,7 +92,11 @@ export const run: Command = {
             for (const [port, ref] of Object.entries(graph.nodes.get(id)!.inputs)) {
               for (const r of [ref].flat()) {
                 if (!selected!.has(r.node) && !existsSync(join(store.dirOf(keys.get(r.node)!), "manifest.json"))) {
-                  return yield* Effect.fail(new UsageError(`--only ${id}: its input '${port}' comes from '${r.node}', which is not cached; use --to ${id} to run what it needs`))
+                  return yield* Effect.fail(
+                    new UsageError(
+                      `--only ${id}: its input '${port}' comes from '${r.node}', which is not cached; use --to ${id} to run what it needs`,
+                    ),
+                  )
                 }
               }
             }
@@ -112,4 +121,3 @@ export const run: Command = {
       }).pipe(Effect.scoped, Effect.provide(layer))
     }),
 }
-

@@ -16,7 +16,15 @@ export const schema: Command = {
       const kinds = yield* loadKinds(args)
       const name = args.positional[0]
       const kind = name === undefined ? undefined : kinds.find((k) => k.kind === name)
-      if (name !== undefined && !kind) return yield* Effect.fail(new UsageError(`unknown node kind '${name}'${didYouMean(name, kinds.map((k) => k.kind))}`))
+      if (name !== undefined && !kind)
+        return yield* Effect.fail(
+          new UsageError(
+            `unknown node kind '${name}'${didYouMean(
+              name,
+              kinds.map((k) => k.kind),
+            )}`,
+          ),
+        )
       process.stdout.write(`${JSON.stringify(kind ? kind.configSchema : pipelineSchema(kinds), null, 2)}\n`)
       return exitCodes.ok
     }),

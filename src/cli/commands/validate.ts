@@ -11,7 +11,9 @@ export const validate: Command = {
   run: (args) =>
     Effect.gen(function* () {
       const graph = yield* loadGraph(args, yield* loadKinds(args))
-      process.stdout.write(`${graph.file}: valid pipeline '${graph.name}' with ${graph.nodes.size} node${graph.nodes.size === 1 ? "" : "s"}\n`)
+      process.stdout.write(
+        `${graph.file}: valid pipeline '${graph.name}' with ${graph.nodes.size} node${graph.nodes.size === 1 ? "" : "s"}\n`,
+      )
       return exitCodes.ok
     }),
 }

@@ -45,7 +45,10 @@ const findRun = async (root: string, wanted: string | undefined): Promise<string
   if (runs.length === 0) throw new UsageError(`no runs in ${root}; start one with 'pipe run FILE'`)
   if (wanted === undefined) return runs[runs.length - 1]
   const matches = runs.filter((r) => r.startsWith(wanted))
-  if (matches.length !== 1) throw new UsageError(matches.length === 0 ? `no run '${wanted}' in ${root}` : `'${wanted}' matches ${matches.length} runs; give more of the id`)
+  if (matches.length !== 1)
+    throw new UsageError(
+      matches.length === 0 ? `no run '${wanted}' in ${root}` : `'${wanted}' matches ${matches.length} runs; give more of the id`,
+    )
   return matches[0]
 }
 
@@ -61,7 +64,9 @@ export const watch: Command = {
       const runId = yield* Effect.tryPromise({ try: () => findRun(root, args.positional[0]), catch: (e) => e as UsageError })
       const runDir = join(root, "runs", runId)
       const { pid } = JSON.parse(yield* Effect.promise(() => readFile(join(runDir, "run.json"), "utf8"))) as { pid: number }
-      const reporter = yield* Effect.promise(() => chooseReporter(choiceFlag(args, "ui", ["auto", "tui", "lines", "json"] as const) ?? "auto"))
+      const reporter = yield* Effect.promise(() =>
+        chooseReporter(choiceFlag(args, "ui", ["auto", "tui", "lines", "json"] as const) ?? "auto"),
+      )
       const next = tailer(join(runDir, "events.ndjson"))
       return yield* Effect.gen(function* () {
         const exitCode = (events: RunEvent[]) => {

@@ -9,12 +9,7 @@ export const checkIndex = (i: number, count: number): void => {
 }
 
 /** Batches of consecutive positions [start, count), one batch loaded ahead while the consumer works. */
-export async function* iterateBatches(
-  count: number,
-  batchSize: number,
-  start: number,
-  load: LoadInto,
-): AsyncIterableIterator<ImageBatch> {
+export async function* iterateBatches(count: number, batchSize: number, start: number, load: LoadInto): AsyncIterableIterator<ImageBatch> {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw badOptions(`batch size must be a positive integer, got ${batchSize}`)
   if (!Number.isInteger(start) || start < 0 || start > count) throw badOptions(`start must be an integer in 0..${count}, got ${start}`)
   const range = (from: number): number[] => Array.from({ length: Math.min(batchSize, count - from) }, (_, k) => from + k)
@@ -29,10 +24,7 @@ export async function* iterateBatches(
 }
 
 /** Packs per-image HWC buffers into a batch. */
-export const packBatch = (
-  resolution: number,
-  entries: ReadonlyArray<{ id: string; index: number; pixels: Float32Array }>,
-): ImageBatch => {
+export const packBatch = (resolution: number, entries: ReadonlyArray<{ id: string; index: number; pixels: Float32Array }>): ImageBatch => {
   const size = resolution * resolution * 3
   const pixels = new Float32Array(entries.length * size)
   entries.forEach((e, k) => pixels.set(e.pixels, k * size))

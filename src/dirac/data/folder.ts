@@ -43,7 +43,9 @@ export const loadImageFile = async (path: string, resolution: number): Promise<F
   try {
     img = await decodeRgb8(bytes)
   } catch (e) {
-    throw new DataError("unreadable-image", `cannot decode image ${path} (corrupt or not a PNG/JPEG): ${(e as Error).message}`, path, { cause: e })
+    throw new DataError("unreadable-image", `cannot decode image ${path} (corrupt or not a PNG/JPEG): ${(e as Error).message}`, path, {
+      cause: e,
+    })
   }
   const { data } = cropAndResizeSquare(img, resolution)
   const out = new Float32Array(data.length)
@@ -108,7 +110,10 @@ export class FolderSource implements ImageSource {
         return undefined
       }
     })
-    return packBatch(R, loaded.filter((x) => x !== undefined))
+    return packBatch(
+      R,
+      loaded.filter((x) => x !== undefined),
+    )
   }
 
   batches(batchSize: number, start = 0): AsyncIterableIterator<ImageBatch> {

@@ -1,6 +1,13 @@
 export * from "./types.js"
 export { DataError, type DataErrorCode, MIN_RESOLUTION, MAX_RESOLUTION } from "./errors.js"
-export { renderSynthetic, SYNTHETIC_GENERATOR_VERSION, SyntheticSource, syntheticSource, syntheticId, type SyntheticOptions } from "./synthetic.js"
+export {
+  renderSynthetic,
+  SYNTHETIC_GENERATOR_VERSION,
+  SyntheticSource,
+  syntheticSource,
+  syntheticId,
+  type SyntheticOptions,
+} from "./synthetic.js"
 export { FolderSource, openFolder, loadImageFile, fileId, selectRange, FOLDER_PREPROCESSING_VERSION, type FolderOptions } from "./folder.js"
 export { splitFiles, LAYOUTS, SPLITS } from "./splits.js"
 export { listImageFiles, compareCodePoints, IMAGE_EXTENSIONS, type ImageFile } from "./scan-folder.js"

@@ -80,13 +80,16 @@ export interface GridOptions {
 
 /** Lays equally sized images out row by row in a rows × cols grid with a gap between them. */
 export const imageGrid = (images: ImageBatch | readonly RgbImage[], options: GridOptions = {}): RgbImage => {
-  const list = Array.isArray(images) ? (images as readonly RgbImage[]) : Array.from({ length: (images as ImageBatch).shape[0] }, (_, i) => batchImage(images as ImageBatch, i))
+  const list = Array.isArray(images)
+    ? (images as readonly RgbImage[])
+    : Array.from({ length: (images as ImageBatch).shape[0] }, (_, i) => batchImage(images as ImageBatch, i))
   const n = list.length
   if (n === 0) throw new RangeError("imageGrid needs at least one image")
   const { width: w, height: h } = list[0]
   for (const img of list) {
     check(img)
-    if (img.width !== w || img.height !== h) throw new RangeError(`imageGrid needs equally sized images: ${w}x${h} and ${img.width}x${img.height}`)
+    if (img.width !== w || img.height !== h)
+      throw new RangeError(`imageGrid needs equally sized images: ${w}x${h} and ${img.width}x${img.height}`)
   }
   const cols = options.cols ?? (options.rows ? Math.ceil(n / options.rows) : Math.ceil(Math.sqrt(n)))
   const rows = options.rows ?? Math.ceil(n / cols)

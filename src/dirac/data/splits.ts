@@ -19,7 +19,10 @@ const ffhq = async (root: string, split: Exclude<FolderSplit, "all">): Promise<I
   const folders = (await listSubfolders(root)).filter((n) => /^\d{5}$/.test(n))
   const complete = folders.length === FFHQ_FOLDERS
   if (split === "test" ? folders[0] !== "00000" : !complete) {
-    const found = folders.length === 0 ? "no five-digit subfolders" : `${folders.length} five-digit subfolders (${folders.slice(0, 3).join(", ")}${folders.length > 3 ? ", …" : ""})`
+    const found =
+      folders.length === 0
+        ? "no five-digit subfolders"
+        : `${folders.length} five-digit subfolders (${folders.slice(0, 3).join(", ")}${folders.length > 3 ? ", …" : ""})`
     throw new DataError("bad-layout", `${ffhqExpected(root)} Found ${found}.`, root)
   }
   const chosen = split === "test" ? folders.slice(0, 1) : split === "val" ? folders.slice(1, 8) : folders.slice(8)
@@ -83,6 +86,10 @@ export const splitFiles = async (root: string, layout: FolderLayout, split: Fold
     case "imagenet":
       return imagenet(root, split)
     case "plain":
-      throw new DataError("bad-options", `a plain folder has only the split "all" (asked for "${split}"); name a layout (ffhq, celeba-hq, imagenet) for train/val/test`, root)
+      throw new DataError(
+        "bad-options",
+        `a plain folder has only the split "all" (asked for "${split}"); name a layout (ffhq, celeba-hq, imagenet) for train/val/test`,
+        root,
+      )
   }
 }

@@ -32,12 +32,18 @@ const hsv = (h: number, s: number, v: number): [number, number, number] => {
   const q = v * (1 - s * f)
   const t = v * (1 - s * (1 - f))
   switch (i) {
-    case 0: return [v, t, p]
-    case 1: return [q, v, p]
-    case 2: return [p, v, t]
-    case 3: return [p, q, v]
-    case 4: return [t, p, v]
-    default: return [v, p, q]
+    case 0:
+      return [v, t, p]
+    case 1:
+      return [q, v, p]
+    case 2:
+      return [p, v, t]
+    case 3:
+      return [p, q, v]
+    case 4:
+      return [t, p, v]
+    default:
+      return [v, p, q]
   }
 }
 
@@ -91,8 +97,18 @@ export const buildScene = (seed: number, index: number): Scene => {
     const cy = rng.uniform(-0.05, 1.05)
     const alpha = rng.chance(0.75) ? 1 : rng.uniform(0.35, 0.85)
     const shape: Shape = rng.chance(0.55)
-      ? new Ellipse(cx, cy, r, r * rng.uniform(0.35, 1), rng.next(), alpha, rng.chance(0.25) ? rng.uniform(0.05, 0.3) : 0,
-        rng.chance(0.5) ? rng.uniform(0.2, 0.7) : 0, light.u, light.v)
+      ? new Ellipse(
+          cx,
+          cy,
+          r,
+          r * rng.uniform(0.35, 1),
+          rng.next(),
+          alpha,
+          rng.chance(0.25) ? rng.uniform(0.05, 0.3) : 0,
+          rng.chance(0.5) ? rng.uniform(0.2, 0.7) : 0,
+          light.u,
+          light.v,
+        )
       : randomPolygon(rng, cx, cy, r, alpha)
     layers.push({ shape, rgb: pick(), texture: texture(rng.chance(0.6) ? rng.uniform(0.02, 0.3) : 0) })
   }

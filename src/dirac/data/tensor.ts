@@ -5,10 +5,15 @@ import type { ImageBatch } from "./types.js"
 export const batchToTensor4D = (batch: ImageBatch): tf.Tensor4D => tf.tensor4d(batch.pixels, batch.shape, "float32")
 
 /** Back from an NHWC tensor with 3 channels to a batch with the given ids. */
-export const tensor4DToBatch = async (tensor: tf.Tensor4D, ids: string[], indices: number[] = ids.map((_, i) => i)): Promise<ImageBatch> => {
+export const tensor4DToBatch = async (
+  tensor: tf.Tensor4D,
+  ids: string[],
+  indices: number[] = ids.map((_, i) => i),
+): Promise<ImageBatch> => {
   const [n, h, w, c] = tensor.shape
   if (c !== 3) throw new RangeError(`expected 3 channels, got ${c}`)
-  if (ids.length !== n || indices.length !== n) throw new RangeError(`expected ${n} ids and indices, got ${ids.length} and ${indices.length}`)
+  if (ids.length !== n || indices.length !== n)
+    throw new RangeError(`expected ${n} ids and indices, got ${ids.length} and ${indices.length}`)
   const pixels = (await tensor.data()) as Float32Array
   return { ids, indices, pixels: Float32Array.from(pixels), shape: [n, h, w, 3] }
 }

@@ -59,7 +59,9 @@ export interface SafetensorsContents {
   readonly tensors: Record<string, RawTensor>
 }
 
-export const readSafetensorsHeader = async (path: string): Promise<{ metadata: Record<string, string>; entries: Record<string, HeaderEntry>; dataStart: number }> => {
+export const readSafetensorsHeader = async (
+  path: string,
+): Promise<{ metadata: Record<string, string>; entries: Record<string, HeaderEntry>; dataStart: number }> => {
   const file = await open(path, "r")
   try {
     const prefix = Buffer.alloc(8)
@@ -103,7 +105,11 @@ const decode = (name: string, entry: HeaderEntry, bytes: Buffer): RawTensor => {
       return { dtype: "int32", shape, data: new Int32Array(copy(bytes.length)) }
     case "BOOL":
     case "U8":
-      return { dtype: entry.dtype === "BOOL" ? "bool" : "int32", shape, data: entry.dtype === "BOOL" ? new Uint8Array(copy(bytes.length)) : Int32Array.from(bytes) }
+      return {
+        dtype: entry.dtype === "BOOL" ? "bool" : "int32",
+        shape,
+        data: entry.dtype === "BOOL" ? new Uint8Array(copy(bytes.length)) : Int32Array.from(bytes),
+      }
     case "F64":
       return { dtype: "float32", shape, data: Float32Array.from(new Float64Array(copy(bytes.length))) }
     case "I64":

@@ -82,7 +82,8 @@ export class OpenedCheckpoint {
       const order = zip.entries.has(`${prefix}byteorder`) ? (await zip.read(`${prefix}byteorder`)).toString("latin1").trim() : "little"
       const storages = new Map<string, StorageRef>()
       const persistentLoad = (pid: unknown): StorageRef => {
-        if (!(pid instanceof Tuple) || pid.length < 5 || pid[0] !== "storage") throw new Error(`${path}: unsupported persistent id (only torch storages are allowed)`)
+        if (!(pid instanceof Tuple) || pid.length < 5 || pid[0] !== "storage")
+          throw new Error(`${path}: unsupported persistent id (only torch storages are allowed)`)
         const [, type, key, , numel] = pid
         if (!(type instanceof StorageType)) throw new Error(`${path}: a storage whose type is not a torch storage class`)
         if (typeof key !== "string" || !/^\d+$/.test(key)) throw new Error(`${path}: bad storage key ${String(key)}`)
@@ -145,7 +146,8 @@ export class OpenedCheckpoint {
     }
     const storageNumel = ref.storage.dtype === "uint8" ? ref.storage.numel / es : ref.storage.numel
     const numel = ref.shape.reduce((a, b) => a * b, 1)
-    const outDtype: RawTensor["dtype"] = ref.dtype === "bool" ? "bool" : ref.dtype.startsWith("int") || ref.dtype === "uint8" ? "int32" : "float32"
+    const outDtype: RawTensor["dtype"] =
+      ref.dtype === "bool" ? "bool" : ref.dtype.startsWith("int") || ref.dtype === "uint8" ? "int32" : "float32"
     const out = outDtype === "float32" ? new Float32Array(numel) : outDtype === "int32" ? new Int32Array(numel) : new Uint8Array(numel)
     if (numel === 0) return { dtype: outDtype, shape: [...ref.shape], data: out }
     let lo = ref.offset
@@ -156,7 +158,9 @@ export class OpenedCheckpoint {
       else hi += span
     }
     if (lo < 0 || hi >= storageNumel) {
-      throw new Error(`${this.path}: ${name} (offset ${ref.offset}, shape [${ref.shape}], stride [${ref.stride}]) reaches outside its storage of ${storageNumel} elements`)
+      throw new Error(
+        `${this.path}: ${name} (offset ${ref.offset}, shape [${ref.shape}], stride [${ref.stride}]) reaches outside its storage of ${storageNumel} elements`,
+      )
     }
     const bytes = new Uint8Array((hi - lo + 1) * es)
     await this.zip.readInto(`${this.prefix}data/${ref.storage.key}`, bytes, lo * es)

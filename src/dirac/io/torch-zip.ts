@@ -67,7 +67,10 @@ export class TorchZip {
     const cached = this.dataStarts.get(name)
     if (cached !== undefined) return cached
     const e = this.entry(name)
-    if (e.method !== 0) throw new Error(`${this.path}: record '${name}' is compressed (method ${e.method}); torch writes stored records only, re-save the checkpoint with torch.save`)
+    if (e.method !== 0)
+      throw new Error(
+        `${this.path}: record '${name}' is compressed (method ${e.method}); torch writes stored records only, re-save the checkpoint with torch.save`,
+      )
     const header = Buffer.alloc(30)
     await this.readExactly(header, e.localHeaderOffset)
     if (header.readUInt32LE(0) !== LOCAL_SIG) throw new Error(`${this.path}: bad local header for '${name}'`)
@@ -164,9 +167,9 @@ const readCentralDirectory = async (path: string, file: FileHandle, size: number
       const length = cd.readUInt16LE(x + 2)
       if (id === 0x0001) {
         let p = x + 4
-        if (entrySize === U32_MAX) (entrySize = u64(cd, p)), (p += 8)
-        if (compressedSize === U32_MAX) (compressedSize = u64(cd, p)), (p += 8)
-        if (localHeaderOffset === U32_MAX) (localHeaderOffset = u64(cd, p)), (p += 8)
+        if (entrySize === U32_MAX) ((entrySize = u64(cd, p)), (p += 8))
+        if (compressedSize === U32_MAX) ((compressedSize = u64(cd, p)), (p += 8))
+        if (localHeaderOffset === U32_MAX) ((localHeaderOffset = u64(cd, p)), (p += 8))
       }
       x += 4 + length
     }

@@ -116,7 +116,8 @@ const intList = (v: unknown, what: string): number[] => {
 }
 
 const rebuildTensor = (storage: unknown, offset: unknown, size: unknown, stride: unknown, dtype?: unknown): TensorRef => {
-  if (typeof storage !== "object" || storage === null || !("key" in storage)) throw new Error("pickle: a tensor's storage is not a storage record")
+  if (typeof storage !== "object" || storage === null || !("key" in storage))
+    throw new Error("pickle: a tensor's storage is not a storage record")
   const s = storage as StorageRef
   const shape = intList(size, "tensor size")
   const strides = intList(stride, "tensor stride")
@@ -132,7 +133,9 @@ const resolveGlobal = (module: string, name: string, source: string): unknown =>
   const fn = (call: (args: readonly unknown[]) => unknown) => new AllowedGlobal(q, call)
   switch (q) {
     case "collections.OrderedDict":
-      return fn((args) => (args.length === 0 ? new Map() : new Map(args[0] instanceof Map ? args[0] : (args[0] as Iterable<[unknown, unknown]>))))
+      return fn((args) =>
+        args.length === 0 ? new Map() : new Map(args[0] instanceof Map ? args[0] : (args[0] as Iterable<[unknown, unknown]>)),
+      )
     case "torch._utils._rebuild_tensor":
       return fn((a) => rebuildTensor(a[0], a[1], a[2], a[3]))
     case "torch._utils._rebuild_tensor_v2":

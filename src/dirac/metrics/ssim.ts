@@ -139,8 +139,7 @@ export const ssimFromFeatures = (a: SsimFeatures, b: SsimFeatures): number[] => 
         const mb = b.mean[p * area + q]!
         const cov = cross[q]! - ma * mb
         sum +=
-          ((2 * ma * mb + C1) * (2 * cov + C2)) /
-          ((ma * ma + mb * mb + C1) * (a.variance[p * area + q]! + b.variance[p * area + q]! + C2))
+          ((2 * ma * mb + C1) * (2 * cov + C2)) / ((ma * ma + mb * mb + C1) * (a.variance[p * area + q]! + b.variance[p * area + q]! + C2))
       }
     }
     result.push(sum / (area * c))

@@ -132,10 +132,26 @@ export const buildArch = (args: UNetArgs): UNetArch => {
   const norm = (name: string, channels: number): NormSpec => {
     const groups = groupCount(channels)
     if (groups < 1 || channels % groups !== 0) {
-      throw new RangeError(`invalid network config: GroupNorm '${name}' has ${channels} channels, not divisible into ${groups} groups (min(32, C//4))`)
+      throw new RangeError(
+        `invalid network config: GroupNorm '${name}' has ${channels} channels, not divisible into ${groups} groups (min(32, C//4))`,
+      )
     }
-    params.push({ name: `${name}.weight`, role: "norm_weight", torchShape: [channels], shape: [channels], trainable: true, init: { mode: "ones" } })
-    params.push({ name: `${name}.bias`, role: "norm_bias", torchShape: [channels], shape: [channels], trainable: true, init: { mode: "zeros" } })
+    params.push({
+      name: `${name}.weight`,
+      role: "norm_weight",
+      torchShape: [channels],
+      shape: [channels],
+      trainable: true,
+      init: { mode: "ones" },
+    })
+    params.push({
+      name: `${name}.bias`,
+      role: "norm_bias",
+      torchShape: [channels],
+      shape: [channels],
+      trainable: true,
+      init: { mode: "zeros" },
+    })
     return { name, channels, groups, eps: GROUPNORM_EPS }
   }
 
@@ -171,7 +187,14 @@ export const buildArch = (args: UNetArgs): UNetArch => {
         trainable: true,
         init: { mode: "xavier_uniform", fanIn: cin * k2, fanOut: cout * k2, gain: opts.gain ?? 1 },
       })
-      params.push({ name: `${name}.bias`, role: opts.qkv ? "qkv_bias" : "bias", torchShape: [cout], shape: [cout], trainable: true, init: { mode: "zeros" } })
+      params.push({
+        name: `${name}.bias`,
+        role: opts.qkv ? "qkv_bias" : "bias",
+        torchShape: [cout],
+        shape: [cout],
+        trainable: true,
+        init: { mode: "zeros" },
+      })
     }
     if (up || down) buffers.push({ name: `${name}.resample_filter`, torchShape: [1, 1, fLen, fLen] })
     return { name, cin, cout, kernel, up, down, fused: opts.fused ?? false }

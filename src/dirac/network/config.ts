@@ -148,15 +148,25 @@ export const validateUNetArgs = (a: UNetArgs): void => {
   const fail = (msg: string): never => {
     throw new RangeError(`invalid network config: ${msg}`)
   }
-  for (const key of ["img_resolution", "in_channels", "out_channels", "model_channels", "channel_mult_emb", "channel_mult_noise", "num_blocks"] as const) {
+  for (const key of [
+    "img_resolution",
+    "in_channels",
+    "out_channels",
+    "model_channels",
+    "channel_mult_emb",
+    "channel_mult_noise",
+    "num_blocks",
+  ] as const) {
     if (!isPosInt(a[key])) fail(`${key} must be a positive integer, got ${String(a[key])}`)
   }
   if (a.label_dim !== 0 || a.augment_dim !== 0 || a.label_dropout !== 0) fail("label_dim, augment_dim and label_dropout must be 0")
   if (a.embedding_type !== "fourier") fail(`embedding_type '${String(a.embedding_type)}' is not supported (only 'fourier')`)
   if (a.encoder_type !== "residual") fail(`encoder_type '${String(a.encoder_type)}' is not supported (only 'residual')`)
   if (a.decoder_type !== "standard") fail(`decoder_type '${String(a.decoder_type)}' is not supported (only 'standard')`)
-  if (!Array.isArray(a.channel_mult) || a.channel_mult.length < 1 || !a.channel_mult.every(isPosInt)) fail("channel_mult must be a non-empty list of positive integers")
-  if (!Array.isArray(a.attn_resolutions) || !a.attn_resolutions.every(isPosInt)) fail("attn_resolutions must be a list of positive integers")
+  if (!Array.isArray(a.channel_mult) || a.channel_mult.length < 1 || !a.channel_mult.every(isPosInt))
+    fail("channel_mult must be a non-empty list of positive integers")
+  if (!Array.isArray(a.attn_resolutions) || !a.attn_resolutions.every(isPosInt))
+    fail("attn_resolutions must be a list of positive integers")
   if (!(typeof a.dropout === "number" && a.dropout >= 0 && a.dropout < 1)) fail(`dropout must be in [0, 1), got ${String(a.dropout)}`)
   if (!(typeof a.embedding_scale === "number" && Number.isFinite(a.embedding_scale))) fail("embedding_scale must be a finite number")
   const f = a.resample_filter

@@ -7,14 +7,7 @@
  *   optimizer.minimize(() => loss(forward(net, y, sigma, { training: true })), false, [...net.trainableVariables])
  *   await saveWeights(net, "net.safetensors")             // official names / PyTorch layouts
  */
-export {
-  UNET_PRESETS,
-  isUNetPresetName,
-  resolveUNetArgs,
-  validateUNetArgs,
-  type UNetArgs,
-  type UNetPresetName,
-} from "./config.js"
+export { UNET_PRESETS, isUNetPresetName, resolveUNetArgs, validateUNetArgs, type UNetArgs, type UNetPresetName } from "./config.js"
 export {
   buildArch,
   countParameters,

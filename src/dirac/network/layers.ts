@@ -359,8 +359,18 @@ export const firDownValid = (consts: ConstantCache, y: T4, taps: readonly number
  */
 export const zeroStuff2x = (x: T4): T4 => {
   const [b, h, w, c] = x.shape
-  const columns = tf.pad(tf.reshape(x, [b * h, w, 1, c]), [[0, 0], [0, 0], [0, 1], [0, 0]])
-  const rows = tf.pad(tf.reshape(columns, [b, h, 1, 2 * w * c]), [[0, 0], [0, 0], [0, 1], [0, 0]])
+  const columns = tf.pad(tf.reshape(x, [b * h, w, 1, c]), [
+    [0, 0],
+    [0, 0],
+    [0, 1],
+    [0, 0],
+  ])
+  const rows = tf.pad(tf.reshape(columns, [b, h, 1, 2 * w * c]), [
+    [0, 0],
+    [0, 0],
+    [0, 1],
+    [0, 0],
+  ])
   return tf.reshape(rows, [b, 2 * h, 2 * w, c])
 }
 

@@ -11,7 +11,22 @@ import * as tf from "@tensorflow/tfjs-core"
 import { Rng, seedFromString } from "../random.js"
 import { buildArch, SKIP_SCALE, type BlockSpec, type ConvSpec, type NormSpec, type ParamSpec, type UNetArch } from "./arch.js"
 import { resolveUNetArgs, type UNetArgs, type UNetPresetName } from "./config.js"
-import { addBias, addPerSample, ConstantCache, conv2d, firDown, firDownValid, firUp, fourierFeatures, linear, normAct, residualJoin, selfAttention, silu, type DropoutSpec } from "./layers.js"
+import {
+  addBias,
+  addPerSample,
+  ConstantCache,
+  conv2d,
+  firDown,
+  firDownValid,
+  firUp,
+  fourierFeatures,
+  linear,
+  normAct,
+  residualJoin,
+  selfAttention,
+  silu,
+  type DropoutSpec,
+} from "./layers.js"
 
 type T4 = tf.Tensor4D
 
@@ -87,28 +102,30 @@ export class SongUNet {
 }
 
 /** Deterministic EDM initialisation (xavier_uniform * init_weight, zero biases, unit GroupNorm scales, freqs ~ N(0, scale^2)). */
-export const initialValues = (seed: number) => (spec: ParamSpec): Float32Array => {
-  const n = spec.shape.reduce((a, b) => a * b, 1)
-  const out = new Float32Array(n)
-  const init = spec.init
-  switch (init.mode) {
-    case "zeros":
-      return out
-    case "ones":
-      return out.fill(1)
-    case "normal": {
-      const rng = Rng.fromSeed(seedFromString(`${seed >>> 0}/${spec.name}`))
-      for (let i = 0; i < n; i++) out[i] = rng.normal() * init.std
-      return out
-    }
-    case "xavier_uniform": {
-      const rng = Rng.fromSeed(seedFromString(`${seed >>> 0}/${spec.name}`))
-      const bound = Math.sqrt(6 / (init.fanIn + init.fanOut)) * init.gain
-      for (let i = 0; i < n; i++) out[i] = (rng.uniform() * 2 - 1) * bound
-      return out
+export const initialValues =
+  (seed: number) =>
+  (spec: ParamSpec): Float32Array => {
+    const n = spec.shape.reduce((a, b) => a * b, 1)
+    const out = new Float32Array(n)
+    const init = spec.init
+    switch (init.mode) {
+      case "zeros":
+        return out
+      case "ones":
+        return out.fill(1)
+      case "normal": {
+        const rng = Rng.fromSeed(seedFromString(`${seed >>> 0}/${spec.name}`))
+        for (let i = 0; i < n; i++) out[i] = rng.normal() * init.std
+        return out
+      }
+      case "xavier_uniform": {
+        const rng = Rng.fromSeed(seedFromString(`${seed >>> 0}/${spec.name}`))
+        const bound = Math.sqrt(6 / (init.fanIn + init.fanOut)) * init.gain
+        for (let i = 0; i < n; i++) out[i] = (rng.uniform() * 2 - 1) * bound
+        return out
+      }
     }
   }
-}
 
 /** Build and initialise a network from a preset name or explicit args. */
 export const createUNet = (spec: UNetPresetName | UNetArgs, options: CreateUNetOptions = {}): SongUNet => {
@@ -172,7 +189,10 @@ const block = (ctx: Ctx, spec: BlockSpec, x: T4, emb: tf.Tensor2D): T4 => {
   // h = conv0(silu(norm0(x))); the conv0 bias joins the per-sample affine(emb) term.
   let h = convNoBias(ctx, spec.conv0, norm(ctx, spec.norm0, x, true))
   const a = spec.affine.name
-  const params = tf.add(linear(emb, ctx.p[`${a}.weight`] as unknown as tf.Tensor2D, vec(ctx, `${a}.bias`)), bias(ctx, spec.conv0)) as tf.Tensor2D
+  const params = tf.add(
+    linear(emb, ctx.p[`${a}.weight`] as unknown as tf.Tensor2D, vec(ctx, `${a}.bias`)),
+    bias(ctx, spec.conv0),
+  ) as tf.Tensor2D
   h = addPerSample(h, params)
   // h = dropout(silu(norm1(h + affine(emb))))
   const rate = ctx.net.args.dropout
@@ -241,7 +261,11 @@ export const songUNetRaw = (net: SongUNet, y: T4, sigma: tf.Tensor1D, options: F
         skips[skips.length - 1] = x
         aux = x
       } else {
-        x = tf.tidy(() => (step.kind === "conv" ? (addBias(convNoBias(ctx, step.conv, input), bias(ctx, step.conv)) as T4) : block(ctx, step.block, input, emb)))
+        x = tf.tidy(() =>
+          step.kind === "conv"
+            ? (addBias(convNoBias(ctx, step.conv, input), bias(ctx, step.conv)) as T4)
+            : block(ctx, step.block, input, emb),
+        )
         skips.push(x)
       }
     }

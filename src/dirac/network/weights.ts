@@ -103,7 +103,9 @@ export class WeightsMismatchError extends Error {
     if (missing.length > 0) parts.push(`missing ${missing.length}: ${list(missing)}`)
     if (unexpected.length > 0) parts.push(`unexpected ${unexpected.length}: ${list(unexpected)}`)
     if (misshaped.length > 0) {
-      parts.push(`wrong shape ${misshaped.length}: ${list(misshaped.map((m) => `${m.name} is [${m.actual.join(", ")}], expected [${m.expected.join(", ")}]`))}`)
+      parts.push(
+        `wrong shape ${misshaped.length}: ${list(misshaped.map((m) => `${m.name} is [${m.actual.join(", ")}], expected [${m.expected.join(", ")}]`))}`,
+      )
     }
     if (invalid.length > 0) parts.push(`invalid ${invalid.length}: ${list(invalid)}`)
     super(`${source} does not match the SongUNet architecture (${parts.join("; ")})`)

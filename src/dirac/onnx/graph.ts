@@ -13,7 +13,13 @@ export class GraphBuilder {
   }
 
   /** Adds one node with `outputs` outputs. */
-  opN(opType: string, inputs: readonly string[], scope: string, outputs: number, attributes?: Readonly<Record<string, AttributeValue>>): string[] {
+  opN(
+    opType: string,
+    inputs: readonly string[],
+    scope: string,
+    outputs: number,
+    attributes?: Readonly<Record<string, AttributeValue>>,
+  ): string[] {
     const id = this.count++
     const names = Array.from({ length: outputs }, (_, i) => `${scope}/${opType}_${id}${outputs > 1 ? `:${i}` : ""}`)
     this.nodes.push({ opType, inputs, outputs: names, name: `${scope}/${opType}_${id}`, ...(attributes ? { attributes } : {}) })
@@ -23,7 +29,8 @@ export class GraphBuilder {
   /** A named float32 weight. */
   weight(name: string, dims: readonly number[], data: Float32Array): string {
     const size = dims.reduce((a, b) => a * b, 1)
-    if (data.length !== size) throw new RangeError(`ONNX export: '${name}' has ${data.length} values, shape [${dims.join(", ")}] needs ${size}`)
+    if (data.length !== size)
+      throw new RangeError(`ONNX export: '${name}' has ${data.length} values, shape [${dims.join(", ")}] needs ${size}`)
     this.initializers.push({ name, dims, dataType: "float32", data })
     return name
   }

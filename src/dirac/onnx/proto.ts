@@ -14,7 +14,8 @@ export interface TensorProto {
   readonly data: Float32Array | readonly number[]
 }
 
-export type AttributeValue = number | readonly number[] | string | TensorProto | { readonly float: number } | { readonly floats: readonly number[] }
+export type AttributeValue =
+  number | readonly number[] | string | TensorProto | { readonly float: number } | { readonly floats: readonly number[] }
 
 export interface NodeProto {
   readonly opType: string

@@ -89,7 +89,9 @@ export const cudaAddOnMissing = (): string | null => {
   const bin = binDir()
   if (bin === null) return "onnxruntime-node is not installed"
   const lib = join(bin, "libonnxruntime_providers_cuda.so")
-  return existsSync(lib) ? null : `the CUDA add-on is not installed (${lib} is missing; onnxruntime-node downloads it at install time unless ONNXRUNTIME_NODE_INSTALL=skip)`
+  return existsSync(lib)
+    ? null
+    : `the CUDA add-on is not installed (${lib} is missing; onnxruntime-node downloads it at install time unless ONNXRUNTIME_NODE_INSTALL=skip)`
 }
 
 /**

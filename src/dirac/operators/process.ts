@@ -1,13 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { checkNoiseLevels, PAPER_NOISE, sigmaAt, type NoiseLevels } from "../noise/noise-levels.js"
 import { officialBlurSchedule } from "../schedule/official-blur-table.js"
-import {
-  checkTime,
-  linearSchedule,
-  severityAt,
-  tableSchedule,
-  type SeveritySchedule,
-} from "../schedule/severity-schedule.js"
+import { checkTime, linearSchedule, severityAt, tableSchedule, type SeveritySchedule } from "../schedule/severity-schedule.js"
 import type { DegradationFamily, FamilyDescription } from "./family.js"
 import { gaussianBlurFamily } from "./gaussian-blur.js"
 import { inpaintBoxFamily } from "./inpaint-box.js"
@@ -101,8 +95,7 @@ export const processFromDescription = (description: ProcessDescription): Degrada
   })
 
 /** The paper's deblurring process: std 0.3 -> 3.0 along the official 102-point table, noise 0.01 -> 0.05. */
-export const paperDeblurProcess = (): DegradationProcess =>
-  degradationProcess(gaussianBlurFamily(), { schedule: officialBlurSchedule() })
+export const paperDeblurProcess = (): DegradationProcess => degradationProcess(gaussianBlurFamily(), { schedule: officialBlurSchedule() })
 
 /** The paper's Gaussian inpainting process: w = 0.1 -> 50 (CelebA-HQ / FFHQ) or 0.1 -> 30 (ImageNet), linear. */
 export const paperInpaintProcess = (dataset: "celeba" | "imagenet" = "celeba"): DegradationProcess =>

@@ -123,8 +123,13 @@ export const diracSample = async (
       const { value, grad } = tf.valueAndGrad((yt: tf.Tensor) => {
         const estimate = denoise(yt as tf.Tensor4D, sThis)
         if (estimate instanceof Promise) {
-          estimate.then((t) => t.dispose(), () => undefined)
-          throw new GuidanceNeedsGradient("guidance needs the gradient through the network, which this engine cannot give: sample with the tfjs engine")
+          estimate.then(
+            (t) => t.dispose(),
+            () => undefined,
+          )
+          throw new GuidanceNeedsGradient(
+            "guidance needs the gradient through the network, which this engine cannot give: sample with the tfjs engine",
+          )
         }
         const perImageLoss = dcLossPerImage(estimate)
         kept = { x0: tf.keep(estimate), losses: tf.keep(perImageLoss) as tf.Tensor1D }
@@ -134,9 +139,19 @@ export const diracSample = async (
       x0 = kept!.x0
       const losses = await kept!.losses.data()
       kept!.losses.dispose()
-      const scaler = losses.map((l) => (args.guidance.scaling === "std" ? (args.guidance.step * 0.5) / (sigma1 * sigma1) : args.guidance.step / Math.sqrt(l + 1e-30)))
+      const scaler = losses.map((l) =>
+        args.guidance.scaling === "std" ? (args.guidance.step * 0.5) / (sigma1 * sigma1) : args.guidance.step / Math.sqrt(l + 1e-30),
+      )
       const sign = args.guidance.sign === "paper" ? -1 : 1
-      guidance = tf.tidy(() => tf.mul(grad, tf.tensor(Array.from(scaler, (c) => sign * dVar * c), [n, 1, 1, 1]))) as tf.Tensor4D
+      guidance = tf.tidy(() =>
+        tf.mul(
+          grad,
+          tf.tensor(
+            Array.from(scaler, (c) => sign * dVar * c),
+            [n, 1, 1, 1],
+          ),
+        ),
+      ) as tf.Tensor4D
       grad.dispose()
     } else {
       x0 = await denoise(y, sThis)
@@ -169,7 +184,14 @@ export const diracSample = async (
 }
 
 /** R(x^0): the incremental reconstruction of Appendix I. At t = 1 the look-back rules look ahead. */
-const incrementalUpdate = (process: DegradationProcess, args: SamplerArgs, x0: tf.Tensor4D, yHat: tf.Tensor4D, tThis: number, tNext: number): tf.Tensor4D => {
+const incrementalUpdate = (
+  process: DegradationProcess,
+  args: SamplerArgs,
+  x0: tf.Tensor4D,
+  yHat: tf.Tensor4D,
+  tThis: number,
+  tNext: number,
+): tf.Tensor4D => {
   const dt = args.dt
   const del = args.delT ?? dt / 2
   const A = (t: number) => process.A(x0, Math.min(Math.max(t, 0), 1))
@@ -185,7 +207,14 @@ const incrementalUpdate = (process: DegradationProcess, args: SamplerArgs, x0: t
   }
 }
 
-const record = async (process: DegradationProcess, yTilde: tf.Tensor4D, x0: tf.Tensor4D, y: tf.Tensor4D, t: number, input: SampleInput): Promise<StepRecord> => {
+const record = async (
+  process: DegradationProcess,
+  yTilde: tf.Tensor4D,
+  x0: tf.Tensor4D,
+  y: tf.Tensor4D,
+  t: number,
+  input: SampleInput,
+): Promise<StepRecord> => {
   const perImage = tf.tidy(() => tf.mean(tf.square(tf.sub(yTilde, process.A(x0, 1))), [1, 2, 3]))
   const epsDc = Array.from(await perImage.data())
   perImage.dispose()

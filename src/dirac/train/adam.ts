@@ -85,7 +85,10 @@ export class Adam {
     readonly args: AdamArgs = defaultAdam,
   ) {
     this.layout = new FlatLayout(params)
-    this.flat = tf.variable(tf.tidy(() => this.layout.flatten(params)), false)
+    this.flat = tf.variable(
+      tf.tidy(() => this.layout.flatten(params)),
+      false,
+    )
     this.m = tf.variable(tf.zeros([this.layout.size]), false)
     this.v = tf.variable(tf.zeros([this.layout.size]), false)
   }
@@ -141,7 +144,10 @@ export class Ema {
     readonly decay: number,
   ) {
     this.layout = new FlatLayout(params)
-    this.shadow = tf.variable(tf.tidy(() => this.layout.flatten(params)), false)
+    this.shadow = tf.variable(
+      tf.tidy(() => this.layout.flatten(params)),
+      false,
+    )
   }
 
   /** One update from the current parameters, or from them as a flat vector (what {@link Adam.step} returns). */

@@ -22,16 +22,22 @@ export const restoreTrainerTensors = (trainer: Trainer, saved: Readonly<Record<s
   const { tensors: expected, dispose } = trainerTensors(trainer)
   try {
     const missing = Object.keys(expected).filter((name) => !saved[name])
-    if (missing.length > 0) throw new Error(`the checkpoint lacks ${missing.length} tensors (e.g. ${missing[0]}); it belongs to another configuration`)
+    if (missing.length > 0)
+      throw new Error(`the checkpoint lacks ${missing.length} tensors (e.g. ${missing[0]}); it belongs to another configuration`)
     for (const [name, t] of Object.entries(expected)) {
       const value = saved[name]!
-      if (value.shape.join("x") !== t.shape.join("x")) throw new Error(`checkpoint tensor ${name} has shape [${value.shape}], the model needs [${t.shape}]`)
+      if (value.shape.join("x") !== t.shape.join("x"))
+        throw new Error(`checkpoint tensor ${name} has shape [${value.shape}], the model needs [${t.shape}]`)
     }
   } finally {
     dispose()
   }
   const group = (prefix: string) =>
-    Object.fromEntries(Object.entries(saved).filter(([name]) => name.startsWith(prefix)).map(([name, t]) => [name.slice(prefix.length), t]))
+    Object.fromEntries(
+      Object.entries(saved)
+        .filter(([name]) => name.startsWith(prefix))
+        .map(([name, t]) => [name.slice(prefix.length), t]),
+    )
   for (const [name, p] of Object.entries(trainer.net.params)) p.assign(saved[`param.${name}`]!)
   trainer.adam.load(group("adam.m."), group("adam.v."))
   trainer.ema?.load(group("ema."))

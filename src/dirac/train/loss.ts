@@ -22,12 +22,21 @@ export interface LossOptions {
 
 /** Applies A_{t_i} to each image of a batch (the severity differs per image). */
 export const applyPerImage = (process: DegradationProcess, x: tf.Tensor4D, t: ReadonlyArray<number>): tf.Tensor4D =>
-  tf.tidy(() => tf.concat(t.map((ti, i) => process.A(tf.slice(x, [i, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D, ti)), 0) as tf.Tensor4D)
+  tf.tidy(
+    () =>
+      tf.concat(
+        t.map((ti, i) => process.A(tf.slice(x, [i, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D, ti)),
+        0,
+      ) as tf.Tensor4D,
+  )
 
 /** The network input y_i = A_{t_i}(x_i) + sigma_{t_i} z_i. */
 export const noisyDegraded = (process: DegradationProcess, batch: TrainingBatch): tf.Tensor4D =>
   tf.tidy(() => {
-    const sigma = tf.tensor(batch.t.map((t) => process.sigma(t)), [batch.t.length, 1, 1, 1])
+    const sigma = tf.tensor(
+      batch.t.map((t) => process.sigma(t)),
+      [batch.t.length, 1, 1, 1],
+    )
     return tf.add(applyPerImage(process, batch.x, batch.t), tf.mul(batch.z, sigma)) as tf.Tensor4D
   })
 
@@ -52,7 +61,14 @@ export const incrementalReconstructionLoss = (
     const y = noisyDegraded(process, batch)
     const x0 = forward(net, y, tf.tensor1d(sigmas), { training: options.training, dropoutSeed: options.dropoutSeed })
     const error = tf.sub(x0, batch.x) as tf.Tensor4D
-    const seen = options.dt >= 1 ? error : applyPerImage(process, error, batch.t.map((t) => Math.max(t - options.dt, 0)))
+    const seen =
+      options.dt >= 1
+        ? error
+        : applyPerImage(
+            process,
+            error,
+            batch.t.map((t) => Math.max(t - options.dt, 0)),
+          )
     const perImage = tf.sum(tf.square(seen), [1, 2, 3])
     const weights = tf.tensor1d(sigmas.map((s) => 1 / (s * s + 1e-9)))
     return tf.mean(tf.mul(perImage, weights)) as tf.Scalar

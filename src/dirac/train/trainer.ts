@@ -34,7 +34,10 @@ export interface StepResult {
 
 /** A loss that is not a finite number: training stops and the last good checkpoint stays. */
 export class NonFiniteLoss extends Error {
-  constructor(readonly step: number, readonly loss: number) {
+  constructor(
+    readonly step: number,
+    readonly loss: number,
+  ) {
     super(`the loss became ${loss} at step ${step}; the last checkpoint is kept (try a lower lr)`)
   }
 }
@@ -146,8 +149,17 @@ export class Trainer {
   async validationLoss(images: tf.Tensor4D, ids: ReadonlyArray<string>): Promise<number> {
     const n = ids.length
     const t = ids.map((_, i) => (i + 0.5) / n)
-    const z = tf.concat(ids.map((id) => tf.tensor4d(Rng.fromSeed(seedFromString(`validation/${id}`)).fillNormal(new Float32Array(images.size / n)), [1, ...images.shape.slice(1)] as [number, number, number, number])))
-    const loss = tf.tidy(() => incrementalReconstructionLoss(this.net, this.process, { x: images, t, z: z as tf.Tensor4D }, { dt: this.args.dt, training: false }))
+    const z = tf.concat(
+      ids.map((id) =>
+        tf.tensor4d(Rng.fromSeed(seedFromString(`validation/${id}`)).fillNormal(new Float32Array(images.size / n)), [
+          1,
+          ...images.shape.slice(1),
+        ] as [number, number, number, number]),
+      ),
+    )
+    const loss = tf.tidy(() =>
+      incrementalReconstructionLoss(this.net, this.process, { x: images, t, z: z as tf.Tensor4D }, { dt: this.args.dt, training: false }),
+    )
     try {
       return (await loss.data())[0]
     } finally {

@@ -46,8 +46,7 @@ export const NATIVE_FILTER_REWRITE_MIN_WORK = 2 ** 21
 const STOCK = Symbol.for("dirac-pipe/runtime/backend/conv-gradients/stock")
 type OverrideConfig = tf.GradConfig & { [STOCK]?: tf.GradConfig }
 
-const pair = (v: number | [number, number] | undefined): [number, number] =>
-  v === undefined ? [1, 1] : typeof v === "number" ? [v, v] : v
+const pair = (v: number | [number, number] | undefined): [number, number] => (v === undefined ? [1, 1] : typeof v === "number" ? [v, v] : v)
 
 /**
  * Pad (positive amounts) or crop (negative amounts) the two spatial axes of an
@@ -102,13 +101,7 @@ const prepareDyForInputGrad = (dy: T4, info: Conv2DInfo): T4 => {
   const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, padInfo } = info
   const up = zeroUpsample(dy, sh, sw)
   const [, hz, wz] = up.shape
-  return padOrCrop(
-    up,
-    kh - 1 - padInfo.top,
-    info.inHeight - hz + padInfo.top,
-    kw - 1 - padInfo.left,
-    info.inWidth - wz + padInfo.left,
-  )
+  return padOrCrop(up, kh - 1 - padInfo.top, info.inHeight - hz + padInfo.top, kw - 1 - padInfo.left, info.inWidth - wz + padInfo.left)
 }
 
 /**
@@ -208,7 +201,16 @@ const makeConv2DConfig = (stock: tf.GradConfig): OverrideConfig => ({
     const a = attrs as unknown as tf.Conv2DAttrs
     if (!fastHere(a)) return stock.gradFunc(dy, saved, attrs)
     const [x, filter] = saved as [T4, T4]
-    const info = tf.backend_util.computeConv2DInfo(x.shape, filter.shape, a.strides, a.dilations, a.pad, a.dimRoundingMode, false, "channelsLast")
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape,
+      filter.shape,
+      a.strides,
+      a.dilations,
+      a.pad,
+      a.dimRoundingMode,
+      false,
+      "channelsLast",
+    )
     const g = dy as T4
     const filterGrad = filterRewriteHere(info) ? () => conv2dFilterGrad(x, g, info) : () => stock.gradFunc(dy, saved, attrs).filter!()
     return { x: () => conv2dInputGrad(g, filter, info), filter: filterGrad }
@@ -224,7 +226,16 @@ const makeDepthwiseConfig = (stock: tf.GradConfig): OverrideConfig => ({
     // tfjs-node has native depthwise gradient kernels (the network differentiates its depthwise blurs by hand anyway).
     if (!fastHere(a) || tf.getBackend() === "tensorflow") return stock.gradFunc(dy, saved, attrs)
     const [x, filter] = saved as [T4, T4]
-    const info = tf.backend_util.computeConv2DInfo(x.shape, filter.shape, a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, true, "channelsLast")
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape,
+      filter.shape,
+      a.strides,
+      a.dilations ?? 1,
+      a.pad,
+      a.dimRoundingMode,
+      true,
+      "channelsLast",
+    )
     const g = dy as T4
     return { x: () => depthwiseInputGrad(g, filter, info), filter: () => depthwiseFilterGrad(x, g, info, filter.shape) }
   },
@@ -250,5 +261,4 @@ export function unregisterConvGradients(): void {
 }
 
 /** True when the overrides are installed. */
-export const convGradientsRegistered = (): boolean =>
-  (tf.getGradient(tf.Conv2D) as OverrideConfig | undefined)?.[STOCK] != null
+export const convGradientsRegistered = (): boolean => (tf.getGradient(tf.Conv2D) as OverrideConfig | undefined)?.[STOCK] != null

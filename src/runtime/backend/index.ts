@@ -16,10 +16,4 @@ export {
   depthwiseInputGrad,
   depthwiseFilterGrad,
 } from "./conv-gradients.js"
-export {
-  MAX_WASM_THREADS,
-  defaultWasmThreads,
-  wasmThreadsActive,
-  activeWasmThreads,
-  releaseWasmThreads,
-} from "./wasm-threads.js"
+export { MAX_WASM_THREADS, defaultWasmThreads, wasmThreadsActive, activeWasmThreads, releaseWasmThreads } from "./wasm-threads.js"

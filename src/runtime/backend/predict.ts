@@ -9,7 +9,8 @@ import { hardwareVulkanLikely, surveyVulkan } from "./vulkan-survey.js"
 
 /** auto may pick WebGPU: its packages are installed and (on Linux) a GPU's Vulkan driver looks present. */
 const webgpuPlausible = (): boolean =>
-  ["@tensorflow/tfjs-backend-webgpu", "webgpu"].every(isResolvable) && (process.platform !== "linux" || hardwareVulkanLikely(surveyVulkan()))
+  ["@tensorflow/tfjs-backend-webgpu", "webgpu"].every(isResolvable) &&
+  (process.platform !== "linux" || hardwareVulkanLikely(surveyVulkan()))
 
 /** Native bindings that `auto` tries before wasm, in order. */
 export const NATIVE_PACKAGES = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"] as const
@@ -44,7 +45,13 @@ export const tfjsCoreVersion = (): string => (requireFromHere("@tensorflow/tfjs-
 const predictWasm = (reason: string): PredictedBackend => {
   const simd = wasmHasSimd()
   const version = tfjsCoreVersion()
-  return { name: "wasm", version, device: `WASM ${simd ? "SIMD" : "(no SIMD)"}, not started yet`, fingerprint: `wasm/${version}/${simd ? "simd" : "nosimd"}`, reason }
+  return {
+    name: "wasm",
+    version,
+    device: `WASM ${simd ? "SIMD" : "(no SIMD)"}, not started yet`,
+    fingerprint: `wasm/${version}/${simd ? "simd" : "nosimd"}`,
+    reason,
+  }
 }
 
 export interface PredictOptions {

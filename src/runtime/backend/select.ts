@@ -75,8 +75,7 @@ const version = tf.version_core
 /** Bypass the TypeScript resolver for optional packages that may be absent. */
 const importOptional = (specifier: string): Promise<unknown> => import(specifier)
 
-const errorText = (error: unknown): string =>
-  error instanceof Error ? error.message.split("\n")[0]! : String(error)
+const errorText = (error: unknown): string => (error instanceof Error ? error.message.split("\n")[0]! : String(error))
 
 const isModuleNotFound = (error: unknown): boolean => {
   const code = (error as { code?: string } | null)?.code
@@ -109,7 +108,10 @@ const configureNativeEnvironment = (threads: number | undefined): void => {
 }
 
 /** Try the native bindings (GPU first); the reasons when none works. */
-const tryNative = async (threads: number | undefined, packages: readonly string[] = NATIVE_PACKAGES): Promise<{ info: Omit<BackendInfo, "reason"> } | { attempts: NativeAttempt[] }> => {
+const tryNative = async (
+  threads: number | undefined,
+  packages: readonly string[] = NATIVE_PACKAGES,
+): Promise<{ info: Omit<BackendInfo, "reason"> } | { attempts: NativeAttempt[] }> => {
   configureNativeEnvironment(threads)
   const attempts: NativeAttempt[] = []
   for (const pkg of packages) {
@@ -306,7 +308,8 @@ const selectAuto = async (options: InitBackendOptions): Promise<BackendInfo> => 
   // tfjs-node (CPU) is loaded only when it may be used; tfjs-node-gpu always, since it may find a CUDA device.
   const candidates = cpu.engine === "tensorflow" ? NATIVE_PACKAGES : NATIVE_PACKAGES.filter((p) => p.endsWith("-gpu"))
   const native = await tryNative(options.threads, candidates)
-  if ("info" in native && native.info.device.startsWith("CUDA")) return { ...native.info, reason: "auto: a CUDA device through tfjs-node-gpu" }
+  if ("info" in native && native.info.device.startsWith("CUDA"))
+    return { ...native.info, reason: "auto: a CUDA device through tfjs-node-gpu" }
   if (options.webgpu !== false && (await hardwareWebgpuAdapter()) !== null) {
     try {
       return webgpuInfo(await initWebgpu(version), "auto: a hardware GPU through WebGPU, for a network large enough to gain from it")
@@ -320,7 +323,10 @@ const selectAuto = async (options: InitBackendOptions): Promise<BackendInfo> => 
       return { ...native.info, reason: `auto: native TensorFlow on the CPU (${cpu.why})` }
     }
     const missing = attemptsText(native.attempts)
-    return initWasm(options.threads, `auto: wasm, since native TensorFlow is unavailable (${missing}; \`${NATIVE_SETUP_COMMAND}\` enables it)`)
+    return initWasm(
+      options.threads,
+      `auto: wasm, since native TensorFlow is unavailable (${missing}; \`${NATIVE_SETUP_COMMAND}\` enables it)`,
+    )
   }
   return initWasm(options.threads, `auto: wasm on the CPU (${cpu.why})`)
 }

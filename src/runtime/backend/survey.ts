@@ -58,7 +58,13 @@ const probeNative = (pkg: string): Promise<NativeProbe | { problem: string }> =>
           // fall through: report what it printed
         }
       }
-      const why = stderr.split("\n").find((l) => /Error|error:/.test(l))?.trim() ?? stderr.trim().split("\n").at(-1) ?? ""
+      const why =
+        stderr
+          .split("\n")
+          .find((l) => /Error|error:/.test(l))
+          ?.trim() ??
+        stderr.trim().split("\n").at(-1) ??
+        ""
       resolve({ problem: `failed to load (${signal ? `killed by ${signal}` : `exit ${code}`})${why ? `: ${why.slice(0, 300)}` : ""}` })
     })
   })
@@ -76,18 +82,47 @@ const nativeStatus = async (): Promise<EngineStatus[]> => {
   const library = (p: NativeProbe) => `libtensorflow ${p.library ?? "?"}`
   return [
     "problem" in cpu
-      ? { name: "tensorflow", available: false, version: null, device: null, reason: `@tensorflow/tfjs-node: ${cpu.problem}`, enable: NATIVE_SETUP_COMMAND }
-      : { name: "tensorflow", available: true, version: packageVersion("@tensorflow/tfjs-node"), device: `CPU (${library(cpu)})`, reason: "native TensorFlow kernels on the CPU", enable: null },
+      ? {
+          name: "tensorflow",
+          available: false,
+          version: null,
+          device: null,
+          reason: `@tensorflow/tfjs-node: ${cpu.problem}`,
+          enable: NATIVE_SETUP_COMMAND,
+        }
+      : {
+          name: "tensorflow",
+          available: true,
+          version: packageVersion("@tensorflow/tfjs-node"),
+          device: `CPU (${library(cpu)})`,
+          reason: "native TensorFlow kernels on the CPU",
+          enable: null,
+        },
     "problem" in gpu
-      ? { name: "tensorflow-gpu", available: false, version: null, device: null, reason: `@tensorflow/tfjs-node-gpu: ${gpu.problem}`, enable: `${NATIVE_SETUP_COMMAND} -- --gpu` }
+      ? {
+          name: "tensorflow-gpu",
+          available: false,
+          version: null,
+          device: null,
+          reason: `@tensorflow/tfjs-node-gpu: ${gpu.problem}`,
+          enable: `${NATIVE_SETUP_COMMAND} -- --gpu`,
+        }
       : gpu.gpu
-        ? { name: "tensorflow-gpu", available: true, version: packageVersion("@tensorflow/tfjs-node-gpu"), device: `CUDA (${library(gpu)})`, reason: "native TensorFlow on an NVIDIA GPU (cuDNN)", enable: null }
+        ? {
+            name: "tensorflow-gpu",
+            available: true,
+            version: packageVersion("@tensorflow/tfjs-node-gpu"),
+            device: `CUDA (${library(gpu)})`,
+            reason: "native TensorFlow on an NVIDIA GPU (cuDNN)",
+            enable: null,
+          }
         : {
             name: "tensorflow-gpu",
             available: false,
             version: packageVersion("@tensorflow/tfjs-node-gpu"),
             device: `CPU (${library(gpu)})`,
-            reason: "@tensorflow/tfjs-node-gpu loads but finds no CUDA device (it runs on the CPU): it needs an NVIDIA driver and TensorFlow's CUDA/cuDNN libraries on the loader path",
+            reason:
+              "@tensorflow/tfjs-node-gpu loads but finds no CUDA device (it runs on the CPU): it needs an NVIDIA driver and TensorFlow's CUDA/cuDNN libraries on the loader path",
             enable: null,
           },
   ]
@@ -102,7 +137,18 @@ const tfjsStatus = async (name: "webgpu" | "wasm", options: InitBackendOptions):
   try {
     const info = await initBackend(name, options)
     const software = info.softwareEmulation === true
-    return { name, available: true, version: info.version, device: info.device, reason: software ? "software emulation: correct but slower than wasm" : name === "wasm" ? "XNNPACK in WebAssembly; always works" : "tfjs on a GPU through Dawn", enable: null }
+    return {
+      name,
+      available: true,
+      version: info.version,
+      device: info.device,
+      reason: software
+        ? "software emulation: correct but slower than wasm"
+        : name === "wasm"
+          ? "XNNPACK in WebAssembly; always works"
+          : "tfjs on a GPU through Dawn",
+      enable: null,
+    }
   } catch (error) {
     const reason = firstLine(error)
     return { name, available: false, version: null, device: null, reason, enable: name === "webgpu" ? webgpuEnable(reason) : null }
@@ -124,10 +170,31 @@ const onnxStatus = async (): Promise<EngineStatus[]> => {
   const version = packageVersion("onnxruntime-node")
   const cuda = cudaAddOnMissing()
   return [
-    { name: "onnxruntime-cpu", available: true, version, device: "CPU", reason: "sampling (the `sample` node's engine) on ONNX Runtime", enable: null },
+    {
+      name: "onnxruntime-cpu",
+      available: true,
+      version,
+      device: "CPU",
+      reason: "sampling (the `sample` node's engine) on ONNX Runtime",
+      enable: null,
+    },
     cuda === null
-      ? { name: "onnxruntime-cuda", available: true, version, device: "CUDA", reason: "sampling on ONNX Runtime's CUDA provider", enable: null }
-      : { name: "onnxruntime-cuda", available: false, version, device: null, reason: cuda, enable: "npm rebuild onnxruntime-node (online: downloads the CUDA add-on)" },
+      ? {
+          name: "onnxruntime-cuda",
+          available: true,
+          version,
+          device: "CUDA",
+          reason: "sampling on ONNX Runtime's CUDA provider",
+          enable: null,
+        }
+      : {
+          name: "onnxruntime-cuda",
+          available: false,
+          version,
+          device: null,
+          reason: cuda,
+          enable: "npm rebuild onnxruntime-node (online: downloads the CUDA add-on)",
+        },
   ]
 }
 
@@ -136,6 +203,13 @@ export const surveyEngines = async (options: { readonly threads?: number } = {})
   const native = await nativeStatus()
   const webgpu = await tfjsStatus("webgpu", {})
   const wasm = await tfjsStatus("wasm", { threads: options.threads })
-  const cpu: EngineStatus = { name: "cpu", available: true, version: wasm.version, device: "JS", reason: "the pure-JS reference backend (tests; about 50x slower than wasm)", enable: null }
+  const cpu: EngineStatus = {
+    name: "cpu",
+    available: true,
+    version: wasm.version,
+    device: "JS",
+    reason: "the pure-JS reference backend (tests; about 50x slower than wasm)",
+    enable: null,
+  }
   return [...native, webgpu, wasm, cpu, ...(await onnxStatus())]
 }

@@ -39,7 +39,15 @@ const list = (dir: string): string[] => {
 const envPaths = (name: string): string[] => (process.env[name] ?? "").split(":").filter(Boolean)
 
 const loaderPresent = (): boolean => {
-  const dirs = [...envPaths("LD_LIBRARY_PATH"), "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib", "/lib64", "/lib"]
+  const dirs = [
+    ...envPaths("LD_LIBRARY_PATH"),
+    "/usr/lib/x86_64-linux-gnu",
+    "/usr/lib/aarch64-linux-gnu",
+    "/usr/lib64",
+    "/usr/lib",
+    "/lib64",
+    "/lib",
+  ]
   if (dirs.some((d) => existsSync(join(d, "libvulkan.so.1")))) return true
   try {
     return readFileSync("/etc/ld.so.cache").includes("libvulkan.so.1")
@@ -62,7 +70,9 @@ const manifestFiles = (): string[] => {
   ]
   return [...new Set(roots)].flatMap((root) => {
     const dir = join(root, "vulkan", "icd.d")
-    return list(dir).filter((f) => f.endsWith(".json")).map((f) => join(dir, f))
+    return list(dir)
+      .filter((f) => f.endsWith(".json"))
+      .map((f) => join(dir, f))
   })
 }
 
@@ -80,8 +90,12 @@ export const surveyVulkan = (): VulkanSurvey => ({
   loader: loaderPresent(),
   drivers: manifestFiles().flatMap((m) => readDriver(m) ?? []),
   deviceNodes: [
-    ...list("/dev/dri").filter((f) => f.startsWith("renderD")).map((f) => `/dev/dri/${f}`),
-    ...list("/dev").filter((f) => /^nvidia\d+$/.test(f)).map((f) => `/dev/${f}`),
+    ...list("/dev/dri")
+      .filter((f) => f.startsWith("renderD"))
+      .map((f) => `/dev/dri/${f}`),
+    ...list("/dev")
+      .filter((f) => /^nvidia\d+$/.test(f))
+      .map((f) => `/dev/${f}`),
   ],
 })
 

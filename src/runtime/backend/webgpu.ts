@@ -98,7 +98,10 @@ const DRIVERS =
 
 const noAdapterMessage = (s: VulkanSurvey | undefined): string => {
   if (s !== undefined && !s.loader) {
-    return "No usable WebGPU adapter: the Vulkan loader libvulkan.so.1 is not installed (Debian/Ubuntu: apt-get install libvulkan1), nor is a Vulkan driver. " + DRIVERS
+    return (
+      "No usable WebGPU adapter: the Vulkan loader libvulkan.so.1 is not installed (Debian/Ubuntu: apt-get install libvulkan1), nor is a Vulkan driver. " +
+      DRIVERS
+    )
   }
   if (s !== undefined && s.drivers.length === 0) return "No usable WebGPU adapter: no Vulkan driver (ICD) is installed. " + DRIVERS
   return "No usable WebGPU adapter (Dawn found no Vulkan device). Check `vulkaninfo --summary`. " + DRIVERS
@@ -109,7 +112,8 @@ export const initWebgpu = async (version: string): Promise<WebgpuAdapter> => {
   if (missing.length > 0) throw new BackendUnavailable("webgpu", `${WEBGPU_HOWTO}\nMissing: ${missing.join(", ")}`)
   const survey = process.platform === "linux" ? surveyVulkan() : undefined
   // Without a loader or a driver Dawn can only fail, and says so on stderr.
-  if (survey !== undefined && (!survey.loader || survey.drivers.length === 0)) throw new BackendUnavailable("webgpu", noAdapterMessage(survey))
+  if (survey !== undefined && (!survey.loader || survey.drivers.length === 0))
+    throw new BackendUnavailable("webgpu", noAdapterMessage(survey))
   let found: WebgpuAdapter | null
   try {
     found = await probeAdapter()
@@ -121,7 +125,9 @@ export const initWebgpu = async (version: string): Promise<WebgpuAdapter> => {
   try {
     if (!(await tf.setBackend("webgpu"))) throw new Error("tf.setBackend('webgpu') returned false")
   } catch (error) {
-    throw new BackendUnavailable("webgpu", `The WebGPU adapter (${webgpuDevice(found)}) could not be used: ${errorText(error)}`, { cause: error })
+    throw new BackendUnavailable("webgpu", `The WebGPU adapter (${webgpuDevice(found)}) could not be used: ${errorText(error)}`, {
+      cause: error,
+    })
   }
   guardBackend(tf.backend() as unknown as GuardedBackend)
   return found
@@ -149,7 +155,9 @@ const registerTfjsWebgpu = async (version: string): Promise<void> => {
 }
 
 interface GuardedBackend {
-  device: { addEventListener(type: "uncapturederror", listener: (event: { error: { message: string }; preventDefault(): void }) => void): void }
+  device: {
+    addEventListener(type: "uncapturederror", listener: (event: { error: { message: string }; preventDefault(): void }) => void): void
+  }
   read(dataId: object): Promise<unknown>
   readSync(dataId: object): unknown
   hasReadSyncWarned?: boolean

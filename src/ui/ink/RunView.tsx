@@ -33,7 +33,8 @@ export const RunView = ({ state, maxRunning = 4, barWidth = 24 }: RunViewProps) 
     const node = byId.get(id)
     if (node !== undefined) items.push({ key: `node:${id}`, node })
   })
-  if (state.backendStarted !== undefined && state.backendStarted.afterSettled >= state.settledOrder.length) items.push({ key: "backend", backendOf: state })
+  if (state.backendStarted !== undefined && state.backendStarted.afterSettled >= state.settledOrder.length)
+    items.push({ key: "backend", backendOf: state })
   const running = state.nodes.filter((n) => n.status === "running")
   const over = isRunOver(state)
   return (
@@ -50,10 +51,16 @@ export const RunView = ({ state, maxRunning = 4, barWidth = 24 }: RunViewProps) 
         }
       </Static>
       <Box flexDirection="column">
-        {running.slice(0, maxRunning).map((node) =>
-          over ? <InterruptedLine key={node.id} node={node} /> : <RunningNode key={node.id} node={node} now={state.lastEventAt} barWidth={barWidth} />,
-        )}
-        {running.length > maxRunning && <Text dimColor>  … and {running.length - maxRunning} more running</Text>}
+        {running
+          .slice(0, maxRunning)
+          .map((node) =>
+            over ? (
+              <InterruptedLine key={node.id} node={node} />
+            ) : (
+              <RunningNode key={node.id} node={node} now={state.lastEventAt} barWidth={barWidth} />
+            ),
+          )}
+        {running.length > maxRunning && <Text dimColor> … and {running.length - maxRunning} more running</Text>}
         {over ? <Summary state={state} /> : state.runId !== undefined && <CountsLine state={state} />}
       </Box>
     </>
@@ -67,7 +74,13 @@ const Header = ({ state }: { state: RunState }) => {
     <Text>
       <Text bold>{state.pipeline?.name ?? "pipeline"}</Text>
       <Text dimColor> run {state.runId}</Text>
-      {b !== undefined && <Text dimColor> · backend {b.name} {b.version} ({b.device}{threads})</Text>}
+      {b !== undefined && (
+        <Text dimColor>
+          {" "}
+          · backend {b.name} {b.version} ({b.device}
+          {threads})
+        </Text>
+      )}
     </Text>
   )
 }
@@ -100,7 +113,8 @@ const SettledLine = ({ node }: { node: NodeView }) => {
           <Label node={node} /> ran in {formatDuration(node.durationMs ?? 0)}
           {node.memory !== undefined && node.memory.tensors !== 0 && (
             <Text color="yellow">
-              {" "}· {node.memory.tensors > 0 ? "+" : ""}
+              {" "}
+              · {node.memory.tensors > 0 ? "+" : ""}
               {node.memory.tensors} tensors ({formatBytes(node.memory.bytes)})
             </Text>
           )}
@@ -138,7 +152,11 @@ const RunningNode = ({ node, now, barWidth }: { node: NodeView; now?: number; ba
   const unit = p?.unit !== undefined ? ` ${p.unit}` : ""
   const stats: string[] = []
   if (p !== undefined) {
-    stats.push(p.total !== undefined ? `${formatNumber(p.done)}/${formatNumber(p.total)}${unit} ${formatPercent(p.done, p.total)}` : `${formatNumber(p.done)}${unit}`)
+    stats.push(
+      p.total !== undefined
+        ? `${formatNumber(p.done)}/${formatNumber(p.total)}${unit} ${formatPercent(p.done, p.total)}`
+        : `${formatNumber(p.done)}${unit}`,
+    )
     if (node.rate !== undefined) stats.push(formatRate(node.rate, p.unit))
     if (node.etaSeconds !== undefined) stats.push(`ETA ${formatEta(node.etaSeconds)}`)
   }
@@ -150,8 +168,7 @@ const RunningNode = ({ node, now, barWidth }: { node: NodeView; now?: number; ba
     <Box flexDirection="column">
       <Text wrap="truncate-end">
         <Text color="yellow">▸ </Text>
-        <Label node={node} />{" "}
-        {p?.total !== undefined && <Text color="cyan">{progressBar(p.done / p.total, barWidth)} </Text>}
+        <Label node={node} /> {p?.total !== undefined && <Text color="cyan">{progressBar(p.done / p.total, barWidth)} </Text>}
         {stats.join(" · ")}
       </Text>
       {detail !== "" && (

@@ -9,7 +9,13 @@ export { LayerPerceptualMetric, compareLayerFeatures, concatPerceptualFeatures, 
 export { mobilenetPerceptual, MOBILENET_PERCEPTUAL_LAYERS, type MobilenetPerceptualOptions } from "./mobilenet-perceptual.js"
 export { inceptionFd, mobilenetFd, PooledFeatureMetric, type ShippedSetMetricOptions } from "./set-metric.js"
 export { lpipsVgg, lpipsVggParameterShapes, readLpipsVggWeights, lpipsVggWeightsFromTensors, type LpipsVggOptions } from "./lpips-vgg.js"
-export { tfjsModelFd, parseTfjsModelMetricConfig, METRIC_CONFIG_FILE, type TfjsModelFdOptions, type TfjsModelMetricConfig } from "./tfjs-model-fd.js"
+export {
+  tfjsModelFd,
+  parseTfjsModelMetricConfig,
+  METRIC_CONFIG_FILE,
+  type TfjsModelFdOptions,
+  type TfjsModelMetricConfig,
+} from "./tfjs-model-fd.js"
 export {
   featureSet,
   concatFeatureSets,

@@ -150,11 +150,16 @@ export class LayerPerceptualMetric implements PerceptualMetric<PerceptualFeature
     const parts = await inBatches(images, this.spec.batchSize, async (batch): Promise<PerceptualFeatures> => {
       const activations = tf.tidy(() => extract(toNetworkInput(batch, this.input)).map(unitNormalise))
       try {
-        if (activations.length !== this.layers.length) throw new Error(`${this.name}: extractor gave ${activations.length} layers, expected ${this.layers.length}`)
+        if (activations.length !== this.layers.length)
+          throw new Error(`${this.name}: extractor gave ${activations.length} layers, expected ${this.layers.length}`)
         const data = await Promise.all(activations.map((t) => t.data() as Promise<Float32Array>))
         return {
           count: batch.shape[0],
-          layers: activations.map((t, l) => ({ layer: this.layers[l]!, shape: t.shape as [number, number, number, number], data: data[l]! })),
+          layers: activations.map((t, l) => ({
+            layer: this.layers[l]!,
+            shape: t.shape as [number, number, number, number],
+            data: data[l]!,
+          })),
         }
       } finally {
         activations.forEach((t) => t.dispose())

@@ -28,7 +28,13 @@ import { readSafetensors, type RawTensor } from "../../io/safetensors.js"
 import { LayerPerceptualMetric } from "./layer-metric.js"
 
 /** torchvision VGG16 `features` indices of the convolutions in each LPIPS slice. */
-export const LPIPS_VGG_SLICES: readonly (readonly number[])[] = [[0, 2], [5, 7], [10, 12, 14], [17, 19, 21], [24, 26, 28]]
+export const LPIPS_VGG_SLICES: readonly (readonly number[])[] = [
+  [0, 2],
+  [5, 7],
+  [10, 12, 14],
+  [17, 19, 21],
+  [24, 26, 28],
+]
 export const LPIPS_VGG_CHANNELS = [64, 128, 256, 512, 512] as const
 export const LPIPS_VGG_TAPS = ["relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3"] as const
 export const LPIPS_SHIFT = [-0.03, -0.088, -0.188] as const
@@ -83,7 +89,10 @@ const float = (t: RawTensor, name: string): Float32Array => {
 }
 
 /** Parses LPIPS-VGG tensors (official names, PyTorch layouts) into tfjs tensors. */
-export const lpipsVggWeightsFromTensors = (tensors: Readonly<Record<string, RawTensor>>, metadata: Record<string, string> = {}): LpipsVggWeights => {
+export const lpipsVggWeightsFromTensors = (
+  tensors: Readonly<Record<string, RawTensor>>,
+  metadata: Record<string, string> = {},
+): LpipsVggWeights => {
   if (metadata["lpips.net"] !== undefined && metadata["lpips.net"] !== "vgg") {
     throw new RangeError(`LPIPS weights are for net=${metadata["lpips.net"]}, expected vgg`)
   }

@@ -78,13 +78,15 @@ export interface MetricOptions {
   readonly batchSize?: number
 }
 
-export const isPerceptualMetricName = (name: string): name is PerceptualMetricName => (PERCEPTUAL_METRIC_NAMES as readonly string[]).includes(name)
+export const isPerceptualMetricName = (name: string): name is PerceptualMetricName =>
+  (PERCEPTUAL_METRIC_NAMES as readonly string[]).includes(name)
 export const isSetMetricName = (name: string): name is SetMetricName => (SET_METRIC_NAMES as readonly string[]).includes(name)
 
 const perceptualCache = new Map<string, LayerPerceptualMetric>()
 const setCache = new Map<string, Promise<PooledFeatureMetric>>()
 
-const cacheKey = (name: string, options: MetricOptions): string => JSON.stringify([name, options.weights ?? null, options.batchSize ?? null])
+const cacheKey = (name: string, options: MetricOptions): string =>
+  JSON.stringify([name, options.weights ?? null, options.batchSize ?? null])
 
 const needWeights = (name: string, options: MetricOptions): string => {
   if (options.weights === undefined || options.weights === "") throw new RangeError(`metric ${name} needs "weights" (a path)`)
@@ -131,7 +133,10 @@ export const setMetric = (name: string, options: MetricOptions = {}): Promise<Po
  * A loaded perceptual metric as the greedy scheduler's distance
  * (d(ti, tj) = mean over images of the per-image distance; features cached per candidate).
  */
-export const perceptualScheduleDistance = async (name: string, options: MetricOptions = {}): Promise<ScheduleDistance<PerceptualFeatures>> => {
+export const perceptualScheduleDistance = async (
+  name: string,
+  options: MetricOptions = {},
+): Promise<ScheduleDistance<PerceptualFeatures>> => {
   const metric = perceptualMetric(name, options)
   await metric.load()
   return metric.scheduleDistance()

@@ -175,7 +175,8 @@ const chooseMethod = (na: number, nb: number, dim: number): "sample" | "feature"
  */
 export const frechetDistance = (a: FeatureSet, b: FeatureSet, options: FrechetOptions = {}): FrechetResult => {
   if (a.dim !== b.dim) throw new RangeError(`feature sets differ in dimension: ${a.dim} vs ${b.dim}`)
-  if (a.count < 2 || b.count < 2) throw new RangeError(`the Fréchet distance needs at least 2 samples per set, got ${a.count} and ${b.count}`)
+  if (a.count < 2 || b.count < 2)
+    throw new RangeError(`the Fréchet distance needs at least 2 samples per set, got ${a.count} and ${b.count}`)
   const dim = a.dim
   const { mean: ma, centred: ca } = centre(a)
   const { mean: mb, centred: cb } = centre(b)

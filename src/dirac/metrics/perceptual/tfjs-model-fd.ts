@@ -31,14 +31,19 @@ import { loadTfjs, readTfjsModelFolder } from "./tfjs-models.js"
 export interface TfjsModelMetricConfig {
   readonly label?: string
   readonly official?: boolean
-  readonly input: { readonly size: readonly [number, number] | null; readonly range?: readonly [number, number]; readonly alignCorners?: boolean }
+  readonly input: {
+    readonly size: readonly [number, number] | null
+    readonly range?: readonly [number, number]
+    readonly alignCorners?: boolean
+  }
   readonly output?: string
   readonly inputName?: string
 }
 
 export const METRIC_CONFIG_FILE = "metric.json"
 
-const isPair = (x: unknown): x is [number, number] => Array.isArray(x) && x.length === 2 && x.every((v) => typeof v === "number" && Number.isFinite(v))
+const isPair = (x: unknown): x is [number, number] =>
+  Array.isArray(x) && x.length === 2 && x.every((v) => typeof v === "number" && Number.isFinite(v))
 
 export const parseTfjsModelMetricConfig = (json: unknown, where = METRIC_CONFIG_FILE): TfjsModelMetricConfig => {
   const bad = (why: string): never => {
@@ -48,10 +53,12 @@ export const parseTfjsModelMetricConfig = (json: unknown, where = METRIC_CONFIG_
   const c = json as Record<string, unknown>
   const input = c.input as Record<string, unknown> | undefined
   if (typeof input !== "object" || input === null) return bad('needs "input": { "size": [h, w] | null, "range": [lo, hi] }')
-  if (input.size !== null && !(isPair(input.size) && input.size.every((v) => Number.isInteger(v) && v > 0))) bad('"input.size" must be [height, width] or null')
+  if (input.size !== null && !(isPair(input.size) && input.size.every((v) => Number.isInteger(v) && v > 0)))
+    bad('"input.size" must be [height, width] or null')
   if (input.range !== undefined && !isPair(input.range)) bad('"input.range" must be [lo, hi]')
   if (input.alignCorners !== undefined && typeof input.alignCorners !== "boolean") bad('"input.alignCorners" must be a boolean')
-  for (const key of ["label", "output", "inputName"] as const) if (c[key] !== undefined && typeof c[key] !== "string") bad(`"${key}" must be a string`)
+  for (const key of ["label", "output", "inputName"] as const)
+    if (c[key] !== undefined && typeof c[key] !== "string") bad(`"${key}" must be a string`)
   if (c.official !== undefined && typeof c.official !== "boolean") bad('"official" must be a boolean')
   return c as unknown as TfjsModelMetricConfig
 }

@@ -96,7 +96,11 @@ export const loadShippedModel = (name: ShippedModelName): Promise<Tfjs.LayersMod
       const shards = await Promise.all(definition.weightBundles.map(async (load) => Buffer.from((await load()).default, "base64")))
       const weightSpecs = json.weightsManifest.flatMap((group) => group.weights)
       return tf.loadLayersModel(
-        tf.io.fromMemory({ modelTopology: json.modelTopology as Tfjs.io.ModelArtifacts["modelTopology"], weightSpecs, weightData: concatBuffers(shards) }),
+        tf.io.fromMemory({
+          modelTopology: json.modelTopology as Tfjs.io.ModelArtifacts["modelTopology"],
+          weightSpecs,
+          weightData: concatBuffers(shards),
+        }),
       )
     })()
     // A failed load is not cached, so a later call can retry (e.g. after installing nsfwjs).
@@ -133,7 +137,8 @@ export const readTfjsModelFolder = async (dir: string): Promise<TfjsModelFolder>
     throw new Error(`${jsonPath}: not a tfjs model.json (needs modelTopology and weightsManifest)`)
   }
   const topology = json.modelTopology as Record<string, unknown>
-  const format = json.format === "graph-model" || (json.format === undefined && Array.isArray(topology.node)) ? "graph-model" : "layers-model"
+  const format =
+    json.format === "graph-model" || (json.format === undefined && Array.isArray(topology.node)) ? "graph-model" : "layers-model"
   const buffers: Uint8Array[] = []
   for (const group of json.weightsManifest) for (const path of group.paths) buffers.push(await readFile(join(dir, path)))
   const artifacts: Tfjs.io.ModelArtifacts = {
@@ -152,11 +157,20 @@ export const readTfjsModelFolder = async (dir: string): Promise<TfjsModelFolder>
  * Writes artifacts (e.g. from `model.save(tf.io.withSaveHandler(...))`) as a tfjs model
  * folder: model.json + one shard `weights.bin`. Used by tests; also handy for users.
  */
-export const writeTfjsModelFolder = async (dir: string, artifacts: Tfjs.io.ModelArtifacts, format: TfjsModelFolder["format"]): Promise<void> => {
+export const writeTfjsModelFolder = async (
+  dir: string,
+  artifacts: Tfjs.io.ModelArtifacts,
+  format: TfjsModelFolder["format"],
+): Promise<void> => {
   const { mkdir, writeFile } = await import("node:fs/promises")
   await mkdir(dir, { recursive: true })
   const data = artifacts.weightData
-  const bytes = data === undefined ? new Uint8Array(0) : Array.isArray(data) ? new Uint8Array(concatBuffers(data.map((b) => new Uint8Array(b)))) : new Uint8Array(data)
+  const bytes =
+    data === undefined
+      ? new Uint8Array(0)
+      : Array.isArray(data)
+        ? new Uint8Array(concatBuffers(data.map((b) => new Uint8Array(b))))
+        : new Uint8Array(data)
   await writeFile(join(dir, "weights.bin"), bytes)
   const json = {
     format,
