@@ -5,9 +5,15 @@
  */
 import { OpenedCheckpoint } from "../dirac/io/torch-checkpoint.js"
 import { readSafetensors } from "../dirac/io/safetensors.js"
-import { isUNetPresetName, unetArgsFromMetadata, type SongUNet, type UNetArgs, type UNetPresetName } from "../dirac/network/index.js"
-import { importCheckpointNetwork } from "../nodes/import-checkpoint.js"
-import { networkFromModelTensors } from "../nodes/model.js"
+import {
+  isUNetPresetName,
+  networkFromModelTensors,
+  unetArgsFromMetadata,
+  type SongUNet,
+  type UNetArgs,
+  type UNetPresetName,
+} from "../dirac/network/index.js"
+import { importCheckpointNetwork } from "../dirac/network/official-checkpoint.js"
 
 export interface OpenedNetwork {
   readonly net: SongUNet

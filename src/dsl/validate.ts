@@ -1,6 +1,6 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv"
 import type { DocPath } from "./diagnostics.js"
-import { configSchemaRef, pipelineSchema } from "./schema.js"
+import { pipelineSchema } from "./schema.js"
 import type { KindSignature } from "./signature.js"
 import { didYouMean } from "./suggest.js"
 
@@ -14,7 +14,6 @@ export interface SchemaProblem {
 /** Compiles the pipeline schema for a set of kinds once; validation fills defaults in place. */
 export const makeValidator = (kinds: ReadonlyArray<KindSignature>) => {
   const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true })
-  for (const kind of kinds) ajv.addSchema(kind.configSchema, configSchemaRef(kind.kind))
   const validate: ValidateFunction = ajv.compile(pipelineSchema(kinds))
   return (data: unknown): SchemaProblem[] => {
     if (validate(data)) return []

@@ -1,9 +1,9 @@
 import type * as tfc from "@tensorflow/tfjs-core"
-import { Data, type Effect, type Option } from "effect"
+import { Data, type Effect, type Option, type Schema } from "effect"
 import type { KindSignature } from "../dsl/signature.js"
 import type { Progress } from "../runtime/events.js"
 
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
+export type Json = Schema.Json
 
 /**
  * What flows along an edge and is stored in the cache: JSON metadata plus named tensors. It is saved as one

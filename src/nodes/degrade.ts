@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import * as tf from "@tensorflow/tfjs-core"
 import { batchToTensor4D } from "../dirac/data/tensor.js"
 import { measure } from "../dirac/noise/measurement.js"
@@ -8,26 +8,54 @@ import { inpaintBoxFamily } from "../dirac/operators/inpaint-box.js"
 import { inpaintGaussianFamily } from "../dirac/operators/inpaint-gaussian.js"
 import { degradationProcess, type DegradationProcess } from "../dirac/operators/process.js"
 import { officialBlurSchedule } from "../dirac/schedule/official-blur-table.js"
-import type { PortType } from "../dsl/ports.js"
-import type { NodeKind, PortValue } from "./contract.js"
-import { configSchemaFile } from "./schema-file.js"
-import { openImages, processValue, single } from "./values.js"
+import { withDefault } from "./kit/config.js"
+import { defineKind } from "./kit/define.js"
+import { imagesPort } from "./ports/images.js"
+import { measurementsPort } from "./ports/measurements.js"
+import { processPort } from "./ports/process.js"
 
-export interface DegradeArgs {
-  readonly operator: "gaussian-blur" | "inpaint-gaussian" | "inpaint-box"
-  readonly schedule: "linear" | "official"
-  readonly std_min: number
-  readonly std_max: number
-  readonly kernel_size: number
-  readonly w_min: number
-  readonly w_max: number
-  readonly power: number
-  readonly box_size: number
-  readonly noise: { readonly sigma_min: number; readonly sigma_max: number }
-  readonly batch_size: number
-}
+const positive = (description: string, value: number) =>
+  withDefault(Schema.Finite.check(Schema.isGreaterThan(0)).annotate({ description }), value)
+const sigma = (value: number) => withDefault(Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)), value)
 
-const family = (config: DegradeArgs): DegradationFamily => {
+const DegradeConfig = Schema.Struct({
+  operator: withDefault(
+    Schema.Literals(["gaussian-blur", "inpaint-gaussian", "inpaint-box"]).annotate({ description: "the deterministic degradation A_t" }),
+    "gaussian-blur",
+  ),
+  schedule: withDefault(
+    Schema.Literals(["linear", "official"]).annotate({
+      description: "severity against t: linear between the min and max, or the official 102-point blur table (gaussian-blur only)",
+    }),
+    "linear",
+  ),
+  std_min: positive("gaussian-blur: kernel std (px) at t = 0 (A_0 is this faint blur, not the identity)", 0.3),
+  std_max: positive("gaussian-blur: kernel std (px) at t = 1", 3.0),
+  kernel_size: withDefault(
+    Schema.Int.check(Schema.isGreaterThanOrEqualTo(3)).annotate({
+      description: "gaussian-blur: cap on the kernel size (radius int(6 std + 0.5) inside it)",
+    }),
+    61,
+  ),
+  w_min: positive("inpaint-gaussian: mask width (px) at t = 0+ (M_0 = 1)", 0.1),
+  w_max: positive("inpaint-gaussian: mask width (px) at t = 1 (50 for CelebA-HQ/FFHQ at 256 px, 30 for ImageNet)", 50),
+  power: positive("inpaint-gaussian: k in M = (1 - exp(-d^2 / (2 w^2)))^k", 4),
+  box_size: withDefault(
+    Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)).annotate({ description: "inpaint-box: side (px) of the box at t = 1" }),
+    128,
+  ),
+  noise: withDefault(
+    Schema.Struct({ sigma_min: sigma(0.01), sigma_max: sigma(0.05) }).annotate({
+      description: "geometric noise schedule sigma_t = sigma_min (sigma_max / sigma_min)^t, in [0, 1] pixel units",
+    }),
+    {},
+  ),
+  batch_size: withDefault(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)).annotate({ description: "images measured at once" }), 16),
+})
+
+type DegradeConfig = typeof DegradeConfig.Type
+
+const family = (config: DegradeConfig): DegradationFamily => {
   switch (config.operator) {
     case "gaussian-blur":
       return gaussianBlurFamily({ stdMin: config.std_min, stdMax: config.std_max, kernelSize: config.kernel_size })
@@ -38,13 +66,13 @@ const family = (config: DegradeArgs): DegradationFamily => {
   }
 }
 
-export const processOf = (config: DegradeArgs): DegradationProcess =>
+export const processOf = (config: DegradeConfig): DegradationProcess =>
   degradationProcess(family(config), {
     noise: { sigmaMin: config.noise.sigma_min, sigmaMax: config.noise.sigma_max },
     ...(config.schedule === "official" ? { schedule: officialBlurSchedule() } : {}),
   })
 
-const configErrors = (config: DegradeArgs) => {
+const configErrors = (config: DegradeConfig) => {
   const errors: Array<{ path: string[]; message: string }> = []
   if (config.schedule === "official" && (config.operator !== "gaussian-blur" || config.std_min !== 0.3 || config.std_max !== 3)) {
     errors.push({
@@ -61,33 +89,35 @@ const configErrors = (config: DegradeArgs) => {
   return errors
 }
 
-export const degrade: NodeKind<DegradeArgs> = {
+export const degrade = defineKind({
   kind: "degrade",
   version: 1,
   summary: "The degradation process A_t with noise sigma_t, and measurements y~ = A_1(x) + sigma_1 z of given images",
-  configSchema: configSchemaFile("degrade"),
-  inputs: { images: { type: "images", required: false, description: "images to measure (their ids seed the noise)" } },
+  description:
+    "The stochastic degradation process y_t = A_t(x) + sigma_t z, and, given images, their measurements y~ = A_1(x) + sigma_1 z with z seeded by each image's id.",
+  config: DegradeConfig,
+  inputs: { images: { codec: imagesPort, required: false, description: "images to measure (their ids seed the noise)" } },
   outputs: {
-    process: { type: "process", description: "the degradation process (operator, severity schedule, noise)" },
-    measurements: { type: "measurements", optional: true, description: "y~ = A_1(x) + sigma_1 z, with ids; only when images are given" },
+    process: { codec: processPort, description: "the degradation process (operator, severity schedule, noise)" },
+    measurements: {
+      codec: measurementsPort,
+      optional: true,
+      description: "y~ = A_1(x) + sigma_1 z, with ids; only when images are given",
+    },
   },
   defaultOutput: "process",
   backendSensitive: true,
-  typing: (config: DegradeArgs, inputs) => {
-    const images = inputs.images as PortType | undefined
-    return {
-      errors: configErrors(config),
-      ...(images
-        ? { outputs: { measurements: { kind: "measurements", shape: images.shape } } }
-        : { absent: { measurements: "connect images to its 'images' input" } }),
-    }
-  },
+  typing: (config, types) => ({
+    errors: configErrors(config),
+    ...(types.images
+      ? { outputs: { measurements: { kind: "measurements", shape: types.images.shape } } }
+      : { absent: { measurements: "connect images to its 'images' input" } }),
+  }),
   run: (ctx) =>
     Effect.gen(function* () {
       const process = processOf(ctx.config)
-      const outputs: Record<string, PortValue> = { process: processValue(process) }
-      if (!ctx.inputs.images) return outputs
-      const source = yield* openImages(single(ctx.inputs.images))
+      const source = ctx.inputs.images
+      if (!source) return { process }
       const r = source.resolution
       const perImage = r * r * 3
       const y = new Float32Array(source.count * perImage)
@@ -103,10 +133,12 @@ export const degrade: NodeKind<DegradeArgs> = {
         ids.push(...batch.ids)
         yield* ctx.progress({ done: ids.length, total: source.count, unit: "images" })
       }
-      outputs.measurements = {
-        meta: { ids, sigma: process.sigma(1), process: processValue(process).meta },
-        tensors: { y: tf.tensor4d(y.subarray(0, ids.length * perImage), [ids.length, r, r, 3]) },
+      const measurements = {
+        ids,
+        sigma: process.sigma(1),
+        process: process.describe(),
+        y: tf.tensor4d(y.subarray(0, ids.length * perImage), [ids.length, r, r, 3]),
       }
-      return outputs
+      return { process, measurements }
     }),
-}
+})

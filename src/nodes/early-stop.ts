@@ -1,54 +1,64 @@
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import { mkdir, writeFile } from "node:fs/promises"
 import { join } from "node:path"
+import { chooseStop, lowerIsBetter } from "../dirac/sample/trajectories.js"
 import { linePlotPng } from "../report/plot.js"
-import type { Json, NodeKind } from "./contract.js"
-import { configSchemaFile } from "./schema-file.js"
-import { lowerIsBetter, meanCurve, type Trajectories } from "./trajectory.js"
-import { failure, single } from "./values.js"
+import { failure } from "./kit/codec.js"
+import { withDefault } from "./kit/config.js"
+import { defineKind } from "./kit/define.js"
+import { stoppingRulePort } from "./ports/stopping-rule.js"
+import { trajectoriesPort } from "./ports/trajectories.js"
 
-export interface EarlyStopArgs {
-  readonly criterion: "distortion" | "perception" | "metric"
-  readonly output: "x0" | "y"
-  readonly metric?: string
-  readonly mode?: "max" | "min"
-}
+const EarlyStopConfig = Schema.Struct({
+  criterion: withDefault(
+    Schema.Literals(["distortion", "perception", "metric"]).annotate({
+      description: "distortion: best PSNR; perception: best perceptual distance; metric: the metric named below",
+    }),
+    "distortion",
+  ),
+  output: withDefault(
+    Schema.Literals(["x0", "y"]).annotate({ description: "which iterate is judged and output: the estimate x^0 or y_t" }),
+    "x0",
+  ),
+  metric: Schema.optionalKey(
+    Schema.String.annotate({ description: "criterion metric: a recorded trajectory metric, e.g. ssim_x0, psnr_y, eps_dc" }),
+  ),
+  mode: Schema.optionalKey(
+    Schema.Literals(["max", "min"]).annotate({
+      description: "criterion metric: whether larger or smaller is better (default: min for distances and eps_dc, max otherwise)",
+    }),
+  ),
+})
 
-export const criterionMetric = (config: EarlyStopArgs): { metric: string; mode: "max" | "min" } => {
+type EarlyStopConfig = typeof EarlyStopConfig.Type
+
+export const criterionMetric = (config: EarlyStopConfig): { metric: string; mode: "max" | "min" } => {
   if (config.criterion === "distortion") return { metric: `psnr_${config.output}`, mode: "max" }
   if (config.criterion === "perception") return { metric: `perceptual_${config.output}`, mode: "min" }
   const metric = config.metric ?? `psnr_${config.output}`
   return { metric, mode: config.mode ?? (lowerIsBetter(metric) ? "min" : "max") }
 }
 
-/** The step with the best mean metric, and the t_stop that makes the sampler stop right after it. */
-export const chooseStop = (trajectories: Trajectories, metric: string, mode: "max" | "min") => {
-  const curve = meanCurve(trajectories, metric)
-  if (curve.length === 0) {
-    const known = Object.keys(trajectories.metrics).join(", ")
-    throw new Error(`the trajectories have no '${metric}' (recorded: ${known || "none: connect clean images to the sample node"})`)
-  }
-  let best = 0
-  for (let i = 1; i < curve.length; i++) if (mode === "max" ? curve[i] > curve[best] : curve[i] < curve[best]) best = i
-  return { step: best, t: trajectories.t[best], value: curve[best], tStop: trajectories.t[best] + trajectories.dt / 2, curve }
-}
-
-export const earlyStop: NodeKind<EarlyStopArgs> = {
+export const earlyStop = defineKind({
   kind: "early-stop",
   version: 1,
   summary: "Chooses t_stop from validation trajectories: distortion-optimised (best PSNR) or perception-optimised",
-  configSchema: configSchemaFile("early-stop"),
+  description:
+    "Chooses t_stop from validation trajectories (paper Section 3.7): the step that maximises PSNR (distortion-optimised) or minimises the perceptual distance (perception-optimised), or any recorded metric.",
+  config: EarlyStopConfig,
   inputs: {
     trajectories: {
-      type: "trajectories",
+      codec: trajectoriesPort,
       description: "per-step metrics of a sample node run on validation measurements with clean images",
     },
   },
-  outputs: { rule: { type: "stopping-rule", description: "t_stop and the output (x0 or y) for a sample node's 'stop' input" } },
+  outputs: {
+    rule: { codec: stoppingRulePort, description: "t_stop and the output (x0 or y) for a sample node's 'stop' input" },
+  },
   sharesBackend: true,
   run: (ctx) =>
     Effect.gen(function* () {
-      const trajectories = single(ctx.inputs.trajectories).meta as unknown as Trajectories
+      const { trajectories } = ctx.inputs
       const { metric, mode } = criterionMetric(ctx.config)
       const choice = yield* Effect.try({ try: () => chooseStop(trajectories, metric, mode), catch: failure })
       yield* ctx.log(
@@ -72,7 +82,7 @@ export const earlyStop: NodeKind<EarlyStopArgs> = {
         },
         catch: failure,
       })
-      const meta: Json = {
+      const rule = {
         t_stop: choice.tStop,
         output: ctx.config.output,
         metric,
@@ -83,6 +93,6 @@ export const earlyStop: NodeKind<EarlyStopArgs> = {
         t_curve: trajectories.t,
         curve: choice.curve,
       }
-      return { rule: { meta, tensors: {} } }
+      return { rule }
     }),
-}
+})

@@ -1,206 +1,99 @@
-import { Effect } from "effect"
-import { createHash } from "node:crypto"
-import { createReadStream, existsSync } from "node:fs"
-import { stat } from "node:fs/promises"
+import { Effect, Schema } from "effect"
 import { resolve } from "node:path"
-import { OpenedCheckpoint } from "../dirac/io/torch-checkpoint.js"
-import type { TensorRef } from "../dirac/io/unpickle.js"
-import type { RawTensor } from "../dirac/io/safetensors.js"
-import { buildArch, loadStateDict, resolveUNetArgs, SongUNet, type UNetArgs, type UNetPresetName } from "../dirac/network/index.js"
-import { describeTrainedFor, expectationProblems, trainedFor, type CheckpointExpectations } from "./checkpoint-expectations.js"
-import type { Json, NodeKind } from "./contract.js"
-import { modelValue } from "./model.js"
-import { configSchemaFile } from "./schema-file.js"
-import { failure } from "./values.js"
+import { trainedFor } from "../dirac/io/checkpoint-expectations.js"
+import { modelTensors, resolveUNetArgs } from "../dirac/network/index.js"
+import { checkCheckpoint, fileFingerprint, importCheckpointNetwork } from "../dirac/network/official-checkpoint.js"
+import { failure, toJson } from "./kit/codec.js"
+import { withDefault } from "./kit/config.js"
+import { defineKind } from "./kit/define.js"
+import { modelPort } from "./ports/model.js"
+import { Preset } from "./presets.js"
 
-export interface ImportCheckpointArgs {
-  readonly path: string
-  readonly arch: UNetPresetName
-  readonly weights: "raw" | "ema"
-  readonly fingerprint: "stat" | "content"
-  readonly expect?: CheckpointExpectations
-}
+const ImportCheckpointConfig = Schema.Struct({
+  path: Schema.String.check(Schema.isMinLength(1)).annotate({
+    description: "the .ckpt file (relative paths are from the working directory)",
+  }),
+  arch: withDefault(
+    Preset.annotate({
+      description:
+        "the network the checkpoint was trained with (the hyper-parameter model_arch): the official checkpoints are base (67.7 M parameters) or large (520.9 M, ImageNet inpainting); the smaller presets are for checkpoints of the PyTorch reference network",
+    }),
+    "base",
+  ),
+  weights: withDefault(
+    Schema.Literals(["raw", "ema"]).annotate({
+      description:
+        "raw: the state_dict's weights; ema: the EMA weights kept by DiracDiffusion's EMA callback in optimizer_states[0].ema (an error if the file has none)",
+    }),
+    "raw",
+  ),
+  expect: Schema.optionalKey(
+    Schema.Struct({
+      task: Schema.optionalKey(
+        Schema.Literals(["blur", "inpaint"]).annotate({
+          description:
+            "blur: trained with the gaussian_blur experiment config; inpaint: with an inpainting one (experiment_config_file, or operator_config's type)",
+        }),
+      ),
+      dt: Schema.optionalKey(
+        Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 })).annotate({
+          description:
+            "the look-ahead dt of its loss L_IR(dt), as train's dt: 0 for loss_type (weighted_)mse_loss, 1 for (weighted_)mse_x_loss, the dt hyper-parameter for (weighted_)inc_recon_loss",
+        }),
+      ),
+    }).annotate({
+      description:
+        "what the checkpoint must have been trained for, checked against its hyper_parameters before any node runs (a mismatch stops the run and says what to change)",
+    }),
+  ),
+  fingerprint: withDefault(
+    Schema.Literals(["stat", "content"]).annotate({
+      description: "detect a changed file by its size and mtime (stat) or by hashing its bytes (content)",
+    }),
+    "stat",
+  ),
+})
 
-export const DENOISER_PREFIX = "denoiser_fn."
-
-/** The hyper-parameters worth showing, when the checkpoint has them. */
-const SHOWN = ["model_arch", "dt", "loss_type", "experiment_config_file", "experiment"] as const
-
-export interface ImportedNetwork {
-  readonly net: SongUNet
-  readonly hyperParameters?: Record<string, unknown>
-  /** One line for a log: what was found and loaded. */
-  readonly summary: string
-}
-
-const describeArch = (arch: UNetPresetName | UNetArgs) => (typeof arch === "string" ? `the '${arch}' network` : "the given architecture")
-
-/**
- * Checks an opened checkpoint before any tensor is read: its hyper-parameters against `arch` and `expect`, and
- * the names and shapes of its `denoiser_fn.*` tensors against the architecture. Returns those tensors.
- */
-const checkOpened = (
-  ckpt: OpenedCheckpoint,
-  path: string,
-  arch: UNetPresetName | UNetArgs,
-  expect?: CheckpointExpectations,
-): Array<[string, TensorRef]> => {
-  const problems = expectationProblems(path, ckpt.hyperParameters, typeof arch === "string" ? arch : undefined, expect)
-  if (problems.length > 0) throw new Error(problems.join("; and "))
-  const sd = [...ckpt.stateDict].filter(([k]) => k.startsWith(DENOISER_PREFIX))
-  if (sd.length === 0) {
-    const some = [...ckpt.stateDict.keys()].slice(0, 5)
-    throw new Error(
-      `${path} has no '${DENOISER_PREFIX}*' weights, so it is not a DiracDiffusion checkpoint${some.length ? ` (its state_dict starts with ${some.join(", ")})` : ""}`,
-    )
-  }
-  const a = buildArch(resolveUNetArgs(arch))
-  const expected = new Map<string, readonly number[]>([
-    ...a.params.map((p) => [p.name, p.torchShape] as const),
-    ...a.buffers.map((b) => [b.name, b.torchShape] as const),
-  ])
-  const bad: string[] = []
-  for (const [k, ref] of sd) {
-    const name = k.slice(DENOISER_PREFIX.length)
-    const shape = expected.get(name)
-    if (!shape) bad.push(`${name} is not in ${describeArch(arch)}`)
-    else if (shape.length !== ref.shape.length || shape.some((s, i) => s !== ref.shape[i]))
-      bad.push(`${name} is [${ref.shape.join(", ")}], expected [${shape.join(", ")}]`)
-    if (bad.length >= 5) break
-  }
-  if (bad.length > 0)
-    throw new Error(`${path} does not match ${describeArch(arch)} (${bad.join("; ")}); is it a checkpoint of another preset?`)
-  return sd
-}
-
-/**
- * What the node checks before any node of the pipeline runs (no tensor data is read): the file exists, is a
- * DiracDiffusion checkpoint of `arch`, and was trained for what `expect` says.
- */
-export const checkCheckpoint = async (path: string, arch: UNetPresetName | UNetArgs, expect?: CheckpointExpectations): Promise<void> => {
-  const full = resolve(path)
-  if (!existsSync(full)) {
-    throw new Error(
-      `the checkpoint ${path} does not exist${full !== path ? ` (looked for ${full})` : ""}: download it (the official DiracDiffusion ` +
-        `checkpoints are linked from the README of github.com/z-fabian/dirac-diffusion) or point with.path at your copy`,
-    )
-  }
-  const ckpt = await OpenedCheckpoint.open(full)
-  try {
-    checkOpened(ckpt, path, arch, expect)
-  } finally {
-    await ckpt.close()
-  }
-}
-
-/**
- * Builds the SongUNet of `arch` and loads a DiracDiffusion checkpoint's `denoiser_fn.*` weights into it (raw, or
- * the EMA callback's list), reading nothing else. Fails with a message naming the mismatch when the checkpoint
- * was trained with another architecture or for something other than `expect` says.
- */
-export const importCheckpointNetwork = async (
-  path: string,
-  arch: UNetPresetName | UNetArgs,
-  weights: "raw" | "ema" = "raw",
-  expect?: CheckpointExpectations,
-): Promise<ImportedNetwork> => {
-  const args = resolveUNetArgs(arch)
-  const ckpt = await OpenedCheckpoint.open(path)
-  try {
-    const hp = ckpt.hyperParameters
-    const sd = checkOpened(ckpt, path, arch, expect)
-    const tensors: Record<string, RawTensor> = {}
-    for (const [k, ref] of sd) tensors[k] = await ckpt.readTensor(ref, k)
-    let source = "state_dict"
-    if (weights === "ema") {
-      const ema = ckpt.emaList
-      if (!ema) throw new Error(`${path} has no EMA weights (optimizer_states[0].ema); use weights: raw`)
-      // The EMA callback keeps the module's parameters in order: the denoiser's come first (buffers excluded).
-      const params = sd.filter(([k]) => !k.endsWith(".resample_filter"))
-      if (ema.length < params.length)
-        throw new Error(`${path}: the EMA list has ${ema.length} tensors, the denoiser ${params.length} parameters`)
-      for (let i = 0; i < params.length; i++) {
-        const [k, ref] = params[i]
-        const e = ema[i]
-        if (e.shape.length !== ref.shape.length || e.shape.some((s, j) => s !== ref.shape[j])) {
-          throw new Error(
-            `${path}: EMA tensor ${i} is [${e.shape.join(", ")}] but ${k} is [${ref.shape.join(", ")}]; the EMA list is not in state_dict order`,
-          )
-        }
-        tensors[k] = await ckpt.readTensor(e, `ema[${i}]`)
-      }
-      source = "EMA weights"
-    }
-    const net = new SongUNet(args, (spec) => new Float32Array(spec.shape.reduce((x, y) => x * y, 1)))
-    try {
-      loadStateDict(net, tensors, { prefix: DENOISER_PREFIX, source: path })
-    } catch (error) {
-      net.dispose()
-      throw error
-    }
-    const shown = hp ? SHOWN.filter((k) => hp[k] !== undefined).map((k) => `${k}=${JSON.stringify(hp[k])}`) : []
-    const derived = describeTrainedFor(trainedFor(hp))
-    const summary =
-      `${sd.length} tensors (${source}) loaded into ${typeof arch === "string" ? arch : "the given architecture"}` +
-      (shown.length ? `; hyper-parameters: ${shown.join(", ")}${derived ? ` (${derived})` : ""}` : "; no hyper-parameters in the file")
-    return hp ? { net, hyperParameters: hp, summary } : { net, summary }
-  } finally {
-    await ckpt.close()
-  }
-}
-
-const fileFingerprint = async (path: string, mode: "stat" | "content"): Promise<string> => {
-  const full = resolve(path)
-  const s = await stat(full)
-  if (mode === "stat") return `${full}:${s.size}:${Math.round(s.mtimeMs)}`
-  const hash = createHash("sha256")
-  for await (const chunk of createReadStream(full)) hash.update(chunk as Buffer)
-  return `sha256:${hash.digest("hex")}`
-}
-
-const jsonOf = (v: unknown): Json => JSON.parse(JSON.stringify(v ?? null)) as Json
-
-export const importCheckpoint: NodeKind<ImportCheckpointArgs> = {
+export const importCheckpoint = defineKind({
   kind: "import-checkpoint",
   version: 2, // 2: the model's meta gives dt as the loss look-ahead (from loss_type) and the task
   summary: "Loads an official DiracDiffusion Lightning checkpoint (.ckpt) as a model, safely and without Python",
-  configSchema: configSchemaFile("import-checkpoint"),
+  description:
+    "Loads an official DiracDiffusion PyTorch Lightning checkpoint (.ckpt, torch.save zip format) as a model, with no Python: the pickle is only interpreted (allow-listed globals, nothing executed) and only the denoiser_fn.* weights are read. Before any node runs, the file must exist and its hyper-parameters must agree with arch and expect.",
+  config: ImportCheckpointConfig,
   inputs: {},
-  outputs: { model: { type: "model", description: "the network and its weights, interchangeable with train's model" } },
-  typing: (config: ImportCheckpointArgs) => {
+  outputs: { model: { codec: modelPort, description: "the network and its weights, interchangeable with train's model" } },
+  typing: (config) => {
     const r = resolveUNetArgs(config.arch).img_resolution
     return { outputs: { model: { kind: "model", shape: { height: r, width: r, channels: 3 } } } }
   },
   // Runs before any node: a missing file or a checkpoint trained for something else stops the run at once.
-  externalFingerprint: async (config: ImportCheckpointArgs) => {
+  externalFingerprint: async (config) => {
     await checkCheckpoint(config.path, config.arch, config.expect)
     return fileFingerprint(config.path, config.fingerprint)
   },
   run: (ctx) =>
     Effect.gen(function* () {
+      const { path, arch, weights, expect } = ctx.config
       const imported = yield* Effect.acquireRelease(
-        Effect.tryPromise({
-          try: () => importCheckpointNetwork(resolve(ctx.config.path), ctx.config.arch, ctx.config.weights, ctx.config.expect),
-          catch: failure,
-        }),
+        Effect.tryPromise({ try: () => importCheckpointNetwork(resolve(path), arch, weights, expect), catch: failure }),
         (i) => Effect.sync(() => i.net.dispose()),
       )
       yield* ctx.log(imported.summary)
       const hp = imported.hyperParameters
       const { task, lossDt } = trainedFor(hp)
-      const model = yield* Effect.tryPromise({
-        try: () =>
-          modelValue(imported.net, {
-            preset: ctx.config.arch,
-            source: "checkpoint",
-            checkpoint: ctx.config.path,
-            weights: ctx.config.weights,
-            ...(lossDt !== undefined ? { dt: lossDt } : {}),
-            ...(task !== undefined ? { task } : {}),
-            ...(hp ? { hyper_parameters: jsonOf(hp) } : {}),
-          }),
-        catch: failure,
-      })
-      return { model }
+      const tensors = yield* Effect.tryPromise({ try: () => modelTensors(imported.net), catch: failure })
+      const meta = {
+        preset: arch,
+        source: "checkpoint",
+        checkpoint: path,
+        weights,
+        ...(lossDt !== undefined ? { dt: lossDt } : {}),
+        ...(task !== undefined ? { task } : {}),
+        ...(hp ? { hyper_parameters: toJson(hp) } : {}),
+        args: imported.net.args,
+        ema: false,
+      }
+      return { model: { meta, tensors } }
     }).pipe(Effect.scoped),
-}
+})

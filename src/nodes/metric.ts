@@ -1,53 +1,53 @@
 import * as tf from "@tensorflow/tfjs-core"
-import { Effect } from "effect"
-import { mkdir, writeFile } from "node:fs/promises"
-import { join } from "node:path"
+import { Effect, Schema } from "effect"
 import { batchToTensor4D } from "../dirac/data/tensor.js"
 import type { ImageSource } from "../dirac/data/types.js"
 import { readImages } from "../dirac/metrics/image-pixels.js"
 import { psnr } from "../dirac/metrics/mse-psnr.js"
 import { ssim } from "../dirac/metrics/ssim.js"
 import type { DegradationProcess } from "../dirac/operators/process.js"
-import { linePlotPng } from "../report/plot.js"
-import {
-  isPerceptualMetricName,
-  isSetMetricName,
-  perceptualMetric,
-  setMetric,
-  type PerceptualMetricName,
-  type SetMetricName,
-} from "../dirac/metrics/perceptual/index.js"
-import type { Json, NodeKind, PortValue } from "./contract.js"
-import { configSchemaFile } from "./schema-file.js"
-import { failure, openImages, readProcess, single } from "./values.js"
+import { isPerceptualMetricName, isSetMetricName, perceptualMetric, setMetric } from "../dirac/metrics/perceptual/index.js"
+import { metricsMarkdown, writeMetricsReport, type MetricRow, type SetScore, type Summary } from "../report/metrics-report.js"
+import { failure } from "./kit/codec.js"
+import { withDefault } from "./kit/config.js"
+import { defineKind } from "./kit/define.js"
+import { imagesPort } from "./ports/images.js"
+import { measurementsPort } from "./ports/measurements.js"
+import { metricsPort } from "./ports/metrics.js"
+import { processPort } from "./ports/process.js"
+import { reconstructionsPort } from "./ports/reconstructions.js"
 
-export type MetricName = "psnr" | "ssim" | "eps_dc" | PerceptualMetricName | SetMetricName
+const MetricName = Schema.Literals([
+  "psnr",
+  "ssim",
+  "eps_dc",
+  "mobilenet-perceptual",
+  "lpips-vgg",
+  "inception-fd",
+  "mobilenet-fd",
+  "tfjs-model-fd",
+])
 
-export interface MetricArgs {
-  readonly metrics: ReadonlyArray<MetricName>
-  readonly weights: Partial<Record<"lpips-vgg" | "tfjs-model-fd", string>>
-}
+type MetricName = typeof MetricName.Type
 
-interface SetScore {
-  readonly fd: number
-  readonly kid: number
-  readonly kid_std: number
-  readonly images: number
-  readonly label: string
-}
+const MetricConfig = Schema.Struct({
+  metrics: withDefault(
+    Schema.Array(MetricName).check(Schema.isMinLength(1)).annotate({
+      description:
+        "per image: psnr (data range 1), ssim (Gaussian window 11x11, sigma 1.5), eps_dc = mean((y~ - A_1(x))^2) (needs measurements and process), mobilenet-perceptual (LPIPS-style, MobileNetV2 inside nsfwjs), lpips-vgg (official LPIPS; weights); per set: inception-fd and mobilenet-fd (FID-style Frechet distance and KID on networks inside nsfwjs), tfjs-model-fd (a converted model folder; weights)",
+    }),
+    ["psnr", "ssim", "eps_dc", "mobilenet-perceptual"],
+  ),
+  weights: withDefault(
+    Schema.Struct({
+      "lpips-vgg": Schema.optionalKey(Schema.String),
+      "tfjs-model-fd": Schema.optionalKey(Schema.String),
+    }).annotate({ description: "paths for metrics that need user-supplied weights" }),
+    {},
+  ),
+})
 
-interface Summary {
-  readonly mean: number
-  readonly std: number
-  readonly values: number[]
-}
-
-interface Row {
-  readonly name: string
-  readonly count: number
-  readonly metrics: Record<string, Summary>
-  readonly sets: Record<string, SetScore>
-}
+type MetricConfig = typeof MetricConfig.Type
 
 const summary = (values: number[]): Summary => {
   const mean = values.reduce((a, b) => a + b, 0) / values.length
@@ -62,7 +62,7 @@ const byIds = async (source: ImageSource, ids: ReadonlyArray<string>) => {
 
 /** Scores images against the clean ones, metric by metric: per image, and per set for FD/KID. */
 const score = async (
-  config: MetricArgs,
+  config: MetricConfig,
   metrics: ReadonlyArray<MetricName>,
   x: tf.Tensor4D,
   clean: tf.Tensor4D,
@@ -90,41 +90,33 @@ const score = async (
   return { perImage, sets }
 }
 
-const format = (s: Summary) => `${s.mean.toPrecision(4)} ± ${s.std.toPrecision(2)}`
-
-const cell = (r: Row, m: string) =>
-  r.metrics[m] ? format(r.metrics[m]) : r.sets[m] ? `FD ${r.sets[m].fd.toPrecision(4)}, KID ${r.sets[m].kid.toPrecision(3)}` : "–"
-
-export const metricsMarkdown = (rows: ReadonlyArray<Row>, metrics: ReadonlyArray<string>): string =>
-  [
-    `| | images | ${metrics.join(" | ")} |`,
-    `|---|---|${metrics.map(() => "---").join("|")}|`,
-    ...rows.map((r) => `| ${r.name} | ${r.count} | ${metrics.map((m) => cell(r, m)).join(" | ")} |`),
-  ].join("\n")
-
-export const metric: NodeKind<MetricArgs> = {
+export const metric = defineKind({
   kind: "metric",
   version: 1,
   summary: "PSNR, SSIM, data consistency and perceptual metrics (LPIPS- and FID-style) of reconstructions against the clean images",
-  configSchema: configSchemaFile("metric"),
+  description:
+    "Scores reconstructions against the clean images: per image, and mean and std per input. Outputs are clipped to [0, 1] first.",
+  config: MetricConfig,
   inputs: {
-    reconstructions: { type: "reconstructions", many: true, description: "one or more reconstruction sets, each a row" },
-    images: { type: "images", description: "the clean images" },
-    measurements: { type: "measurements", required: false, description: "the measurements: a baseline row, and y~ for eps_dc" },
-    process: { type: "process", required: false, description: "the degradation process, for eps_dc" },
+    reconstructions: { codec: reconstructionsPort, many: true, description: "one or more reconstruction sets, each a row" },
+    images: { codec: imagesPort, description: "the clean images" },
+    measurements: {
+      codec: measurementsPort,
+      required: false,
+      description: "the measurements: a baseline row, and y~ for eps_dc",
+    },
+    process: { codec: processPort, required: false, description: "the degradation process, for eps_dc" },
   },
-  outputs: { table: { type: "metrics", description: "per input: mean, std and per-image values of each metric" } },
-  typing: (config: MetricArgs) => ({
+  outputs: { table: { codec: metricsPort, description: "per input: mean, std and per-image values of each metric" } },
+  typing: (config) => ({
     errors: (["lpips-vgg", "tfjs-model-fd"] as const)
       .filter((m) => config.metrics.includes(m) && !config.weights[m])
       .map((m) => ({ path: ["with", "weights"], message: `${m} needs its weights: weights: { ${m}: PATH } (see README, Metrics)` })),
   }),
   run: (ctx) =>
     Effect.gen(function* () {
-      const clean = yield* openImages(single(ctx.inputs.images))
-      const process = ctx.inputs.process ? yield* readProcess(single(ctx.inputs.process)) : undefined
-      const measured = ctx.inputs.measurements ? single(ctx.inputs.measurements) : undefined
-      const measuredIds = (measured?.meta as { ids?: string[] } | undefined)?.ids ?? []
+      const { images: clean, process, measurements: measured } = ctx.inputs
+      const measuredIds = measured?.ids ?? []
       const metrics = ctx.config.metrics.filter((m) => m !== "eps_dc" || (measured && process))
       if (metrics.length < ctx.config.metrics.length)
         yield* ctx.log("eps_dc needs the measurements and the process as inputs; it is left out", "warn")
@@ -132,12 +124,7 @@ export const metric: NodeKind<MetricArgs> = {
         Effect.tryPromise({
           try: async () => {
             const reference = await byIds(clean, ids)
-            const y = measured
-              ? (tf.gather(
-                  measured.tensors.y,
-                  ids.map((id) => measuredIds.indexOf(id)),
-                ) as tf.Tensor4D)
-              : undefined
+            const y = measured ? gatherImages(measured.y, ids, measuredIds) : undefined
             try {
               const { perImage, sets } = await score(ctx.config, metrics, x, reference, y, process)
               return {
@@ -145,62 +132,35 @@ export const metric: NodeKind<MetricArgs> = {
                 count: ids.length,
                 metrics: Object.fromEntries(Object.entries(perImage).map(([m, v]) => [m, summary(v)])),
                 sets,
-              } as Row
+              } satisfies MetricRow
             } finally {
               tf.dispose([reference, ...(y ? [y] : [])])
             }
           },
           catch: failure,
         })
-      const rows: Row[] = []
-      const inputs = ctx.inputs.reconstructions as ReadonlyArray<PortValue>
-      const steps = inputs.map((v) => (v.meta as { steps?: number }).steps ?? 0)
-      for (const [i, value] of inputs.entries()) {
-        const meta = value.meta as { ids: string[]; samples: number }
-        const ids = meta.ids.flatMap((id) => Array.from({ length: meta.samples }, () => id))
-        rows.push(yield* rowFor(ctx.sources.reconstructions[i].replace(/\.reconstructions$/, ""), value.tensors.x as tf.Tensor4D, ids))
+      const rows: MetricRow[] = []
+      const inputs = ctx.inputs.reconstructions
+      const steps = inputs.map((r) => r.steps)
+      for (const [i, r] of inputs.entries()) {
+        const ids = r.ids.flatMap((id) => Array.from({ length: r.samples }, () => id))
+        rows.push(yield* rowFor(ctx.sources.reconstructions[i].replace(/\.reconstructions$/, ""), r.x, ids))
       }
       if (measured) {
         const ids = measuredIds.filter((id) => clean.ids.includes(id))
-        const y = tf.gather(
-          measured.tensors.y,
-          ids.map((id) => measuredIds.indexOf(id)),
-        ) as tf.Tensor4D
+        const y = gatherImages(measured.y, ids, measuredIds)
         rows.unshift(yield* rowFor("measurement", y, ids).pipe(Effect.ensuring(Effect.sync(() => y.dispose()))))
       }
       const table = metricsMarkdown(rows, metrics)
       yield* ctx.log(`\n${table}`)
-      yield* Effect.tryPromise({
-        try: async () => {
-          await mkdir(ctx.reportDir, { recursive: true })
-          await writeFile(join(ctx.reportDir, "metrics.md"), `${table}\n`)
-          await writeFile(join(ctx.reportDir, "metrics.json"), JSON.stringify(rows, null, 2))
-          const header = ["input", "image", ...metrics].join(",")
-          const lines = rows.flatMap((r) =>
-            (r.metrics[metrics[0]]?.values ?? []).map((_, k) =>
-              [r.name, k, ...metrics.map((m) => r.metrics[m]?.values[k] ?? "")].join(","),
-            ),
-          )
-          await writeFile(join(ctx.reportDir, "metrics.csv"), `${[header, ...lines].join("\n")}\n`)
-          const reconstructed = rows.filter((r) => r.name !== "measurement")
-          if (new Set(steps).size > 1) {
-            for (const m of metrics.filter((name) => reconstructed[0]?.metrics[name])) {
-              const points = reconstructed.map((r, i) => ({ x: steps[i], y: r.metrics[m].mean })).sort((a, b) => a.x - b.x)
-              await writeFile(
-                join(ctx.reportDir, `${m}-by-steps.png`),
-                await linePlotPng({
-                  title: `${m} against the number of steps`,
-                  x: "network evaluations",
-                  y: m,
-                  series: [{ name: m, points }],
-                  marks: true,
-                }),
-              )
-            }
-          }
-        },
-        catch: failure,
-      })
-      return { table: { meta: rows as unknown as Json, tensors: {} } }
+      yield* Effect.tryPromise({ try: () => writeMetricsReport(ctx.reportDir, table, rows, metrics, steps), catch: failure })
+      return { table: rows }
     }),
-}
+})
+
+/** The images of `ids` from a batch whose images have the ids `all`, in the order of `ids`. */
+const gatherImages = (images: tf.Tensor4D, ids: ReadonlyArray<string>, all: ReadonlyArray<string>): tf.Tensor4D =>
+  tf.gather(
+    images,
+    ids.map((id) => all.indexOf(id)),
+  )

@@ -10,7 +10,7 @@ import { openOnnxNetwork, ortFingerprint, type ExecutionProvider } from "../dira
 import { onnxDenoiser } from "../dirac/sample/onnx-denoiser.js"
 import { networkDenoiser, type Denoiser } from "../dirac/sample/sampler.js"
 import type { BackendInfo } from "./contract.js"
-import { failure } from "./values.js"
+import { failure } from "./kit/codec.js"
 
 export type SamplingEngine = "auto" | "tfjs" | "onnxruntime"
 

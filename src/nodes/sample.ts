@@ -1,52 +1,134 @@
 import * as tf from "@tensorflow/tfjs-core"
-import { Effect, Option } from "effect"
-import { mkdir, writeFile } from "node:fs/promises"
-import { join } from "node:path"
-import { heatImage, labelledGridPng } from "../report/grid.js"
+import { Effect, Option, Schema } from "effect"
 import { batchToTensor4D } from "../dirac/data/tensor.js"
 import type { ImageSource } from "../dirac/data/types.js"
+import { modelProcessMismatch } from "../dirac/io/checkpoint-expectations.js"
 import { perceptualMetric } from "../dirac/metrics/perceptual/index.js"
-import { diracSample, type SamplerArgs, type UpdateRule } from "../dirac/sample/sampler.js"
-import type { PortType } from "../dsl/ports.js"
-import { linePlotPng } from "../report/plot.js"
-import { modelProcessMismatch } from "./checkpoint-expectations.js"
-import type { Json, NodeContext, NodeKind, PortValue } from "./contract.js"
-import { modelResolution, openModel } from "./model.js"
-import { addBatch, emptyTrajectories, meanCurve, trajectoriesJson, type Trajectories } from "./trajectory.js"
-import { failure, openImages, readProcess, single } from "./values.js"
-import { configSchemaFile } from "./schema-file.js"
-import { engineFingerprint, engineTypingErrors, openEngine, type SamplingEngine } from "./sample-engine.js"
+import { diracSample, type SamplerArgs } from "../dirac/sample/sampler.js"
+import { addBatch, emptyTrajectories } from "../dirac/sample/trajectories.js"
+import { writeSampleReport } from "../report/sample-report.js"
+import { decodeMeta, encodeMeta, failure } from "./kit/codec.js"
+import { withDefault } from "./kit/config.js"
+import { defineKind } from "./kit/define.js"
+import { imagesPort } from "./ports/images.js"
+import { measurementsPort } from "./ports/measurements.js"
+import { modelPort, openNetwork } from "./ports/model.js"
+import { processPort } from "./ports/process.js"
+import { reconstructionsPort } from "./ports/reconstructions.js"
+import { stoppingRulePort, type StoppingRule } from "./ports/stopping-rule.js"
+import { trajectoriesPort } from "./ports/trajectories.js"
+import { engineFingerprint, engineTypingErrors, openEngine } from "./sample-engine.js"
 
-export interface SampleArgs {
-  readonly dt: number
-  readonly stop_t: number
-  readonly update: UpdateRule
-  readonly del_t?: number
-  readonly guidance: SamplerArgs["guidance"]
-  readonly output: "x0" | "y"
-  readonly samples: number
-  readonly batch_size: number
-  readonly limit?: number
-  readonly weights: "ema" | "raw"
-  readonly perceptual: "mobilenet-perceptual" | "lpips-vgg" | "none"
-  readonly perceptual_weights?: string
-  readonly checkpoint_seconds: number
-  readonly engine: SamplingEngine
-  readonly onnx_threads?: number
-}
+const SampleConfig = Schema.Struct({
+  dt: withDefault(
+    Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1, exclusiveMinimum: true })).annotate({
+      description: "step size in t (the number of network evaluations is at most 1/dt)",
+    }),
+    0.02,
+  ),
+  stop_t: withDefault(
+    Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 })).annotate({
+      description: "stop after the step whose t falls below t_stop (a 'stop' input overrides it); 0 runs to the end",
+    }),
+    0,
+  ),
+  update: withDefault(
+    Schema.Literals(["look-ahead", "small-look-ahead", "look-back", "small-look-back"]).annotate({
+      description: "incremental reconstruction rule (paper Appendix I)",
+    }),
+    "look-ahead",
+  ),
+  del_t: Schema.optionalKey(
+    Schema.Finite.check(Schema.isGreaterThan(0)).annotate({
+      description: "delta of the small look-ahead/look-back rules (default dt / 2)",
+    }),
+  ),
+  guidance: withDefault(
+    Schema.Struct({
+      step: withDefault(
+        Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)).annotate({ description: "step size eta; 0 turns guidance off" }),
+        0,
+      ),
+      scaling: withDefault(
+        Schema.Literals(["std", "error"]).annotate({
+          description: "std: eta / (2 sigma_1^2); error: eta / ||y~ - A_1(x^0)|| (DPS-style)",
+        }),
+        "std",
+      ),
+      sign: withDefault(
+        Schema.Literals(["paper", "official"]).annotate({
+          description: "paper: descent on the data-consistency error (Algorithm 1); official: the sign the official code uses",
+        }),
+        "paper",
+      ),
+    }).annotate({ description: "gradient of ||y~ - A_1(Phi(y_t))||^2 with respect to y_t through the network (paper Appendix B)" }),
+    {},
+  ),
+  output: withDefault(
+    Schema.Literals(["x0", "y"]).annotate({
+      description: "the posterior-mean estimate x^0 of the last step, or the iterate y_t (paper Appendix D); a 'stop' input overrides it",
+    }),
+    "x0",
+  ),
+  samples: withDefault(
+    Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)).annotate({
+      description: "reconstructions per measurement (their pixelwise std is an uncertainty map)",
+    }),
+    1,
+  ),
+  batch_size: withDefault(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)).annotate({ description: "measurements sampled at once" }), 4),
+  limit: Schema.optionalKey(
+    Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)).annotate({ description: "sample only the first measurements" }),
+  ),
+  weights: withDefault(
+    Schema.Literals(["ema", "raw"]).annotate({ description: "the model's EMA weights when it has them, or the raw ones" }),
+    "ema",
+  ),
+  perceptual: withDefault(
+    Schema.Literals(["mobilenet-perceptual", "lpips-vgg", "none"]).annotate({
+      description:
+        "perceptual distance recorded along the trajectory when clean images are given (mobilenet-perceptual: LPIPS-style on the MobileNetV2 inside nsfwjs; lpips-vgg: the official LPIPS, needs perceptual_weights)",
+    }),
+    "mobilenet-perceptual",
+  ),
+  perceptual_weights: Schema.optionalKey(
+    Schema.String.annotate({ description: "lpips-vgg: the converted weights (safetensors from scripts/convert_lpips_vgg.py)" }),
+  ),
+  checkpoint_seconds: withDefault(
+    Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)).annotate({
+      description: "at most this often (on a batch boundary) the work done is checkpointed; 0: after every batch",
+    }),
+    60,
+  ),
+  engine: withDefault(
+    Schema.Literals(["auto", "tfjs", "onnxruntime"]).annotate({
+      description:
+        "where the network's forward passes run: tfjs (the pipeline's backend), onnxruntime (the network exported to ONNX, on onnxruntime-node: CUDA when its add-on is installed, WebGPU under the webgpu backend, else CPU), or auto: ONNX Runtime when it is installed, guidance is off, and it has CUDA or the backend is a CPU one or WebGPU on a hardware GPU (guidance needs gradients through the network, which only tfjs gives)",
+    }),
+    "auto",
+  ),
+  onnx_threads: Schema.optionalKey(
+    Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)).annotate({ description: "CPU threads of ONNX Runtime (default: one per core)" }),
+  ),
+})
 
-/** What an `early-stop` node hands a `sample` node. */
-export interface StoppingRule {
-  readonly t_stop: number
-  readonly output: "x0" | "y"
-}
+type SampleConfig = typeof SampleConfig.Type
 
-interface Progress {
-  readonly done: number
-  readonly trajectories: Trajectories
-}
+/** Where a resumed sample node stands: measurements done, and their trajectories. */
+const SampleProgress = Schema.Struct({
+  done: Schema.Number,
+  trajectories: Schema.Struct({
+    dt: Schema.Number,
+    t: Schema.Array(Schema.Number),
+    metrics: Schema.Record(Schema.String, Schema.Array(Schema.Array(Schema.Number))),
+    noiseFloor: Schema.Number,
+  }),
+})
 
-const samplerArgs = (config: SampleArgs, rule?: StoppingRule): SamplerArgs => ({
+const encodeProgress = encodeMeta(SampleProgress)
+const decodeProgress = decodeMeta("state", SampleProgress)
+
+const samplerArgs = (config: SampleConfig, rule?: StoppingRule): SamplerArgs => ({
   dt: config.dt,
   stopT: rule?.t_stop ?? config.stop_t,
   update: config.update,
@@ -70,149 +152,63 @@ const repeatEach = <T>(items: ReadonlyArray<T>, n: number): T[] => items.flatMap
 
 const REPORT_ROWS = 6
 
-const writeReport = async (
-  ctx: NodeContext<SampleArgs>,
-  y: tf.Tensor4D,
-  x: Float32Array,
-  clean: tf.Tensor4D | undefined,
-  trajectories: Trajectories,
-  n: number,
-) => {
-  await mkdir(ctx.reportDir, { recursive: true })
-  const [shown, h, w] = y.shape
-  const per = h * w * 3
-  const image = (data: Float32Array, i: number) => ({ pixels: data.slice(i * per, (i + 1) * per), width: w, height: h })
-  const yData = (await y.data()) as Float32Array
-  const cleanData = clean ? ((await clean.data()) as Float32Array) : undefined
-  const rows = Array.from({ length: shown }, (_, i) => i)
-  const columns = [
-    { title: "measurement", images: rows.map((i) => image(yData, i)) },
-    ...Array.from({ length: Math.min(n, 3) }, (_, s) => ({
-      title: n > 1 ? `sample ${s + 1}` : "reconstruction",
-      images: rows.map((i) => image(x, i * n + s)),
-    })),
-    ...(n > 1 ? [{ title: "std over samples", images: rows.map((i) => heatImage(pixelStd(x, i, n, per), w, h)) }] : []),
-    ...(cleanData ? [{ title: "target", images: rows.map((i) => image(cleanData, i * n)) }] : []),
-  ]
-  await writeFile(join(ctx.reportDir, "grid.png"), await labelledGridPng(columns))
-  const series = (metric: string) => ({
-    name: metric,
-    points: meanCurve(trajectories, metric).map((v, i) => ({ x: trajectories.t[i], y: v })),
-  })
-  await writeFile(
-    join(ctx.reportDir, "data-consistency.png"),
-    await linePlotPng({
-      title: "Data consistency along the reverse process",
-      x: "t",
-      y: "eps_dc = mean((y~ - A_1(x^0))^2)",
-      series: [
-        series("eps_dc"),
-        {
-          name: "noise floor sigma_1^2",
-          points: [trajectories.t[0] ?? 1, trajectories.t.at(-1) ?? 0].map((t) => ({ x: t, y: trajectories.noiseFloor })),
-        },
-      ],
-    }),
-  )
-  if (trajectories.metrics.psnr_x0) {
-    await writeFile(
-      join(ctx.reportDir, "psnr.png"),
-      await linePlotPng({
-        title: "Distortion along the reverse process",
-        x: "t",
-        y: "PSNR (dB)",
-        series: [series("psnr_x0"), series("psnr_y")],
-      }),
-    )
-  }
-  if (trajectories.metrics.perceptual_x0) {
-    await writeFile(
-      join(ctx.reportDir, "perception.png"),
-      await linePlotPng({
-        title: "Perception along the reverse process",
-        x: "t",
-        y: "perceptual distance (lower is better)",
-        series: [series("perceptual_x0"), series("perceptual_y")],
-      }),
-    )
-  }
-}
-
-/** The pixelwise standard deviation over the n samples of measurement i. */
-const pixelStd = (x: Float32Array, i: number, n: number, per: number): Float32Array => {
-  const std = new Float32Array(per)
-  for (let p = 0; p < per; p++) {
-    let sum = 0
-    let squares = 0
-    for (let s = 0; s < n; s++) {
-      const v = x[(i * n + s) * per + p]
-      sum += v
-      squares += v * v
-    }
-    const mean = sum / n
-    std[p] = Math.sqrt(Math.max(squares / n - mean * mean, 0))
-  }
-  return std
-}
-
-export const sample: NodeKind<SampleArgs> = {
+export const sample = defineKind({
   kind: "sample",
   version: 1,
   summary: "The reverse process (Algorithm 1): reconstructions of measurements, with per-step trajectories",
-  configSchema: configSchemaFile("sample"),
+  description:
+    "The reverse process of DiracDiffusion (paper Algorithm 1): from each measurement y~ at t = 1 towards t = 0 in steps of dt, stopping early at t_stop, with optional data-consistency guidance.",
+  config: SampleConfig,
   inputs: {
-    model: { type: "model", description: "the trained network" },
-    process: { type: "process", description: "the degradation process the model was trained with" },
-    measurements: { type: "measurements", description: "y~ to reconstruct" },
-    images: { type: "images", required: false, description: "the clean images, for per-step PSNR, SSIM and the report" },
-    stop: { type: "stopping-rule", required: false, description: "t_stop and output chosen by an early-stop node" },
+    model: { codec: modelPort, description: "the trained network" },
+    process: { codec: processPort, description: "the degradation process the model was trained with" },
+    measurements: { codec: measurementsPort, description: "y~ to reconstruct" },
+    images: { codec: imagesPort, required: false, description: "the clean images, for per-step PSNR, SSIM and the report" },
+    stop: { codec: stoppingRulePort, required: false, description: "t_stop and output chosen by an early-stop node" },
   },
   outputs: {
-    reconstructions: { type: "reconstructions", description: "x (one per sample and measurement), and mean and std over samples" },
-    trajectories: { type: "trajectories", description: "per step: t, eps_dc, and with clean images PSNR and SSIM of x^0 and y_t" },
+    reconstructions: {
+      codec: reconstructionsPort,
+      description: "x (one per sample and measurement), and mean and std over samples",
+    },
+    trajectories: {
+      codec: trajectoriesPort,
+      description: "per step: t, eps_dc, and with clean images PSNR and SSIM of x^0 and y_t",
+    },
   },
   defaultOutput: "reconstructions",
   seeded: true,
   backendSensitive: true,
-  externalFingerprint: async (config: SampleArgs) => engineFingerprint(config),
-  typing: (config: SampleArgs, inputs) => {
-    const model = inputs.model as PortType | undefined
-    const measured = inputs.measurements as PortType | undefined
-    return {
-      errors: [
-        ...(config.perceptual === "lpips-vgg" && !config.perceptual_weights
-          ? [{ path: ["with", "perceptual_weights"], message: "lpips-vgg needs its converted weights (see README, Metrics)" }]
-          : []),
-        ...engineTypingErrors(config),
-      ],
-      expects: { measurements: { kind: "measurements", shape: model?.shape }, images: { kind: "images", shape: measured?.shape } },
-      outputs: { reconstructions: { kind: "reconstructions", shape: measured?.shape, range: [0, 1] } },
-    }
-  },
+  externalFingerprint: async (config) => engineFingerprint(config),
+  typing: (config, types) => ({
+    errors: [
+      ...(config.perceptual === "lpips-vgg" && !config.perceptual_weights
+        ? [{ path: ["with", "perceptual_weights"], message: "lpips-vgg needs its converted weights (see README, Metrics)" }]
+        : []),
+      ...engineTypingErrors(config),
+    ],
+    expects: {
+      measurements: { kind: "measurements", shape: types.model?.shape },
+      images: { kind: "images", shape: types.measurements?.shape },
+    },
+    outputs: { reconstructions: { kind: "reconstructions", shape: types.measurements?.shape, range: [0, 1] } },
+  }),
   run: (ctx) =>
     Effect.gen(function* () {
       const config = ctx.config
-      const process = yield* readProcess(single(ctx.inputs.process))
-      const modelPort = single(ctx.inputs.model)
-      const mismatch = modelProcessMismatch(
-        (modelPort.meta as { task?: unknown }).task,
-        process.family.kind,
-        ctx.sources.model[0],
-        ctx.sources.process[0],
-      )
+      const { model, process, measurements, images: clean, stop: rule } = ctx.inputs
+      const mismatch = modelProcessMismatch(model.meta.task, process.family.kind, ctx.sources.model[0], ctx.sources.process[0])
       if (mismatch) return yield* Effect.fail(failure(new Error(mismatch)))
-      const net = yield* Effect.acquireRelease(openModel(modelPort, config.weights), (n) => Effect.sync(() => n.dispose()))
+      const net = yield* Effect.acquireRelease(openNetwork(model, config.weights), (n) => Effect.sync(() => n.dispose()))
       const engine = yield* openEngine(net, config, ctx.backend)
       yield* ctx.log(`network forward passes on ${engine.description}`)
-      const measurements = single(ctx.inputs.measurements)
-      const allIds = (measurements.meta as { ids: string[] }).ids
+      const allIds = measurements.ids
       const count = Math.min(config.limit ?? allIds.length, allIds.length)
-      const y = measurements.tensors.y as tf.Tensor4D
-      if (y.shape[1] !== modelResolution(modelPort))
-        yield* ctx.log(`the model was trained at ${modelResolution(modelPort)} px; the measurements are ${y.shape[1]} px`, "warn")
-      const rule = ctx.inputs.stop ? (single(ctx.inputs.stop).meta as unknown as StoppingRule) : undefined
+      const y = measurements.y
+      const trainedAt = model.meta.args.img_resolution
+      if (y.shape[1] !== trainedAt)
+        yield* ctx.log(`the model was trained at ${trainedAt} px; the measurements are ${y.shape[1]} px`, "warn")
       const args = samplerArgs(config, rule)
-      const clean = ctx.inputs.images ? yield* openImages(single(ctx.inputs.images)) : undefined
       const perceptual =
         clean && config.perceptual !== "none"
           ? yield* Effect.try({ try: () => perceptualMetric(config.perceptual, { weights: config.perceptual_weights }), catch: failure })
@@ -220,11 +216,11 @@ export const sample: NodeKind<SampleArgs> = {
       const n = config.samples
       const per = y.shape[1] * y.shape[2] * 3
       const out = new Float32Array(count * n * per)
-      let state: Progress = { done: 0, trajectories: emptyTrajectories(args.dt, process.sigma(1) ** 2) }
+      let state: typeof SampleProgress.Type = { done: 0, trajectories: emptyTrajectories(args.dt, process.sigma(1) ** 2) }
       const saved = yield* ctx.checkpoints.load
       if (Option.isSome(saved)) {
-        state = saved.value.meta as unknown as Progress
-        const partial = yield* Effect.promise(() => (saved.value.tensors.x as tf.Tensor).data())
+        state = yield* decodeProgress(saved.value.meta)
+        const partial = yield* Effect.promise(() => saved.value.tensors.x.data())
         out.set(partial.subarray(0, state.done * n * per))
         tf.dispose(Object.values(saved.value.tensors))
         yield* ctx.log(`continuing after ${state.done} of ${count} measurements`)
@@ -249,7 +245,7 @@ export const sample: NodeKind<SampleArgs> = {
           try: (signal) =>
             diracSample(engine.denoiser, process, args, {
               signal,
-              measurements: batchY as tf.Tensor4D,
+              measurements: batchY,
               ids: sampleIds,
               seed: ctx.seed,
               ...(cleanBatch ? { clean: cleanBatch } : {}),
@@ -262,43 +258,43 @@ export const sample: NodeKind<SampleArgs> = {
         state = { done: state.done + size, trajectories: addBatch(state.trajectories, result.trajectory) }
         yield* ctx.progress({ done: state.done, total: count, unit: "images", scalars: { steps: result.trajectory.length } })
         if (state.done < count && Date.now() - lastCheckpoint >= config.checkpoint_seconds * 1000) {
+          const meta = yield* encodeProgress(state)
           const partial = tf.tensor1d(out.subarray(0, state.done * n * per))
-          yield* ctx.checkpoints
-            .save({ meta: state as unknown as Json, tensors: { x: partial } })
-            .pipe(Effect.ensuring(Effect.sync(() => partial.dispose())))
+          yield* ctx.checkpoints.save({ meta, tensors: { x: partial } }).pipe(Effect.ensuring(Effect.sync(() => partial.dispose())))
           lastCheckpoint = Date.now()
         }
       }
-      const shape: [number, number, number, number] = [count * n, y.shape[1], y.shape[2], 3]
-      const x = tf.tensor4d(out, shape)
-      const tensors: Record<string, tf.Tensor> = { x }
-      if (n > 1) {
-        const grouped = x.reshape([count, n, y.shape[1], y.shape[2], 3])
-        tensors.mean = tf.mean(grouped, 1)
-        tensors.std = tf.sqrt(tf.mean(tf.square(tf.sub(grouped, tf.expandDims(tensors.mean, 1))), 1))
-        grouped.dispose()
-      }
+      const x = tf.tensor4d(out, [count * n, y.shape[1], y.shape[2], 3])
+      const spread = n > 1 ? sampleSpread(x, count, n) : {}
       // The report shows the first few measurements only: load no more than those.
       const shown = Math.min(count, REPORT_ROWS)
-      const measured = tf.slice(y, [0, 0, 0, 0], [shown, -1, -1, -1]) as tf.Tensor4D
+      const measured = tf.slice(y, [0, 0, 0, 0], [shown, -1, -1, -1])
       const cleanShown = clean
         ? yield* Effect.tryPromise({ try: () => cleanFor(clean, repeatEach(allIds.slice(0, shown), n)), catch: failure })
         : undefined
-      yield* Effect.tryPromise({ try: () => writeReport(ctx, measured, out, cleanShown, state.trajectories, n), catch: failure }).pipe(
-        Effect.ensuring(Effect.sync(() => tf.dispose([measured, ...(cleanShown ? [cleanShown] : [])]))),
-      )
-      const reconstructions: PortValue = {
-        meta: {
-          ids: allIds.slice(0, count),
-          samples: n,
-          output: args.output,
-          t_stop: args.stopT,
-          dt: args.dt,
-          steps: state.trajectories.t.length,
-          engine: engine.description,
-        },
-        tensors,
+      yield* Effect.tryPromise({
+        try: () => writeSampleReport(ctx.reportDir, measured, out, cleanShown, state.trajectories, n),
+        catch: failure,
+      }).pipe(Effect.ensuring(Effect.sync(() => tf.dispose([measured, ...(cleanShown ? [cleanShown] : [])]))))
+      const reconstructions = {
+        ids: allIds.slice(0, count),
+        samples: n,
+        output: args.output,
+        t_stop: args.stopT,
+        dt: args.dt,
+        steps: state.trajectories.t.length,
+        engine: engine.description,
+        x,
+        ...spread,
       }
-      return { reconstructions, trajectories: { meta: trajectoriesJson(state.trajectories), tensors: {} } }
+      return { reconstructions, trajectories: state.trajectories }
     }).pipe(Effect.scoped),
-}
+})
+
+/** The pixelwise mean and std over the n samples of each of the count measurements. */
+const sampleSpread = (x: tf.Tensor4D, count: number, n: number) =>
+  tf.tidy(() => {
+    const grouped = x.reshape([count, n, x.shape[1], x.shape[2], 3])
+    const mean = tf.mean(grouped, 1)
+    return { mean, std: tf.sqrt(tf.mean(tf.square(tf.sub(grouped, tf.expandDims(mean, 1))), 1)) }
+  })

@@ -1,27 +1,52 @@
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import { mkdir, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { batchToTensor4D } from "../dirac/data/tensor.js"
 import { degradationProcess } from "../dirac/operators/process.js"
-import type { DistanceName } from "../dirac/schedule/distances.js"
 import { perceptualScheduleDistance } from "../dirac/metrics/perceptual/index.js"
 import { scheduleDegradation, type DegradationSchedule } from "../dirac/schedule/schedule-degradation.js"
 import { linePlotPng, type LinePlot } from "../report/plot.js"
 import type { DegradationFamily } from "../dirac/operators/family.js"
 import { OFFICIAL_BLUR_STD } from "../dirac/schedule/official-blur-table.js"
-import type { NodeKind } from "./contract.js"
-import { configSchemaFile } from "./schema-file.js"
-import { failure, openImages, processValue, readProcess, single } from "./values.js"
+import { failure } from "./kit/codec.js"
+import { withDefault } from "./kit/config.js"
+import { defineKind } from "./kit/define.js"
+import { imagesPort } from "./ports/images.js"
+import { metricsPort } from "./ports/metrics.js"
+import { processPort } from "./ports/process.js"
 
-export interface ScheduleArgs {
-  readonly candidates: number
-  readonly points: number
-  readonly distance: DistanceName | "mobilenet-perceptual" | "lpips-vgg"
-  readonly distance_weights?: string
-  readonly images: number
-}
+const ScheduleConfig = Schema.Struct({
+  candidates: withDefault(
+    Schema.Int.check(Schema.isGreaterThanOrEqualTo(3)).annotate({
+      description: "N: candidate severities, evenly spaced over the unscheduled process",
+    }),
+    2000,
+  ),
+  points: withDefault(
+    Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)).annotate({
+      description: "m: severities chosen between the two ends (the table has m + 2 rows)",
+    }),
+    100,
+  ),
+  distance: withDefault(
+    Schema.Literals(["ssim", "mse", "psnr", "mobilenet-perceptual", "lpips-vgg"]).annotate({
+      description:
+        "M in d(ti, tj) = mean over images of M(A_ti x, A_tj x): 1 - SSIM, MSE, a PSNR-based distance, or a perceptual distance (the paper uses LPIPS: lpips-vgg with distance_weights, or the LPIPS-style mobilenet-perceptual that needs no download)",
+    }),
+    "ssim",
+  ),
+  images: withDefault(
+    Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)).annotate({
+      description: "clean images the distance averages over (the first ones of the input)",
+    }),
+    16,
+  ),
+  distance_weights: Schema.optionalKey(Schema.String.annotate({ description: "lpips-vgg: the converted weights" })),
+})
 
-const distanceOf = async (config: ScheduleArgs) =>
+type ScheduleConfig = typeof ScheduleConfig.Type
+
+const distanceOf = async (config: ScheduleConfig) =>
   config.distance === "mobilenet-perceptual" || config.distance === "lpips-vgg"
     ? perceptualScheduleDistance(config.distance, { weights: config.distance_weights })
     : config.distance
@@ -42,22 +67,24 @@ const schedulePlot = (family: DegradationFamily, result: DegradationSchedule): L
   return { title: "Degradation schedule", x: "t", y: family.severityLabel, series }
 }
 
-export const schedule: NodeKind<ScheduleArgs> = {
+export const schedule = defineKind({
   kind: "schedule",
   version: 1,
   summary: "Greedy degradation scheduling (Algorithm 2): severities evenly spaced in an image distance, on a uniform t-grid",
-  configSchema: configSchemaFile("schedule"),
+  description:
+    "Greedy degradation scheduling (paper Algorithm 2, Appendix C): severities spaced evenly in a distance between degraded images, placed on a uniform t-grid.",
+  config: ScheduleConfig,
   inputs: {
-    process: { type: "process", description: "the process to schedule (its operator family and noise are kept)" },
-    images: { type: "images", description: "clean images the distance is averaged over" },
+    process: { codec: processPort, description: "the process to schedule (its operator family and noise are kept)" },
+    images: { codec: imagesPort, description: "clean images the distance is averaged over" },
   },
   outputs: {
-    process: { type: "process", description: "the scheduled process" },
-    table: { type: "metrics", description: "t, severity, chosen candidates and the distances between them" },
+    process: { codec: processPort, description: "the scheduled process" },
+    table: { codec: metricsPort, description: "t, severity, chosen candidates and the distances between them" },
   },
   defaultOutput: "process",
   backendSensitive: true,
-  typing: (config: ScheduleArgs) => ({
+  typing: (config) => ({
     errors: [
       ...(config.points + 2 > config.candidates
         ? [{ path: ["with", "points"], message: `needs at least points + 2 = ${config.points + 2} candidates, got ${config.candidates}` }]
@@ -69,8 +96,7 @@ export const schedule: NodeKind<ScheduleArgs> = {
   }),
   run: (ctx) =>
     Effect.gen(function* () {
-      const input = yield* readProcess(single(ctx.inputs.process))
-      const source = yield* openImages(single(ctx.inputs.images))
+      const { process: input, images: source } = ctx.inputs
       const n = Math.min(ctx.config.images, source.count)
       if (n < ctx.config.images) yield* ctx.log(`only ${n} images are available for the distance`, "warn")
       const batch = yield* Effect.tryPromise({ try: () => source.load(Array.from({ length: n }, (_, i) => i)), catch: failure })
@@ -103,19 +129,16 @@ export const schedule: NodeKind<ScheduleArgs> = {
         catch: failure,
       })
       return {
-        process: processValue(scheduled),
+        process: scheduled,
         table: {
-          meta: {
-            label,
-            distance: result.distance,
-            t: result.severities.map((_, i) => i / (result.severities.length - 1)),
-            severity: [...result.severities],
-            candidates: result.candidates,
-            candidateIndices: [...result.candidateIndices],
-            edgeDistances: [...result.edgeDistances],
-          },
-          tensors: {},
+          label,
+          distance: result.distance,
+          t: result.severities.map((_, i) => i / (result.severities.length - 1)),
+          severity: [...result.severities],
+          candidates: result.candidates,
+          candidateIndices: [...result.candidateIndices],
+          edgeDistances: [...result.edgeDistances],
         },
       }
     }),
-}
+})

@@ -1,38 +1,103 @@
 import * as tf from "@tensorflow/tfjs-core"
-import { Effect, Option } from "effect"
+import { Effect, Option, Schema } from "effect"
 import { mkdir, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { batchToTensor4D } from "../dirac/data/tensor.js"
 import type { ImageSource } from "../dirac/data/types.js"
-import { createUNet, resolveUNetArgs, type UNetArgs, type UNetPresetName } from "../dirac/network/index.js"
-import { modelValue } from "./model.js"
-import { restoreTrainerTensors, trainerTensors } from "../dirac/train/checkpoint.js"
-import { NonFiniteLoss, Trainer, type TrainerPosition } from "../dirac/train/trainer.js"
+import { createUNet, modelTensors, resolveUNetArgs, type UNetArgs } from "../dirac/network/index.js"
 import { defaultAdam } from "../dirac/train/adam.js"
-import type { PortType } from "../dsl/ports.js"
+import { restoreTrainerTensors, trainerTensors } from "../dirac/train/checkpoint.js"
+import { NonFiniteLoss, Trainer } from "../dirac/train/trainer.js"
 import { linePlotPng } from "../report/plot.js"
-import { NodeFailure, type Json, type NodeContext, type NodeKind } from "./contract.js"
-import { configSchemaFile } from "./schema-file.js"
-import { failure, openImages, readProcess, single } from "./values.js"
+import { NodeFailure } from "./contract.js"
+import { decodeMeta, encodeMeta, failure } from "./kit/codec.js"
+import { withDefault } from "./kit/config.js"
+import { defineKind, type KindContext } from "./kit/define.js"
+import { imagesPort } from "./ports/images.js"
+import { modelPort } from "./ports/model.js"
+import { processPort } from "./ports/process.js"
+import { Preset } from "./presets.js"
 
-export interface TrainArgs {
-  readonly preset: UNetPresetName
-  readonly network: Partial<UNetArgs>
-  readonly dt: number
-  readonly steps: number
-  readonly batch_size: number
-  readonly lr: number
-  readonly ema: number
-  readonly checkpoint_every: number
-  readonly validation: { readonly every: number; readonly images: number }
-}
+const positiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
+
+const TrainConfig = Schema.Struct({
+  preset: withDefault(
+    Preset.annotate({
+      description:
+        "network size: base and large are the paper's 256x256 models (67.7 M and 520.9 M parameters); tiny and small presets are for CPUs",
+    }),
+    "small-64",
+  ),
+  network: withDefault(
+    Schema.Struct({
+      model_channels: Schema.optionalKey(positiveInt),
+      channel_mult: Schema.optionalKey(Schema.Array(positiveInt).check(Schema.isMinLength(1))),
+      channel_mult_emb: Schema.optionalKey(positiveInt),
+      channel_mult_noise: Schema.optionalKey(positiveInt),
+      num_blocks: Schema.optionalKey(positiveInt),
+      attn_resolutions: Schema.optionalKey(Schema.Array(positiveInt)),
+      dropout: Schema.optionalKey(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1, exclusiveMaximum: true }))),
+      embedding_scale: Schema.optionalKey(Schema.Finite),
+      resample_filter: Schema.optionalKey(Schema.Array(Schema.Finite).check(Schema.isMinLength(2))),
+    }).annotate({ description: "hyper-parameters that replace the preset's (names as in the official models.yaml)" }),
+    {},
+  ),
+  dt: withDefault(
+    Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 })).annotate({
+      description: "look-ahead of the incremental reconstruction loss: 0 is the score-matching loss L, 1 the clean-image loss",
+    }),
+    0,
+  ),
+  steps: withDefault(positiveInt.annotate({ description: "optimisation steps" }), 1000),
+  batch_size: withDefault(positiveInt, 8),
+  lr: withDefault(
+    Schema.Finite.check(Schema.isGreaterThan(0)).annotate({ description: "Adam learning rate (betas 0.9, 0.999, eps 1e-8, as PyTorch)" }),
+    0.0001,
+  ),
+  ema: withDefault(
+    Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1, exclusiveMaximum: true })).annotate({
+      description: "EMA decay of the weights (0: off; the paper's large model uses 0.9999)",
+    }),
+    0,
+  ),
+  checkpoint_every: withDefault(positiveInt.annotate({ description: "steps between checkpoints" }), 100),
+  validation: withDefault(
+    Schema.Struct({
+      every: withDefault(positiveInt.annotate({ description: "steps between validation losses" }), 100),
+      images: withDefault(positiveInt.annotate({ description: "held-out images used" }), 8),
+    }),
+    {},
+  ),
+})
+
+type TrainConfig = typeof TrainConfig.Type
+
+const Point = Schema.Tuple([Schema.Number, Schema.Number])
+
+/** What a training checkpoint holds besides tensors: where the trainer stands and the loss curves so far. */
+const TrainProgress = Schema.Struct({
+  position: Schema.Struct({
+    step: Schema.Number,
+    epoch: Schema.Number,
+    position: Schema.Number,
+    rng: Schema.Struct({
+      algorithm: Schema.Literal("xoshiro128**"),
+      words: Schema.Tuple([Schema.Number, Schema.Number, Schema.Number, Schema.Number]),
+      spareNormal: Schema.NullOr(Schema.Number),
+    }),
+  }),
+  curve: Schema.Struct({ train: Schema.Array(Point), validation: Schema.Array(Point) }),
+})
+
+const encodeProgress = encodeMeta(TrainProgress)
+const decodeProgress = decodeMeta("state", TrainProgress)
 
 interface Curve {
-  readonly train: Array<[number, number]>
-  readonly validation: Array<[number, number]>
+  readonly train: Array<readonly [number, number]>
+  readonly validation: Array<readonly [number, number]>
 }
 
-const networkArgs = (config: TrainArgs, resolution?: number): UNetArgs =>
+const networkArgs = (config: TrainConfig, resolution?: number): UNetArgs =>
   resolveUNetArgs(config.preset, { ...config.network, ...(resolution ? { img_resolution: resolution } : {}) })
 
 const lossPlot = (curve: Curve) =>
@@ -56,7 +121,12 @@ const validationSet = (source: ImageSource | undefined, count: number) =>
     catch: failure,
   })
 
-const loop = (ctx: NodeContext<TrainArgs>, trainer: Trainer, curve: Curve, validation?: { x: tf.Tensor4D; ids: string[] }) =>
+const loop = (
+  ctx: KindContext<TrainConfig, typeof inputs>,
+  trainer: Trainer,
+  curve: Curve,
+  validation?: { x: tf.Tensor4D; ids: string[] },
+) =>
   Effect.gen(function* () {
     const { steps, checkpoint_every, validation: v } = ctx.config
     let lastValidation: number | undefined
@@ -78,30 +148,33 @@ const loop = (ctx: NodeContext<TrainArgs>, trainer: Trainer, curve: Curve, valid
         scalars: { loss: result.loss, grad_norm: result.gradNorm, ...(lastValidation !== undefined ? { val_loss: lastValidation } : {}) },
       })
       if (step % checkpoint_every === 0 && step < steps) {
+        const meta = yield* encodeProgress({ position: trainer.state, curve })
         const { tensors, dispose } = trainerTensors(trainer)
-        yield* ctx.checkpoints
-          .save({ meta: { position: trainer.state as unknown as Json, curve: curve as unknown as Json }, tensors })
-          .pipe(Effect.ensuring(Effect.sync(dispose)))
+        yield* ctx.checkpoints.save({ meta, tensors }).pipe(Effect.ensuring(Effect.sync(dispose)))
       }
       yield* Effect.yieldNow
     }
   })
 
-export const train: NodeKind<TrainArgs> = {
+const inputs = {
+  images: { codec: imagesPort, description: "training images" },
+  process: { codec: processPort, description: "the (scheduled) degradation process that makes y_t" },
+  validation: { codec: imagesPort, required: false, description: "held-out images for the validation loss" },
+} as const
+
+export const train = defineKind({
   kind: "train",
   version: 1,
   summary: "Trains the score network with the incremental reconstruction loss L_IR(dt); resumes from checkpoints",
-  configSchema: configSchemaFile("train"),
-  inputs: {
-    images: { type: "images", description: "training images" },
-    process: { type: "process", description: "the (scheduled) degradation process that makes y_t" },
-    validation: { type: "images", required: false, description: "held-out images for the validation loss" },
-  },
-  outputs: { model: { type: "model", description: "the trained network: architecture and weights (EMA weights too when enabled)" } },
+  description:
+    "Trains the score network Phi_theta(y, sigma) with the incremental reconstruction loss L_IR(dt), Adam and optional EMA; checkpoints as it goes and continues from the last checkpoint when run again.",
+  config: TrainConfig,
+  inputs,
+  outputs: { model: { codec: modelPort, description: "the trained network: architecture and weights (EMA weights too when enabled)" } },
   seeded: true,
   backendSensitive: true,
-  typing: (config: TrainArgs, inputs) => {
-    const images = inputs.images as PortType | undefined
+  typing: (config, types) => {
+    const images = types.images
     const resolution = images?.shape?.height
     try {
       const args = networkArgs(config, resolution)
@@ -115,9 +188,7 @@ export const train: NodeKind<TrainArgs> = {
   },
   run: (ctx) =>
     Effect.gen(function* () {
-      const source = yield* openImages(single(ctx.inputs.images))
-      const process = yield* readProcess(single(ctx.inputs.process))
-      const held = ctx.inputs.validation ? yield* openImages(single(ctx.inputs.validation)) : undefined
+      const { images: source, process, validation: held } = ctx.inputs
       const net = yield* Effect.acquireRelease(
         Effect.sync(() => createUNet(networkArgs(ctx.config, source.resolution), { seed: ctx.seed })),
         (n) => Effect.sync(() => n.dispose()),
@@ -138,7 +209,7 @@ export const train: NodeKind<TrainArgs> = {
       const curve: Curve = { train: [], validation: [] }
       const saved = yield* ctx.checkpoints.load
       if (Option.isSome(saved)) {
-        const meta = saved.value.meta as unknown as { position: TrainerPosition; curve: Curve }
+        const meta = yield* decodeProgress(saved.value.meta)
         yield* Effect.try({ try: () => restoreTrainerTensors(trainer, saved.value.tensors), catch: failure })
         trainer.resume(meta.position)
         curve.train.push(...meta.curve.train)
@@ -161,21 +232,18 @@ export const train: NodeKind<TrainArgs> = {
       })
       const last = curve.validation.at(-1)
       const ema = trainer.ema?.named()
-      const model = yield* Effect.tryPromise({
-        try: () =>
-          modelValue(
-            net,
-            {
-              preset: ctx.config.preset,
-              steps: trainer.step,
-              dt: ctx.config.dt,
-              final_loss: curve.train.at(-1)?.[1] ?? null,
-              ...(last ? { validation_loss: last[1] } : {}),
-            },
-            ema,
-          ),
-        catch: failure,
-      }).pipe(Effect.ensuring(Effect.sync(() => ema && tf.dispose(Object.values(ema)))))
-      return { model }
+      const tensors = yield* Effect.tryPromise({ try: () => modelTensors(net, ema), catch: failure }).pipe(
+        Effect.ensuring(Effect.sync(() => ema && tf.dispose(Object.values(ema)))),
+      )
+      const meta = {
+        preset: ctx.config.preset,
+        steps: trainer.step,
+        dt: ctx.config.dt,
+        final_loss: curve.train.at(-1)?.[1] ?? null,
+        ...(last ? { validation_loss: last[1] } : {}),
+        args: net.args,
+        ema: ema !== undefined,
+      }
+      return { model: { meta, tensors } }
     }).pipe(Effect.scoped),
-}
+})

@@ -1,7 +1,7 @@
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { expectationProblems, modelProcessMismatch, trainedFor } from "../../src/nodes/checkpoint-expectations.js"
-import { checkCheckpoint } from "../../src/nodes/import-checkpoint.js"
+import { expectationProblems, modelProcessMismatch, trainedFor } from "../../src/dirac/io/checkpoint-expectations.js"
+import { checkCheckpoint } from "../../src/dirac/network/official-checkpoint.js"
 
 const fixture = (name: string) => new URL(`../fixtures/torch/${name}`, import.meta.url).pathname
 

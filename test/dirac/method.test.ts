@@ -12,8 +12,7 @@ import { diracSample, networkDenoiser, type SamplerArgs } from "../../src/dirac/
 import { defaultAdam } from "../../src/dirac/train/adam.js"
 import { Trainer } from "../../src/dirac/train/trainer.js"
 import { initBackend } from "../../src/runtime/backend/select.js"
-import { chooseStop } from "../../src/nodes/early-stop.js"
-import { addBatch, emptyTrajectories, meanCurve } from "../../src/nodes/trajectory.js"
+import { addBatch, chooseStop, emptyTrajectories, meanCurve } from "../../src/dirac/sample/trajectories.js"
 
 beforeAll(async () => {
   await initBackend("wasm", { threads: 1 })

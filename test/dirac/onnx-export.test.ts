@@ -15,7 +15,7 @@ import { onnxDenoiser } from "../../src/dirac/sample/onnx-denoiser.js"
 import { diracSample, GuidanceNeedsGradient, networkDenoiser, type SamplerArgs } from "../../src/dirac/sample/sampler.js"
 import { createUNet, forward, type SongUNet } from "../../src/dirac/network/index.js"
 import { openOnnxNetwork } from "../../src/dirac/onnx/runtime.js"
-import { importCheckpointNetwork } from "../../src/nodes/import-checkpoint.js"
+import { importCheckpointNetwork } from "../../src/dirac/network/official-checkpoint.js"
 import { initBackend } from "../../src/runtime/backend/select.js"
 import { maxAbsDiff } from "../numeric.js"
 

@@ -10,7 +10,7 @@ import { TorchZip } from "../../src/dirac/io/torch-zip.js"
 import { ForbiddenGlobal, Tuple, unpickle } from "../../src/dirac/io/unpickle.js"
 import { writeSafetensors } from "../../src/dirac/io/safetensors.js"
 import { forward, loadWeights, resolveUNetArgs } from "../../src/dirac/network/index.js"
-import { importCheckpointNetwork } from "../../src/nodes/import-checkpoint.js"
+import { importCheckpointNetwork } from "../../src/dirac/network/official-checkpoint.js"
 import { initBackend } from "../../src/runtime/backend/select.js"
 
 const fixtures = new URL("../fixtures/torch/", import.meta.url).pathname

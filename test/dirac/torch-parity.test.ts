@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
 import { forward } from "../../src/dirac/network/index.js"
-import { importCheckpointNetwork } from "../../src/nodes/import-checkpoint.js"
+import { importCheckpointNetwork } from "../../src/dirac/network/official-checkpoint.js"
 import { initBackend } from "../../src/runtime/backend/select.js"
 
 const fixtures = new URL("../fixtures/torch/", import.meta.url).pathname

@@ -1,5 +1,5 @@
 import { Effect } from "effect"
-import { pipelineSchema } from "../../dsl/schema.js"
+import { kindSchemaDocument, pipelineSchema } from "../../dsl/schema.js"
 import { didYouMean } from "../../dsl/suggest.js"
 import { UsageError } from "../args.js"
 import { commonFlags, exitCodes, loadKinds } from "../context.js"
@@ -10,7 +10,8 @@ export const schema: Command = {
   summary: "print the JSON Schema of pipeline files, or of one kind's config",
   usage: "pipe schema [KIND]",
   flags: commonFlags,
-  details: "Editors: put '# yaml-language-server: $schema=../schemas/pipeline.schema.json' at the top of a pipeline file.",
+  details:
+    "One self-contained document (draft-07) that accepts ${params.NAME} references where values go. Editors: put '# yaml-language-server: $schema=../schemas/pipeline.schema.json' at the top of a pipeline file.",
   run: (args) =>
     Effect.gen(function* () {
       const kinds = yield* loadKinds(args)
@@ -25,7 +26,7 @@ export const schema: Command = {
             )}`,
           ),
         )
-      process.stdout.write(`${JSON.stringify(kind ? kind.configSchema : pipelineSchema(kinds), null, 2)}\n`)
+      process.stdout.write(`${JSON.stringify(kind ? kindSchemaDocument(kind) : pipelineSchema(kinds, "editor"), null, 2)}\n`)
       return exitCodes.ok
     }),
 }

@@ -53,6 +53,7 @@ export {
   type LoadWeightsOptions,
   type Mismatch,
 } from "./weights.js"
+export { modelTensors, networkFromModelTensors } from "./model-tensors.js"
 
 import { buildArch, countParameters } from "./arch.js"
 import { resolveUNetArgs, type UNetArgs, type UNetPresetName } from "./config.js"

@@ -1,13 +1,12 @@
-import type { StepRecord } from "../dirac/sample/sampler.js"
-import type { Json } from "./contract.js"
+import type { StepRecord } from "./sampler.js"
 
 /** Per-step metrics of the reverse process over a data set: each metric's value for every image, step by step. */
 export interface Trajectories {
   readonly dt: number
   /** t after each step (t_next). */
-  readonly t: number[]
+  readonly t: ReadonlyArray<number>
   /** metric -> step -> one value per image. */
-  readonly metrics: Record<string, number[][]>
+  readonly metrics: Readonly<Record<string, ReadonlyArray<ReadonlyArray<number>>>>
   /** sigma_1^2: where eps_dc sits when x^0 is consistent with the measurement. */
   readonly noiseFloor: number
 }
@@ -30,7 +29,7 @@ export const emptyTrajectories = (dt: number, noiseFloor: number): Trajectories 
 /** Appends one batch's records (all batches run the same time grid). */
 export const addBatch = (into: Trajectories, records: ReadonlyArray<StepRecord>): Trajectories => {
   const t = into.t.length > 0 ? into.t : records.map((r) => r.t)
-  const metrics = { ...into.metrics }
+  const metrics: Record<string, ReadonlyArray<ReadonlyArray<number>>> = { ...into.metrics }
   for (const [name, key] of Object.entries(keys)) {
     if (records[0]?.[key] === undefined) continue
     metrics[name] = records.map((r, step) => [...(metrics[name]?.[step] ?? []), ...(r[key] as number[])])
@@ -41,4 +40,14 @@ export const addBatch = (into: Trajectories, records: ReadonlyArray<StepRecord>)
 export const meanCurve = (trajectories: Trajectories, metric: string): number[] =>
   (trajectories.metrics[metric] ?? []).map((values) => values.reduce((a, b) => a + b, 0) / values.length)
 
-export const trajectoriesJson = (t: Trajectories): Json => t as unknown as Json
+/** The step with the best mean metric, and the t_stop that makes the sampler stop right after it. */
+export const chooseStop = (trajectories: Trajectories, metric: string, mode: "max" | "min") => {
+  const curve = meanCurve(trajectories, metric)
+  if (curve.length === 0) {
+    const known = Object.keys(trajectories.metrics).join(", ")
+    throw new Error(`the trajectories have no '${metric}' (recorded: ${known || "none: connect clean images to the sample node"})`)
+  }
+  let best = 0
+  for (let i = 1; i < curve.length; i++) if (mode === "max" ? curve[i] > curve[best] : curve[i] < curve[best]) best = i
+  return { step: best, t: trajectories.t[best], value: curve[best], tStop: trajectories.t[best] + trajectories.dt / 2, curve }
+}

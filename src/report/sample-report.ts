@@ -1,0 +1,95 @@
+import type * as tf from "@tensorflow/tfjs-core"
+import { mkdir, writeFile } from "node:fs/promises"
+import { join } from "node:path"
+import { meanCurve, type Trajectories } from "../dirac/sample/trajectories.js"
+import { heatImage, labelledGridPng } from "./grid.js"
+import { linePlotPng } from "./plot.js"
+
+/**
+ * The sample node's report in `dir`: a grid (measurement, samples, their pixelwise std, target) and the
+ * per-step curves of data consistency, distortion and perception along the reverse process.
+ */
+export const writeSampleReport = async (
+  dir: string,
+  y: tf.Tensor4D,
+  x: Float32Array,
+  clean: tf.Tensor4D | undefined,
+  trajectories: Trajectories,
+  n: number,
+) => {
+  await mkdir(dir, { recursive: true })
+  const [shown, h, w] = y.shape
+  const per = h * w * 3
+  const image = (data: Float32Array, i: number) => ({ pixels: data.slice(i * per, (i + 1) * per), width: w, height: h })
+  const yData = (await y.data()) as Float32Array
+  const cleanData = clean ? ((await clean.data()) as Float32Array) : undefined
+  const rows = Array.from({ length: shown }, (_, i) => i)
+  const columns = [
+    { title: "measurement", images: rows.map((i) => image(yData, i)) },
+    ...Array.from({ length: Math.min(n, 3) }, (_, s) => ({
+      title: n > 1 ? `sample ${s + 1}` : "reconstruction",
+      images: rows.map((i) => image(x, i * n + s)),
+    })),
+    ...(n > 1 ? [{ title: "std over samples", images: rows.map((i) => heatImage(pixelStd(x, i, n, per), w, h)) }] : []),
+    ...(cleanData ? [{ title: "target", images: rows.map((i) => image(cleanData, i * n)) }] : []),
+  ]
+  await writeFile(join(dir, "grid.png"), await labelledGridPng(columns))
+  const series = (metric: string) => ({
+    name: metric,
+    points: meanCurve(trajectories, metric).map((v, i) => ({ x: trajectories.t[i], y: v })),
+  })
+  await writeFile(
+    join(dir, "data-consistency.png"),
+    await linePlotPng({
+      title: "Data consistency along the reverse process",
+      x: "t",
+      y: "eps_dc = mean((y~ - A_1(x^0))^2)",
+      series: [
+        series("eps_dc"),
+        {
+          name: "noise floor sigma_1^2",
+          points: [trajectories.t[0] ?? 1, trajectories.t.at(-1) ?? 0].map((t) => ({ x: t, y: trajectories.noiseFloor })),
+        },
+      ],
+    }),
+  )
+  if (trajectories.metrics.psnr_x0) {
+    await writeFile(
+      join(dir, "psnr.png"),
+      await linePlotPng({
+        title: "Distortion along the reverse process",
+        x: "t",
+        y: "PSNR (dB)",
+        series: [series("psnr_x0"), series("psnr_y")],
+      }),
+    )
+  }
+  if (trajectories.metrics.perceptual_x0) {
+    await writeFile(
+      join(dir, "perception.png"),
+      await linePlotPng({
+        title: "Perception along the reverse process",
+        x: "t",
+        y: "perceptual distance (lower is better)",
+        series: [series("perceptual_x0"), series("perceptual_y")],
+      }),
+    )
+  }
+}
+
+/** The pixelwise standard deviation over the n samples of measurement i. */
+export const pixelStd = (x: Float32Array, i: number, n: number, per: number): Float32Array => {
+  const std = new Float32Array(per)
+  for (let p = 0; p < per; p++) {
+    let sum = 0
+    let squares = 0
+    for (let s = 0; s < n; s++) {
+      const v = x[(i * n + s) * per + p]
+      sum += v
+      squares += v * v
+    }
+    const mean = sum / n
+    std[p] = Math.sqrt(Math.max(squares / n - mean * mean, 0))
+  }
+  return std
+}
