@@ -36,8 +36,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from songunet import PRESETS, SongUNet, parameter_count  # noqa: E402
 
 # configs/schedules/blur_schedule.txt: std at t = i / 101, the table the TypeScript code uses
-# (src/dirac/schedule/official-blur-table.ts reads the same file).
-with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "dirac", "schedule", "official-blur-table.json")) as f:
+# (src/dirac/operators/official-blur-table.ts reads the same file).
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "dirac", "operators", "official-blur-table.json")) as f:
     OFFICIAL_BLUR_STD = json.load(f)
 BLUR_T = np.linspace(0.0, 1.0, len(OFFICIAL_BLUR_STD))
 MAX_RADIUS = 30  # kernel_size 61

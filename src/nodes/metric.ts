@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs-core"
 import { Effect, Schema } from "effect"
 import { batchToTensor4D } from "../dirac/data/tensor.js"
 import type { ImageSource } from "../dirac/data/types.js"
+import { dataConsistencyError } from "../dirac/metrics/data-consistency.js"
 import { readImages } from "../dirac/metrics/image-pixels.js"
 import { psnr } from "../dirac/metrics/mse-psnr.js"
 import { ssim } from "../dirac/metrics/ssim.js"
@@ -76,7 +77,7 @@ const score = async (
     if (name === "psnr") perImage.psnr = psnr(...pixels!)
     else if (name === "ssim") perImage.ssim = ssim(...pixels!)
     else if (name === "eps_dc" && y && process) {
-      const epsDc = tf.tidy(() => tf.mean(tf.square(tf.sub(y, process.A(tf.clipByValue(x, 0, 1), 1))), [1, 2, 3]))
+      const epsDc = tf.tidy(() => dataConsistencyError(y, process, tf.clipByValue(x, 0, 1)))
       perImage.eps_dc = Array.from(await epsDc.data())
       epsDc.dispose()
     } else if (isPerceptualMetricName(name))

@@ -7,7 +7,7 @@ import { perceptualScheduleDistance } from "../dirac/metrics/perceptual/index.js
 import { scheduleDegradation, type DegradationSchedule } from "../dirac/schedule/schedule-degradation.js"
 import { linePlotPng, type LinePlot } from "../report/plot.js"
 import type { DegradationFamily } from "../dirac/operators/family.js"
-import { OFFICIAL_BLUR_STD } from "../dirac/schedule/official-blur-table.js"
+import { OFFICIAL_BLUR_STD } from "../dirac/operators/official-blur-table.js"
 import { failure } from "./kit/codec.js"
 import { withDefault } from "./kit/config.js"
 import { defineKind } from "./kit/define.js"

@@ -3,10 +3,10 @@ import { beforeAll, describe, expect, it } from "vitest"
 import { initBackend } from "../../src/runtime/backend/select.js"
 import { gaussianBlurFamily } from "../../src/dirac/operators/gaussian-blur.js"
 import { inpaintGaussianFamily } from "../../src/dirac/operators/inpaint-gaussian.js"
-import { imageDistance, mseDistance } from "../../src/dirac/schedule/distances.js"
+import { imageDistance, mseDistance } from "../../src/dirac/metrics/distances.js"
 import { greedySelect } from "../../src/dirac/schedule/greedy.js"
 import { scheduleDegradation } from "../../src/dirac/schedule/schedule-degradation.js"
-import { severityAt } from "../../src/dirac/schedule/severity-schedule.js"
+import { severityAt } from "../../src/dirac/operators/severity-schedule.js"
 import { lcgValues, smoothPlusEdges } from "./degradation-fixtures.js"
 
 beforeAll(async () => {

@@ -11,7 +11,7 @@ import {
   type DegradationProcess,
   type ProcessDescription,
 } from "../../src/dirac/operators/process.js"
-import { tableSchedule } from "../../src/dirac/schedule/severity-schedule.js"
+import { tableSchedule } from "../../src/dirac/operators/severity-schedule.js"
 import { dot, randomImages } from "./degradation-fixtures.js"
 import { maxAbsDiff } from "../numeric.js"
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
-import { OFFICIAL_BLUR_STD, officialBlurSchedule } from "../../src/dirac/schedule/official-blur-table.js"
-import { linearSchedule, severityAt, tableSchedule, uniformTableSchedule } from "../../src/dirac/schedule/severity-schedule.js"
+import { OFFICIAL_BLUR_STD, officialBlurSchedule } from "../../src/dirac/operators/official-blur-table.js"
+import { linearSchedule, severityAt, tableSchedule, uniformTableSchedule } from "../../src/dirac/operators/severity-schedule.js"
 
 /** Candidate indices j of the official table (std = 0.3 + 2.7 j / 1999), from the reference. */
 const OFFICIAL_INDICES = [

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core"
 import type { OnnxNetwork } from "../onnx/runtime.js"
-import type { Denoiser } from "./sampler.js"
+import type { Denoiser } from "./denoiser.js"
 
 /** The network's forward passes on ONNX Runtime, as the sampler calls them (tensors stay tfjs tensors outside). */
 export const onnxDenoiser =

@@ -1,4 +1,4 @@
-import type { StepRecord } from "./sampler.js"
+import type { StepRecord } from "./types.js"
 
 /** Per-step metrics of the reverse process over a data set: each metric's value for every image, step by step. */
 export interface Trajectories {

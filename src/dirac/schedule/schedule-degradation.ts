@@ -3,10 +3,10 @@ import { totalmem } from "node:os"
 import { readImages, type ImagePixels } from "../metrics/image-pixels.js"
 import type { DegradationFamily } from "../operators/family.js"
 import { degradationProcess } from "../operators/process.js"
-import { distanceByName, type DistanceName, type ScheduleDistance } from "./distances.js"
+import { distanceByName, type DistanceName, type ScheduleDistance } from "../metrics/distances.js"
 import { CandidateStore } from "./candidate-store.js"
 import { greedySelect } from "./greedy.js"
-import { uniformTableSchedule, type SeveritySchedule } from "./severity-schedule.js"
+import { uniformTableSchedule, type SeveritySchedule } from "../operators/severity-schedule.js"
 
 /**
  * Data-driven severity schedule of a degradation family (paper App. C):

@@ -10,7 +10,7 @@
  * do not depend on reduction order on the backend.
  */
 import * as tf from "@tensorflow/tfjs-core"
-import type { ScheduleDistance } from "../../schedule/distances.js"
+import type { ScheduleDistance } from "../distances.js"
 import type { ImagePixels, Images } from "../image-pixels.js"
 import { checkPair, imagesShape, inBatches, toNetworkInput, type NetworkInput } from "./network-input.js"
 import type { LayerFeatures, PerceptualFeatures, PerceptualMetric } from "./types.js"

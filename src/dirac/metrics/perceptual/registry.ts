@@ -10,7 +10,7 @@
  * "model folder": the user passes a path (`weights`). Instances are cached per
  * (name, path, batchSize), so a network loads once per process.
  */
-import type { ScheduleDistance } from "../../schedule/distances.js"
+import type { ScheduleDistance } from "../distances.js"
 import type { LayerPerceptualMetric } from "./layer-metric.js"
 import { lpipsVgg } from "./lpips-vgg.js"
 import { mobilenetPerceptual } from "./mobilenet-perceptual.js"

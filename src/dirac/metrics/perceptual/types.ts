@@ -1,4 +1,4 @@
-import type { ScheduleDistance } from "../../schedule/distances.js"
+import type { ScheduleDistance } from "../distances.js"
 import type { Images } from "../image-pixels.js"
 import type { FeatureSet, FrechetOptions, FrechetResult, KidOptions, KidResult } from "./set-statistics.js"
 

@@ -5,7 +5,7 @@
  *
  * in [0, 1] image units; the paper's default is 0.01 -> 0.05 (sigma_1 = 0.05 is the measurement noise).
  */
-import { checkTime } from "../schedule/severity-schedule.js"
+import { checkTime } from "./severity-schedule.js"
 
 export interface NoiseLevels {
   readonly sigmaMin: number

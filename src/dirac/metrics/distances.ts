@@ -1,6 +1,6 @@
-import type { ImagePixels } from "../metrics/image-pixels.js"
-import { mseOfPixels, psnrFromMse } from "../metrics/mse-psnr.js"
-import { ssimFeatures, ssimFromFeatures, type SsimFeatures } from "../metrics/ssim.js"
+import type { ImagePixels } from "./image-pixels.js"
+import { mseOfPixels, psnrFromMse } from "./mse-psnr.js"
+import { ssimFeatures, ssimFromFeatures, type SsimFeatures } from "./ssim.js"
 
 /**
  * A dissimilarity M(A_ti x, A_tj x) for the greedy scheduler, averaged over the
