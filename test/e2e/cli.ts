@@ -16,7 +16,7 @@ export interface Workspace {
 export const workspace = (): Workspace => {
   const dir = mkdtempSync(join(tmpdir(), "pipe-e2e-"))
   writeFileSync(join(dir, "package.json"), "{}\n")
-  const env = { ...process.env, PIPE_PLUGINS: testNodesPlugin, CI: "true", PIPE_CACHE_DIR: "" }
+  const env: NodeJS.ProcessEnv = { ...process.env, PIPE_PLUGINS: testNodesPlugin, CI: "true" }
   delete env.PIPE_CACHE_DIR
   return {
     dir,
