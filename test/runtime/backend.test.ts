@@ -13,7 +13,7 @@ import {
   registerConvGradients,
   unregisterConvGradients,
   wasmThreadsActive,
-  type BackendInfo,
+  type StartedBackend,
 } from "../../src/runtime/backend/index.js"
 import { isResolvable } from "../../src/runtime/backend/paths.js"
 import { hardwareVulkanLikely, surveyVulkan } from "../../src/runtime/backend/vulkan-survey.js"
@@ -36,7 +36,7 @@ const data = (n: number, seed: number): Float32Array => {
 }
 const size = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1)
 
-let info: BackendInfo
+let info: StartedBackend
 let tf: typeof TF
 
 /** Select a backend (silencing tfjs-backend-cpu's "install tfjs-node" banner) and run fn. */
@@ -114,7 +114,7 @@ describe("initBackend", () => {
       expect(result).toBeInstanceOf(BackendUnavailable)
       expect(result.message).toContain("No usable WebGPU adapter (Dawn found no Vulkan device)")
     } else {
-      const gpu = result as BackendInfo
+      const gpu = result as StartedBackend
       expect(gpu.name).toBe("webgpu")
       expect(tf.getBackend()).toBe("webgpu")
       expect(gpu.fingerprint).toMatch(new RegExp(`^webgpu/${tf.version_core}/[\\w.-]+$`))

@@ -8,12 +8,12 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { describe, expect, it } from "vitest"
-import { initBackend, type BackendInfo } from "../../src/runtime/backend/index.js"
+import { initBackend, type StartedBackend } from "../../src/runtime/backend/index.js"
 import { NATIVE_FILTER_REWRITE_MIN_WORK } from "../../src/runtime/backend/conv-gradients.js"
 import { relativeError } from "../numeric.js"
 import { describeParityWithWasm } from "./parity-suite.js"
 
-const native: { info: BackendInfo } | { missing: string } = await initBackend("tensorflow").then(
+const native: { info: StartedBackend } | { missing: string } = await initBackend("tensorflow").then(
   (info) => ({ info }),
   (error: unknown) => ({ missing: error instanceof Error ? error.message.split("\n")[0]! : String(error) }),
 )
