@@ -7,7 +7,7 @@ import { builtinKinds } from "../src/nodes/index.js"
 
 const root = new URL("..", import.meta.url).pathname
 const readme = readFileSync(join(root, "README.md"), "utf8")
-const env = { ...process.env, CI: "true" }
+const env: NodeJS.ProcessEnv = { ...process.env, CI: "true" }
 delete env.PIPE_PLUGINS
 const pipe = (args: string[]) => spawnSync(process.execPath, [join(root, "bin/pipe.js"), ...args], { cwd: root, env, encoding: "utf8" })
 

@@ -27,7 +27,8 @@ import { onnxDenoiser } from "../../src/dirac/sample/onnx-denoiser.js"
 import { diracSample, networkDenoiser, type Denoiser, type SamplerArgs } from "../../src/dirac/sample/sampler.js"
 import { defaultAdam } from "../../src/dirac/train/adam.js"
 import { Trainer } from "../../src/dirac/train/trainer.js"
-import { initBackend, type BackendChoice } from "../../src/runtime/backend/select.js"
+import type { BackendChoice } from "../../src/runtime/backend/choice.js"
+import { initBackend } from "../../src/runtime/backend/select.js"
 import { profileKernels, timed } from "../lib/harness.js"
 
 const flag = (name: string, fallback: string): string => {

@@ -4,7 +4,7 @@
  * each configuration runs in its own child process, which gets its item in BENCH_BACKEND.
  */
 import { isResolvable } from "../../src/runtime/backend/paths.js"
-import type { BackendChoice } from "../../src/runtime/backend/select.js"
+import type { BackendChoice } from "../../src/runtime/backend/choice.js"
 
 export interface BenchBackend {
   readonly choice: BackendChoice

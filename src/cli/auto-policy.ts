@@ -9,6 +9,7 @@
  *   there than on wasm (bench/results/train.md).
  */
 import type { PipelineGraph } from "../dsl/graph.js"
+import type { KindSignature } from "../dsl/signature.js"
 import { buildArch, countParameters } from "../dirac/network/arch.js"
 import { isUNetPresetName, resolveUNetArgs, type UNetArgs } from "../dirac/network/config.js"
 import type { InitBackendOptions } from "../runtime/backend/select.js"
@@ -29,10 +30,15 @@ export interface NetworkSize {
   readonly resolution: number
 }
 
-const networkOf = (kind: string, config: Record<string, unknown>): NetworkSize | undefined => {
-  const preset = kind === "train" ? config.preset : kind === "import-checkpoint" ? config.arch : undefined
+/**
+ * The network a node makes: a node with a `model` output names its architecture by a preset (train's `preset`,
+ * import-checkpoint's `arch`) and may change it (train's `network`).
+ */
+const networkOf = (kind: KindSignature, config: Record<string, unknown>): NetworkSize | undefined => {
+  if (!Object.values(kind.outputs).some((port) => port.type === "model")) return undefined
+  const preset = config.preset ?? config.arch
   if (typeof preset !== "string" || !isUNetPresetName(preset)) return undefined
-  const overrides = kind === "train" ? ((config.network ?? {}) as Partial<UNetArgs>) : {}
+  const overrides = (config.network ?? {}) as Partial<UNetArgs>
   try {
     const args = resolveUNetArgs(preset, overrides)
     return { preset, parameters: countParameters(buildArch(args)), resolution: args.img_resolution }
@@ -44,7 +50,7 @@ const networkOf = (kind: string, config: Record<string, unknown>): NetworkSize |
 /** The largest network (by parameters) the pipeline trains or imports, if any. */
 export const largestNetwork = (graph: PipelineGraph): NetworkSize | undefined =>
   [...graph.nodes.values()]
-    .map((n) => networkOf(n.kind.kind, n.config as Record<string, unknown>))
+    .map((n) => networkOf(n.kind, n.config as Record<string, unknown>))
     .reduce<NetworkSize | undefined>(
       (best, n) => (n !== undefined && (best === undefined || n.parameters > best.parameters) ? n : best),
       undefined,

@@ -2,10 +2,10 @@ import { Effect } from "effect"
 import { existsSync } from "node:fs"
 import { readFile } from "node:fs/promises"
 import { dirname, join, relative, resolve } from "node:path"
+import { pathToFileURL } from "node:url"
 import type { PipelineGraph } from "../dsl/graph.js"
 import { loadPipeline } from "../dsl/load.js"
 import { InvalidInput } from "../runtime/errors.js"
-import { loadPlugins } from "../runtime/NodeRegistry.js"
 import { builtinKinds } from "../nodes/index.js"
 import type { NodeKind } from "../nodes/contract.js"
 import { flag, flags, UsageError, type FlagSpec, type ParsedArgs } from "./args.js"
@@ -52,11 +52,22 @@ export const pluginPaths = (args: ParsedArgs): string[] => [
   ...flags(args, "plugin"),
 ]
 
+/** Imports plugin modules (each exports `kinds: NodeKind[]`). */
+const loadPlugins = (paths: ReadonlyArray<string>): Effect.Effect<NodeKind[], UsageError> =>
+  Effect.forEach(paths, (path) =>
+    Effect.tryPromise({
+      try: async () => {
+        const module = (await import(pathToFileURL(resolve(path)).href)) as { kinds?: NodeKind[] }
+        if (!Array.isArray(module.kinds)) throw new Error("it does not export `kinds` (an array of node kinds)")
+        return module.kinds
+      },
+      catch: (cause) => new UsageError(`plugin ${path}: ${cause instanceof Error ? cause.message : String(cause)}`),
+    }),
+  ).pipe(Effect.map((lists) => lists.flat()))
+
+/** The built-in node kinds and those of the plugins; a plugin's definition of a kind replaces an earlier one. */
 export const loadKinds = (args: ParsedArgs): Effect.Effect<NodeKind[], UsageError> =>
-  loadPlugins(pluginPaths(args)).pipe(
-    Effect.map((plugins) => [...new Map([...builtinKinds, ...plugins].map((k) => [k.kind, k])).values()]),
-    Effect.mapError((e) => new UsageError(e.message)),
-  )
+  loadPlugins(pluginPaths(args)).pipe(Effect.map((plugins) => [...new Map([...builtinKinds, ...plugins].map((k) => [k.kind, k])).values()]))
 
 /** Reads and checks a pipeline file named on the command line: a graph, or every problem in it. */
 export const loadGraph = (args: ParsedArgs, kinds: ReadonlyArray<NodeKind>): Effect.Effect<PipelineGraph, UsageError | InvalidInput> =>

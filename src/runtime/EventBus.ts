@@ -1,13 +1,10 @@
-import { Context, Effect, Layer } from "effect"
-import type { Reporter } from "../ui/reporter.js"
-import type { RunEvent } from "./events.js"
-
-type Listener = Reporter["onEvent"]
+import { Context, Effect, Layer, type Scope } from "effect"
+import type { RunEvent, RunEventListener } from "./events.js"
 
 export interface EventBusShape {
   readonly publish: (event: RunEvent) => Effect.Effect<void>
   /** Adds a listener for the lifetime of the current scope. */
-  readonly subscribe: (listener: Listener) => Effect.Effect<void, never, import("effect").Scope.Scope>
+  readonly subscribe: (listener: RunEventListener) => Effect.Effect<void, never, Scope.Scope>
 }
 
 /**
@@ -16,7 +13,7 @@ export interface EventBusShape {
  */
 export class EventBus extends Context.Service<EventBus, EventBusShape>()("dirac-pipe/runtime/EventBus") {
   static readonly layer = Layer.sync(EventBus, () => {
-    const listeners = new Set<Listener>()
+    const listeners = new Set<RunEventListener>()
     return EventBus.of({
       publish: (event) =>
         Effect.sync(() => {

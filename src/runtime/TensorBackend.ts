@@ -2,7 +2,8 @@ import type * as tfc from "@tensorflow/tfjs-core"
 import { Context, Effect, Layer } from "effect"
 import type { BackendInfo } from "../nodes/contract.js"
 import type { PredictedBackend } from "./backend/predict.js"
-import type { BackendChoice, InitBackendOptions } from "./backend/select.js"
+import type { BackendChoice } from "./backend/choice.js"
+import type { InitBackendOptions, StartedBackend } from "./backend/select.js"
 import { BackendError } from "./errors.js"
 
 export interface ReadyBackend {
@@ -30,7 +31,7 @@ const toError = (cause: unknown) => new BackendError({ reason: cause instanceof 
  */
 export class TensorBackend extends Context.Service<TensorBackend, TensorBackendShape>()("dirac-pipe/runtime/TensorBackend") {
   /** A backend started by `init` on first use, planned as `expected` until then (undefined: start it now). */
-  static readonly make = (expected: PredictedBackend | undefined, init: () => Promise<BackendInfo & { readonly tf: typeof tfc }>) =>
+  static readonly make = (expected: PredictedBackend | undefined, init: () => Promise<StartedBackend>) =>
     Effect.gen(function* () {
       let started: Promise<ReadyBackend> | undefined
       let current: ReadyBackend | undefined

@@ -80,3 +80,6 @@ export type RunEvent =
     }
 
 export type RunEventType = RunEvent["type"]
+
+/** Consumes the run's events as they are published (reporters, the run log). */
+export type RunEventListener = (event: RunEvent) => void

@@ -1,8 +1,8 @@
-import type { RunEvent } from "../runtime/events.js"
+import type { RunEventListener } from "../runtime/events.js"
 
 /** A consumer of the run's event stream. The engine never knows which one is plugged in. */
 export interface Reporter {
-  readonly onEvent: (event: RunEvent) => void
+  readonly onEvent: RunEventListener
   /** Flushes and releases the terminal; called once after the last event. */
   readonly close: () => Promise<void>
 }

@@ -113,7 +113,7 @@ describe("gaussian-blur family", () => {
     const x = randomImages([2, h, w, 3], 7)
     for (const std of [0.3, 1.1, 3]) {
       const y = family.apply(x, std)
-      const data = x.dataSync()
+      const data = x.dataSync<"float32">()
       for (let b = 0; b < 2; b++) {
         const image = data.subarray(b * h * w * 3, (b + 1) * h * w * 3)
         const expected = naiveOfficialBlur(image, h, w, 3, std)

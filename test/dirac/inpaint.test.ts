@@ -20,7 +20,7 @@ const maskAt = (process: ReturnType<typeof degradationProcess>, t: number, size 
   ones.dispose()
   return data
 }
-const mean = (a: ArrayLike<number>) => (Array.prototype.reduce.call(a, (s: number, v: number) => s + v, 0) as number) / a.length
+const mean = (a: ArrayLike<number>) => Array.from(a).reduce((s, v) => s + v, 0) / a.length
 
 describe("inpaint-gaussian", () => {
   it("reproduces the official mask table (CelebA-HQ / FFHQ, w = 0.1 + 49.9 t)", () => {

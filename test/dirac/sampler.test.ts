@@ -57,7 +57,7 @@ describe("diracSample with an oracle network", () => {
           const t = seen === 0 ? 1 : Math.max(1 - seen * sampler.dt, 0)
           seen += 1
           const r = tf.tidy(() => tf.sub(y, process.A(x, Math.fround(t))))
-          const values = r.dataSync()
+          const values = r.dataSync<"float32">()
           r.dispose()
           const mean = values.reduce((a, b) => a + b, 0) / values.length
           residuals.push({ t, mean, variance: values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length })

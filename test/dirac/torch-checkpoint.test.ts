@@ -143,7 +143,7 @@ describe("readTorchCheckpoint", () => {
 
 describe("import into the network (tiny-16 names and shapes)", () => {
   const sigma = [0.5, 2]
-  const input = () => tf.tidy(() => tf.randomUniform([2, 16, 16, 3], -1, 1, "float32", 7))
+  const input = () => tf.tidy(() => tf.randomUniform<tf.Rank.R4>([2, 16, 16, 3], -1, 1, "float32", 7))
 
   it("loads denoiser_fn.* and gives the same output as the same values through safetensors", async () => {
     const imported = await importCheckpointNetwork(fixture("tiny16.ckpt"), "tiny-16")

@@ -1,7 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process"
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import type { Manifest } from "../../src/runtime/ArtifactStore.js"
 import { testNodesPlugin } from "../fixtures/kinds.js"
 
 export const pipeBin = new URL("../../bin/pipe.js", import.meta.url).pathname
@@ -16,7 +17,7 @@ export interface Workspace {
 export const workspace = (): Workspace => {
   const dir = mkdtempSync(join(tmpdir(), "pipe-e2e-"))
   writeFileSync(join(dir, "package.json"), "{}\n")
-  const env = { ...process.env, PIPE_PLUGINS: testNodesPlugin, CI: "true", PIPE_CACHE_DIR: "" }
+  const env: NodeJS.ProcessEnv = { ...process.env, PIPE_PLUGINS: testNodesPlugin, CI: "true" }
   delete env.PIPE_CACHE_DIR
   return {
     dir,
@@ -27,6 +28,13 @@ export const workspace = (): Workspace => {
     },
   }
 }
+
+/** The artifacts folder of the cache of the project in `dir`; each artifact is in the folder named by its key. */
+export const objectsDir = (dir: string): string => join(dir, ".pipe", "objects")
+
+/** The manifest of every artifact in the cache of the project in `dir`. */
+export const manifests = (dir: string): Manifest[] =>
+  readdirSync(objectsDir(dir)).map((key) => JSON.parse(readFileSync(join(objectsDir(dir), key, "manifest.json"), "utf8")) as Manifest)
 
 export interface Result {
   readonly code: number | null

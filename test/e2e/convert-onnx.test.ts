@@ -4,13 +4,13 @@
  * pipeline's trained model (its EMA weights) exports to the network tfjs computes.
  */
 import * as tf from "@tensorflow/tfjs-core"
-import { readdirSync, readFileSync } from "node:fs"
+import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { forward, loadWeights } from "../../src/dirac/network/index.js"
 import { loadOrt } from "../../src/dirac/onnx/runtime.js"
 import { initBackend } from "../../src/runtime/backend/select.js"
-import { pipe, workspace } from "./cli.js"
+import { manifests, objectsDir, pipe, workspace } from "./cli.js"
 import { maxAbsDiff } from "../numeric.js"
 
 const fixtures = new URL("../fixtures/torch/", import.meta.url).pathname
@@ -70,9 +70,8 @@ nodes:
 `,
     )
     expect(pipe(ws, ["run", "p.yaml", "--threads", "1"]).code).toBe(0)
-    const objects = join(ws.dir, ".pipe", "objects")
-    const key = readdirSync(objects).find((k) => JSON.parse(readFileSync(join(objects, k, "manifest.json"), "utf8")).node === "model")!
-    const artifact = join(objects, key, "model.safetensors")
+    const model = manifests(ws.dir).find((m) => m.node === "model")!
+    const artifact = join(objectsDir(ws.dir), model.key, "model.safetensors")
     expect(pipe(ws, ["convert", artifact, "ema.onnx", "--weights", "ema"]).code).toBe(0)
     expect(pipe(ws, ["convert", artifact, "ema.safetensors", "--weights", "ema"]).code).toBe(0)
     expect(pipe(ws, ["convert", artifact, "raw.onnx"]).code).toBe(0)

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { readSafetensors } from "../../src/dirac/io/safetensors.js"
-import { events, pipe, workspace } from "./cli.js"
+import { events, manifests, objectsDir, pipe, workspace } from "./cli.js"
 
 const pipeline = (count = 4, batch = 16) => `version: 1
 name: degradation
@@ -20,10 +20,10 @@ nodes:
 `
 
 const measurementsOf = async (dir: string) => {
-  const objects = join(dir, ".pipe", "objects")
-  const manifests = readdirSync(objects).map((k) => JSON.parse(readFileSync(join(objects, k, "manifest.json"), "utf8")))
-  const newest = manifests.filter((m) => m.node === "process").sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0]
-  const { tensors, metadata } = await readSafetensors(join(objects, newest.key, "measurements.safetensors"))
+  const newest = manifests(dir)
+    .filter((m) => m.node === "process")
+    .sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0]!
+  const { tensors, metadata } = await readSafetensors(join(objectsDir(dir), newest.key, "measurements.safetensors"))
   return { y: tensors.y, meta: JSON.parse(metadata["pipe.meta"]) }
 }
 

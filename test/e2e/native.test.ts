@@ -4,11 +4,9 @@
  * an official-format checkpoint through import-checkpoint. Skipped where the binding is not installed;
  * PIPE_REQUIRE_NATIVE=1 (CI) makes that a failure in test/runtime/native-parity.test.ts.
  */
-import { readdirSync, readFileSync } from "node:fs"
-import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { initBackend } from "../../src/runtime/backend/index.js"
-import { events, pipe, workspace } from "./cli.js"
+import { events, manifests, pipe, workspace } from "./cli.js"
 import { tinyPipeline } from "./tiny-pipeline.js"
 
 const missing = await initBackend("tensorflow").then(
@@ -45,9 +43,8 @@ describe.skipIf(missing !== undefined)(`a pipeline on --backend tensorflow${miss
         r.stderr,
       )?.[1]
     expect(device, r.stderr).toBeDefined()
-    const objects = join(ws.dir, ".pipe", "objects")
-    const manifests = readdirSync(objects).map((k) => JSON.parse(readFileSync(join(objects, k, "manifest.json"), "utf8")))
-    expect(manifests.map((m) => m.node).sort()).toEqual([
+    const artifacts = manifests(ws.dir)
+    expect(artifacts.map((m) => m.node).sort()).toEqual([
       "from_official",
       "guided",
       "held",
@@ -61,7 +58,7 @@ describe.skipIf(missing !== undefined)(`a pipeline on --backend tensorflow${miss
       "scores",
       "stopped",
     ])
-    for (const m of manifests)
+    for (const m of artifacts)
       expect(m, m.node).toMatchObject({
         device,
         backend: expect.stringMatching(/^tensorflow\/4\.22\.0\/(cpu|cuda)$/),

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { events, pipe, pipeAsync, waitFor, workspace } from "./cli.js"
+import { events, manifests, objectsDir, pipe, pipeAsync, waitFor, workspace } from "./cli.js"
 
 const pipeline = (extra = "") => `version: 1
 name: demo
@@ -91,20 +91,17 @@ describe("pipe run", () => {
     expect(started.backend.name).toBe("cpu")
     // The backend starts when the first node has to run; the event says what started.
     expect(events(run.stdout).find((e) => e.type === "backend-ready")!.backend).toMatchObject({ name: "cpu", device: "JS" })
-    const objects = join(ws.dir, ".pipe", "objects")
-    const manifests = readdirSync(objects).map((k) => JSON.parse(readFileSync(join(objects, k, "manifest.json"), "utf8")))
-    expect(manifests.length).toBeGreaterThan(2)
-    for (const m of manifests) expect(m, m.node).toMatchObject({ backend: `cpu/${started.backend.version}/js`, device: "JS" })
+    const artifacts = manifests(ws.dir)
+    expect(artifacts.length).toBeGreaterThan(2)
+    for (const m of artifacts) expect(m, m.node).toMatchObject({ backend: `cpu/${started.backend.version}/js`, device: "JS" })
   })
 
   it("detects a corrupted artifact and recomputes it", () => {
     const ws = workspace()
     ws.write("p.yaml", pipeline())
-    const first = pipe(ws, ["run", "p.yaml", "--json"])
-    const key = first.stdout.length > 0 ? readdirSync(join(ws.dir, ".pipe", "objects")) : []
-    const manifests = key.map((k) => JSON.parse(readFileSync(join(ws.dir, ".pipe", "objects", k, "manifest.json"), "utf8")))
-    const sum = manifests.find((m) => m.node === "sum")
-    const file = join(ws.dir, ".pipe", "objects", sum.key, "out.safetensors")
+    expect(pipe(ws, ["run", "p.yaml", "--json"]).code).toBe(0)
+    const sum = manifests(ws.dir).find((m) => m.node === "sum")!
+    const file = join(objectsDir(ws.dir), sum.key, "out.safetensors")
     const bytes = readFileSync(file)
     bytes[bytes.length - 1] ^= 0xff
     writeFileSync(file, bytes)

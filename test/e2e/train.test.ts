@@ -1,8 +1,8 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs"
+import { existsSync, readdirSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { readSafetensors } from "../../src/dirac/io/safetensors.js"
-import { events, pipe, pipeAsync, waitFor, workspace, type Workspace } from "./cli.js"
+import { events, manifests, objectsDir, pipe, pipeAsync, waitFor, workspace, type Workspace } from "./cli.js"
 
 const pipeline = (extra = "") => `version: 1
 name: train-tiny
@@ -17,11 +17,8 @@ nodes:
 `
 
 const modelWeights = async (ws: Workspace) => {
-  const objects = join(ws.dir, ".pipe", "objects")
-  const manifest = readdirSync(objects)
-    .map((k) => JSON.parse(readFileSync(join(objects, k, "manifest.json"), "utf8")))
-    .find((m) => m.node === "model")
-  return readSafetensors(join(objects, manifest.key, "model.safetensors"))
+  const model = manifests(ws.dir).find((m) => m.node === "model")!
+  return readSafetensors(join(objectsDir(ws.dir), model.key, "model.safetensors"))
 }
 
 describe("train through pipe run", () => {

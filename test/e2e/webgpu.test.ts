@@ -1,8 +1,6 @@
-import { readdirSync, readFileSync } from "node:fs"
-import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { initBackend } from "../../src/runtime/backend/index.js"
-import { events, pipe, workspace } from "./cli.js"
+import { events, manifests, pipe, workspace } from "./cli.js"
 import { tinyPipeline } from "./tiny-pipeline.js"
 
 // Where no WebGPU adapter exists, say why the test is skipped.
@@ -31,10 +29,9 @@ describe.skipIf(missing !== undefined)(`a pipeline on --backend webgpu${missing 
     expect(r.code, r.stderr).toBe(0)
     const device = /^\[run\] webgpu-tiny run \S+ backend webgpu \((WebGPU on .+)\): chosen with --backend webgpu$/m.exec(r.stderr)?.[1]
     expect(device, r.stderr).toBeDefined()
-    const objects = join(ws.dir, ".pipe", "objects")
-    const manifests = readdirSync(objects).map((k) => JSON.parse(readFileSync(join(objects, k, "manifest.json"), "utf8")))
-    expect(manifests.map((m) => m.node).sort()).toEqual(["blind", "held", "images", "model", "process", "run", "scheduled", "scores"])
-    for (const m of manifests) expect(m, m.node).toMatchObject({ device, backend: expect.stringMatching(/^webgpu\//) })
+    const artifacts = manifests(ws.dir)
+    expect(artifacts.map((m) => m.node).sort()).toEqual(["blind", "held", "images", "model", "process", "run", "scheduled", "scores"])
+    for (const m of artifacts) expect(m, m.node).toMatchObject({ device, backend: expect.stringMatching(/^webgpu\//) })
     const cached = events(pipe(ws, ["run", "p.yaml", "--backend", "webgpu", "--json"]).stdout)
     expect(cached.at(-1)).toMatchObject({ status: "succeeded", counts: { cached: 8 } })
   }, 240_000)

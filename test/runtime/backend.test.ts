@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url"
 import { beforeAll, describe, expect, it } from "vitest"
 import type * as TF from "@tensorflow/tfjs-core"
 import { relativeError } from "../numeric.js"
+import { pseudoRandom } from "./pseudo-random.js"
 import {
   BackendUnavailable,
   convGradientsRegistered,
@@ -13,7 +14,7 @@ import {
   registerConvGradients,
   unregisterConvGradients,
   wasmThreadsActive,
-  type BackendInfo,
+  type StartedBackend,
 } from "../../src/runtime/backend/index.js"
 import { isResolvable } from "../../src/runtime/backend/paths.js"
 import { hardwareVulkanLikely, surveyVulkan } from "../../src/runtime/backend/vulkan-survey.js"
@@ -24,19 +25,9 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 type Shape4 = [number, number, number, number]
 type Pad = "same" | "valid" | [[number, number], [number, number], [number, number], [number, number]]
 
-/** Deterministic pseudo-random data (identical in every process). */
-const data = (n: number, seed: number): Float32Array => {
-  const out = new Float32Array(n)
-  let s = seed >>> 0 || 1
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0
-    out[i] = s / 2 ** 31 - 1
-  }
-  return out
-}
 const size = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1)
 
-let info: BackendInfo
+let info: StartedBackend
 let tf: typeof TF
 
 /** Select a backend (silencing tfjs-backend-cpu's "install tfjs-node" banner) and run fn. */
@@ -50,6 +41,48 @@ const read = (t: TF.Tensor): Float32Array => {
   const v = t.dataSync() as Float32Array
   t.dispose()
   return Float32Array.from(v)
+}
+
+/** A convolution whose gradient, as registered for wasm, is checked against the cpu backend's backprop kernels. */
+interface GradientCase {
+  readonly xShape: Shape4
+  readonly wShape: Shape4
+  /** Of the data of x, w and the upstream gradient dy. */
+  readonly seeds: readonly [number, number, number]
+  readonly forward: (x: TF.Tensor4D, w: TF.Tensor4D) => TF.Tensor4D
+  /** The cpu backend's kernels for the gradients with respect to the input and to the filter. */
+  readonly kernels: { readonly input: string; readonly filter: string }
+  readonly attrs: Readonly<Record<string, unknown>>
+}
+
+const expectGradientsMatchCpu = async (c: GradientCase): Promise<void> => {
+  const xv = pseudoRandom(size(c.xShape), c.seeds[0])
+  const wv = pseudoRandom(size(c.wShape), c.seeds[1])
+  const yShape = tf.tidy(() => c.forward(tf.zeros(c.xShape), tf.zeros(c.wShape)).shape)
+  const dyv = pseudoRandom(size(yShape), c.seeds[2])
+  const tensors = () => [tf.tensor4d(xv, c.xShape), tf.tensor4d(wv, c.wShape), tf.tensor4d(dyv, yShape)] as const
+
+  // Reference: the cpu backend's own backprop kernels.
+  const [refDx, refDw] = await onBackend("cpu", () =>
+    tf.tidy(() => {
+      const [x, w, dy] = tensors()
+      const dx = tf.engine().runKernel(c.kernels.input, { dy, filter: w }, { ...c.attrs, inputShape: c.xShape } as never) as TF.Tensor
+      const dw = tf.engine().runKernel(c.kernels.filter, { x, dy }, { ...c.attrs, filterShape: c.wShape } as never) as TF.Tensor
+      return [read(tf.keep(dx)), read(tf.keep(dw))]
+    }),
+  )
+
+  // Under test: the registered gradient, through the tape, on wasm.
+  const [dx, dw] = await onBackend("wasm", () => {
+    const [x, w, dy] = tensors()
+    // tf.grads passes back the tensors it was given, x and w.
+    const f = (a: TF.Tensor, b: TF.Tensor) => tf.sum(tf.mul(c.forward(a as TF.Tensor4D, b as TF.Tensor4D), dy))
+    const [gx, gw] = tf.grads(f)([x, w])
+    tf.dispose([x, w, dy])
+    return [read(gx!), read(gw!)]
+  })
+  expect(relativeError(dx!, refDx!)).toBeLessThan(1e-4)
+  expect(relativeError(dw!, refDw!)).toBeLessThan(1e-4)
 }
 
 beforeAll(async () => {
@@ -114,7 +147,7 @@ describe("initBackend", () => {
       expect(result).toBeInstanceOf(BackendUnavailable)
       expect(result.message).toContain("No usable WebGPU adapter (Dawn found no Vulkan device)")
     } else {
-      const gpu = result as BackendInfo
+      const gpu = result as StartedBackend
       expect(gpu.name).toBe("webgpu")
       expect(tf.getBackend()).toBe("webgpu")
       expect(gpu.fingerprint).toMatch(new RegExp(`^webgpu/${tf.version_core}/[\\w.-]+$`))
@@ -296,50 +329,22 @@ const convCases: ConvCase[] = [
 
 describe("Conv2D gradient override (wasm vs cpu native kernels)", () => {
   for (const c of convCases) {
-    it(`k=${c.k} stride=${c.stride} pad=${JSON.stringify(c.pad)} ${c.hw}x${c.hw}`, async () => {
-      const B = 2
-      const cin = 3
-      const cout = 4
-      const xShape: Shape4 = [B, c.hw, c.hw, cin]
-      const wShape: Shape4 = [c.k, c.k, cin, cout]
-      const xv = data(size(xShape), 11)
-      const wv = data(size(wShape), 12)
-      const yShape = tf.tidy(() => tf.conv2d(tf.zeros(xShape) as TF.Tensor4D, tf.zeros(wShape) as TF.Tensor4D, c.stride, c.pad).shape)
-      const dyv = data(size(yShape), 13)
-
-      // Reference: the cpu backend's own backprop kernels.
-      const [refDx, refDw] = await onBackend("cpu", () =>
-        tf.tidy(() => {
-          const x = tf.tensor4d(xv, xShape)
-          const w = tf.tensor4d(wv, wShape)
-          const dy = tf.tensor4d(dyv, yShape as Shape4)
-          const attrs = { strides: c.stride, pad: c.pad, dataFormat: "NHWC", dimRoundingMode: undefined }
-          const dx = tf.engine().runKernel("Conv2DBackpropInput", { dy, filter: w }, { ...attrs, inputShape: xShape } as never) as TF.Tensor
-          const dw = tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, { ...attrs, filterShape: wShape } as never) as TF.Tensor
-          return [read(tf.keep(dx)), read(tf.keep(dw))]
-        }),
-      )
-
-      // Under test: the registered gradient, through the tape, on wasm.
-      const [dx, dw] = await onBackend("wasm", () => {
-        const x = tf.tensor4d(xv, xShape)
-        const w = tf.tensor4d(wv, wShape)
-        const dy = tf.tensor4d(dyv, yShape as Shape4)
-        const f = (a: TF.Tensor, b: TF.Tensor) => tf.sum(tf.mul(tf.conv2d(a as TF.Tensor4D, b as TF.Tensor4D, c.stride, c.pad), dy))
-        const [gx, gw] = tf.grads(f)([x, w])
-        tf.dispose([x, w, dy])
-        return [read(gx!), read(gw!)]
-      })
-      expect(relativeError(dx!, refDx!)).toBeLessThan(1e-4)
-      expect(relativeError(dw!, refDw!)).toBeLessThan(1e-4)
-    })
+    it(`k=${c.k} stride=${c.stride} pad=${JSON.stringify(c.pad)} ${c.hw}x${c.hw}`, () =>
+      expectGradientsMatchCpu({
+        xShape: [2, c.hw, c.hw, 3],
+        wShape: [c.k, c.k, 3, 4],
+        seeds: [11, 12, 13],
+        forward: (x, w) => tf.conv2d(x, w, c.stride, c.pad),
+        kernels: { input: "Conv2DBackpropInput", filter: "Conv2DBackpropFilter" },
+        attrs: { strides: c.stride, pad: c.pad, dataFormat: "NHWC", dimRoundingMode: undefined },
+      }))
   }
 
   it("also applies on the cpu backend", async () => {
     const xShape: Shape4 = [2, 6, 6, 2]
     const wShape: Shape4 = [3, 3, 2, 3]
-    const xv = data(size(xShape), 21)
-    const wv = data(size(wShape), 22)
+    const xv = pseudoRandom(size(xShape), 21)
+    const wv = pseudoRandom(size(wShape), 22)
     const grad = (name: string) =>
       onBackend(name, () => {
         const x = tf.tensor4d(xv, xShape)
@@ -378,14 +383,14 @@ describe("Conv2D gradient override (wasm vs cpu native kernels)", () => {
     }
     try {
       await onBackend(name, () => undefined)
-      const x = tf.tensor4d(data(2 * 5 * 5 * 2, 61), [2, 5, 5, 2])
-      const w = tf.tensor4d(data(3 * 3 * 2 * 2, 62), [3, 3, 2, 2])
+      const x = tf.tensor4d(pseudoRandom(2 * 5 * 5 * 2, 61), [2, 5, 5, 2])
+      const w = tf.tensor4d(pseudoRandom(3 * 3 * 2 * 2, 62), [3, 3, 2, 2])
       const [gx, gw] = tf.grads((a: TF.Tensor, b: TF.Tensor) => tf.sum(tf.conv2d(a as TF.Tensor4D, b as TF.Tensor4D, 1, "same")))([x, w])
       tf.dispose([x, w, gx!, gw!])
       expect(calls.sort()).toEqual(["Conv2DBackpropFilter", "Conv2DBackpropInput"])
       calls.length = 0
       await onBackend("cpu", () => undefined)
-      const x2 = tf.tensor4d(data(2 * 5 * 5 * 2, 61), [2, 5, 5, 2])
+      const x2 = tf.tensor4d(pseudoRandom(2 * 5 * 5 * 2, 61), [2, 5, 5, 2])
       tf.dispose(tf.grad((a: TF.Tensor) => tf.sum(tf.conv2d(a as TF.Tensor4D, tf.ones([3, 3, 2, 2]) as TF.Tensor4D, 1, "same")))(x2))
       x2.dispose()
       expect(calls).toEqual([])
@@ -423,43 +428,15 @@ describe("DepthwiseConv2dNative gradient override (wasm vs cpu native kernels)",
     { k: 3, stride: 2, pad: "valid" as Pad, mult: 2 },
   ]
   for (const c of cases) {
-    it(`k=${c.k} stride=${c.stride} pad=${c.pad} multiplier=${c.mult}`, async () => {
-      const xShape: Shape4 = [2, 9, 9, 3]
-      const wShape: Shape4 = [c.k, c.k, 3, c.mult]
-      const xv = data(size(xShape), 31)
-      const wv = data(size(wShape), 32)
-      const yShape = tf.tidy(
-        () => tf.depthwiseConv2d(tf.zeros(xShape) as TF.Tensor4D, tf.zeros(wShape) as TF.Tensor4D, c.stride, c.pad).shape,
-      ) as Shape4
-      const dyv = data(size(yShape), 33)
-      const [refDx, refDw] = await onBackend("cpu", () =>
-        tf.tidy(() => {
-          const x = tf.tensor4d(xv, xShape)
-          const w = tf.tensor4d(wv, wShape)
-          const dy = tf.tensor4d(dyv, yShape)
-          const attrs = { strides: c.stride, pad: c.pad, dilations: 1, dimRoundingMode: undefined }
-          const dx = tf
-            .engine()
-            .runKernel("DepthwiseConv2dNativeBackpropInput", { dy, filter: w }, { ...attrs, inputShape: xShape } as never) as TF.Tensor
-          const dw = tf
-            .engine()
-            .runKernel("DepthwiseConv2dNativeBackpropFilter", { x, dy }, { ...attrs, filterShape: wShape } as never) as TF.Tensor
-          return [read(tf.keep(dx)), read(tf.keep(dw))]
-        }),
-      )
-      const [dx, dw] = await onBackend("wasm", () => {
-        const x = tf.tensor4d(xv, xShape)
-        const w = tf.tensor4d(wv, wShape)
-        const dy = tf.tensor4d(dyv, yShape)
-        const f = (a: TF.Tensor, b: TF.Tensor) =>
-          tf.sum(tf.mul(tf.depthwiseConv2d(a as TF.Tensor4D, b as TF.Tensor4D, c.stride, c.pad), dy))
-        const [gx, gw] = tf.grads(f)([x, w])
-        tf.dispose([x, w, dy])
-        return [read(gx!), read(gw!)]
-      })
-      expect(relativeError(dx!, refDx!)).toBeLessThan(1e-4)
-      expect(relativeError(dw!, refDw!)).toBeLessThan(1e-4)
-    })
+    it(`k=${c.k} stride=${c.stride} pad=${c.pad} multiplier=${c.mult}`, () =>
+      expectGradientsMatchCpu({
+        xShape: [2, 9, 9, 3],
+        wShape: [c.k, c.k, 3, c.mult],
+        seeds: [31, 32, 33],
+        forward: (x, w) => tf.depthwiseConv2d(x, w, c.stride, c.pad),
+        kernels: { input: "DepthwiseConv2dNativeBackpropInput", filter: "DepthwiseConv2dNativeBackpropFilter" },
+        attrs: { strides: c.stride, pad: c.pad, dilations: 1, dimRoundingMode: undefined },
+      }))
   }
 })
 
@@ -468,10 +445,10 @@ describe("DepthwiseConv2dNative gradient override (wasm vs cpu native kernels)",
 describe("training on wasm", () => {
   it("conv -> relu -> conv with Adam lowers the loss without leaking tensors", async () => {
     await tf.setBackend("wasm")
-    const x = tf.tensor4d(data(2 * 8 * 8 * 3, 41), [2, 8, 8, 3])
-    const target = tf.tensor4d(data(2 * 8 * 8 * 3, 42), [2, 8, 8, 3])
-    const w1 = tf.variable(tf.mul(tf.tensor4d(data(3 * 3 * 3 * 8, 43), [3, 3, 3, 8]), 0.3))
-    const w2 = tf.variable(tf.mul(tf.tensor4d(data(3 * 3 * 8 * 3, 44), [3, 3, 8, 3]), 0.3))
+    const x = tf.tensor4d(pseudoRandom(2 * 8 * 8 * 3, 41), [2, 8, 8, 3])
+    const target = tf.tensor4d(pseudoRandom(2 * 8 * 8 * 3, 42), [2, 8, 8, 3])
+    const w1 = tf.variable(tf.mul(tf.tensor4d(pseudoRandom(3 * 3 * 3 * 8, 43), [3, 3, 3, 8]), 0.3))
+    const w2 = tf.variable(tf.mul(tf.tensor4d(pseudoRandom(3 * 3 * 8 * 3, 44), [3, 3, 8, 3]), 0.3))
     const opt = tf.train.adam(0.02)
     const lossFn = () =>
       tf.mean(
@@ -498,27 +475,18 @@ describe("training on wasm", () => {
 
 // ------------------------------------------------------- threaded wasm (child)
 
-const CHILD_SOURCE = (entry: string) => `
+const CHILD_SOURCE = (entry: string, pseudoRandomModule: string) => `
 import os from "node:os"
 import { initBackend, wasmThreadsActive, activeWasmThreads } from ${JSON.stringify(entry)}
+import { pseudoRandom } from ${JSON.stringify(pseudoRandomModule)}
 const before = { createObjectURL: URL.createObjectURL, cpus: os.cpus, ncpu: os.cpus().length, Blob: globalThis.Blob }
 const info = await initBackend("wasm", { threads: 2 })
 const restored =
   URL.createObjectURL === before.createObjectURL && os.cpus === before.cpus &&
   os.cpus().length === before.ncpu && globalThis.Blob === before.Blob
 const { tf } = info
-// same generator as data() in the test file
-const data = (n, seed) => {
-  const out = new Float32Array(n)
-  let s = seed >>> 0 || 1
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0
-    out[i] = s / 2 ** 31 - 1
-  }
-  return out
-}
-const x = tf.tensor4d(data(2 * 16 * 16 * 8, 51), [2, 16, 16, 8])
-const w = tf.tensor4d(data(3 * 3 * 8 * 16, 52), [3, 3, 8, 16])
+const x = tf.tensor4d(pseudoRandom(2 * 16 * 16 * 8, 51), [2, 16, 16, 8])
+const w = tf.tensor4d(pseudoRandom(3 * 3 * 8 * 16, 52), [3, 3, 8, 16])
 const y = tf.conv2d(x, w, 1, "same")
 const dw = tf.grad((b) => tf.sum(tf.square(tf.conv2d(x, b, 1, "same"))))(w)
 console.log(JSON.stringify({
@@ -531,8 +499,8 @@ console.log(JSON.stringify({
 describe("threaded wasm shim", () => {
   it("runs 2 threads in a child process, matches single-threaded results, restores globals and exits", async () => {
     await tf.setBackend("wasm")
-    const x = tf.tensor4d(data(2 * 16 * 16 * 8, 51), [2, 16, 16, 8])
-    const w = tf.tensor4d(data(3 * 3 * 8 * 16, 52), [3, 3, 8, 16])
+    const x = tf.tensor4d(pseudoRandom(2 * 16 * 16 * 8, 51), [2, 16, 16, 8])
+    const w = tf.tensor4d(pseudoRandom(3 * 3 * 8 * 16, 52), [3, 3, 8, 16])
     const y1 = read(tf.conv2d(x, w, 1, "same"))
     const dw1 = read(tf.grad((b: TF.Tensor) => tf.sum(tf.square(tf.conv2d(x, b as TF.Tensor4D, 1, "same"))))(w))
     tf.dispose([x, w])
@@ -540,7 +508,10 @@ describe("threaded wasm shim", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "backend-threads-test-"))
     try {
       const script = path.join(dir, "child.mts")
-      fs.writeFileSync(script, CHILD_SOURCE(path.join(ROOT, "src/runtime/backend/index.ts")))
+      fs.writeFileSync(
+        script,
+        CHILD_SOURCE(path.join(ROOT, "src/runtime/backend/index.ts"), path.join(ROOT, "test/runtime/pseudo-random.ts")),
+      )
       const started = Date.now()
       const r = spawnSync(process.execPath, ["--import", "tsx", script], { cwd: ROOT, encoding: "utf8", timeout: 45_000 })
       const elapsed = Date.now() - started

@@ -13,7 +13,7 @@ import { NodeRegistry } from "../../src/runtime/NodeRegistry.js"
 import { runPipeline } from "../../src/runtime/run.js"
 import { Seeds } from "../../src/runtime/Seeds.js"
 import { TensorBackend } from "../../src/runtime/TensorBackend.js"
-import { testKinds, testNodesPlugin } from "../fixtures/kinds.js"
+import { testKinds } from "../fixtures/kinds.js"
 
 const text = `version: 1
 name: lazy
@@ -37,13 +37,7 @@ const runWith = async (cache: string, expected: PredictedBackend, actual: Backen
       return initBackend(actual, { threads: 1 })
     }),
   )
-  const layer = Layer.mergeAll(
-    ArtifactStore.layer(cache),
-    EventBus.layer,
-    backend,
-    NodeRegistry.layer([testNodesPlugin]),
-    Seeds.layer(graph.seed),
-  )
+  const layer = Layer.mergeAll(ArtifactStore.layer(cache), EventBus.layer, backend, NodeRegistry.layer(testKinds), Seeds.layer(graph.seed))
   const program = Effect.gen(function* () {
     yield* (yield* EventBus).subscribe((e) => events.push(e))
     return yield* runPipeline(graph, { runId: `r${Math.random().toString(16).slice(2, 8)}` })

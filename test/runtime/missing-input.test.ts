@@ -12,7 +12,7 @@ import { NodeRegistry } from "../../src/runtime/NodeRegistry.js"
 import { planRun, runPipeline } from "../../src/runtime/run.js"
 import { Seeds } from "../../src/runtime/Seeds.js"
 import { TensorBackend } from "../../src/runtime/TensorBackend.js"
-import { testKinds, testNodesPlugin } from "../fixtures/kinds.js"
+import { testKinds } from "../fixtures/kinds.js"
 
 const graph = loadPipeline(
   "p.yaml",
@@ -29,7 +29,7 @@ it("an input removed after planning is reported as not cached, with the way to c
       TensorBackend,
       TensorBackend.make(undefined, () => initBackend("cpu")),
     ),
-    NodeRegistry.layer([testNodesPlugin]),
+    NodeRegistry.layer(testKinds),
     Seeds.layer(graph.seed),
   )
   const events: RunEvent[] = []

@@ -8,12 +8,12 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { describe, expect, it } from "vitest"
-import { initBackend, type BackendInfo } from "../../src/runtime/backend/index.js"
+import { initBackend, type StartedBackend } from "../../src/runtime/backend/index.js"
 import { NATIVE_FILTER_REWRITE_MIN_WORK } from "../../src/runtime/backend/conv-gradients.js"
 import { relativeError } from "../numeric.js"
 import { describeParityWithWasm } from "./parity-suite.js"
 
-const native: { info: BackendInfo } | { missing: string } = await initBackend("tensorflow").then(
+const native: { info: StartedBackend } | { missing: string } = await initBackend("tensorflow").then(
   (info) => ({ info }),
   (error: unknown) => ({ missing: error instanceof Error ? error.message.split("\n")[0]! : String(error) }),
 )
@@ -25,6 +25,33 @@ it.runIf(process.env.PIPE_REQUIRE_NATIVE === "1")("PIPE_REQUIRE_NATIVE=1: the na
 })
 
 describeParityWithWasm("tensorflow", missing)
+
+interface Filled {
+  readonly shape: readonly [number, number, number, number]
+  readonly value: (index: number) => number
+}
+
+const filled = ({ shape, value }: Filled): tf.Tensor4D =>
+  tf.tensor4d(
+    Float32Array.from({ length: shape.reduce((a, b) => a * b) }, (_, i) => value(i)),
+    [...shape],
+  )
+
+/** On backend `name`: the gradients of `loss` with respect to its input x and its filter w, as [dx, dw]. */
+const convGradients = async (
+  name: string,
+  loss: (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor,
+  xFill: Filled,
+  wFill: Filled,
+): Promise<Float32Array[]> => {
+  await tf.setBackend(name)
+  const [x, w] = [filled(xFill), filled(wFill)]
+  // tf.grads passes back the tensors it was given, x and w.
+  const [dx, dw] = tf.grads((a, b) => loss(a as tf.Tensor4D, b as tf.Tensor4D))([x, w])
+  const out = [(await dx!.data()) as Float32Array, (await dw!.data()) as Float32Array]
+  tf.dispose([x, w, dx!, dw!])
+  return out
+}
 
 describe.skipIf(missing !== undefined)(`native TensorFlow specifics${missing ? ` (skipped: ${missing})` : ""}`, () => {
   it("describes itself", () => {
@@ -39,61 +66,36 @@ describe.skipIf(missing !== undefined)(`native TensorFlow specifics${missing ? `
     [32, 64],
   ] as const) {
     it(`conv2d gradients at ${size}x${size}x${channels} (${size * size * channels * channels >= NATIVE_FILTER_REWRITE_MIN_WORK ? "rewritten" : "native"} filter gradient) match wasm`, async () => {
-      const grads = async (name: string) => {
-        await tf.setBackend(name)
-        const x = tf.tensor4d(
-          Float32Array.from({ length: 2 * size * size * channels }, (_, i) => Math.sin(i * 0.7)),
-          [2, size, size, channels],
-        )
-        const w = tf.tensor4d(
-          Float32Array.from({ length: 9 * channels * channels }, (_, i) => Math.cos(i * 0.3) / channels),
-          [3, 3, channels, channels],
-        )
-        const [dx, dw] = tf.grads((a: tf.Tensor4D, b: tf.Tensor4D) => tf.sum(tf.square(tf.conv2d(a, b, [2, 2], "same"))))([x, w])
-        const out = [(await dx!.data()) as Float32Array, (await dw!.data()) as Float32Array]
-        tf.dispose([x, w, dx!, dw!])
-        return out
-      }
-      const reference = await grads("wasm")
-      const other = await grads("tensorflow")
+      const x = { shape: [2, size, size, channels], value: (i: number) => Math.sin(i * 0.7) } as const
+      const w = { shape: [3, 3, channels, channels], value: (i: number) => Math.cos(i * 0.3) / channels } as const
+      const loss = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.sum(tf.square(tf.conv2d(a, b, [2, 2], "same")))
+      const reference = await convGradients("wasm", loss, x, w)
+      const other = await convGradients("tensorflow", loss, x, w)
       reference.forEach((r, i) => expect(relativeError(other[i]!, r), i === 0 ? "dx" : "dw").toBeLessThan(1e-4))
     })
   }
 
   it("trains through convolutions padded on every side (the gradient kernels take only 'valid' and 'same')", async () => {
-    const grads = async (name: string) => {
-      await tf.setBackend(name)
-      const x = tf.tensor4d(
-        Float32Array.from({ length: 2 * 9 * 7 * 3 }, (_, i) => Math.sin(i)),
-        [2, 9, 7, 3],
-      )
-      const w = tf.tensor4d(
-        Float32Array.from({ length: 5 * 5 * 3 * 4 }, (_, i) => Math.cos(i)),
-        [5, 5, 3, 4],
-      )
-      const padded = (a: tf.Tensor4D, b: tf.Tensor4D) =>
-        tf.sum(
-          tf.square(
-            tf.conv2d(
-              tf.pad(a, [
-                [0, 0],
-                [1, 1],
-                [1, 1],
-                [0, 0],
-              ]),
-              b,
-              1,
-              "valid",
-            ),
+    const x = { shape: [2, 9, 7, 3], value: Math.sin } as const
+    const w = { shape: [5, 5, 3, 4], value: Math.cos } as const
+    const padded = (a: tf.Tensor4D, b: tf.Tensor4D) =>
+      tf.sum(
+        tf.square(
+          tf.conv2d(
+            tf.pad(a, [
+              [0, 0],
+              [1, 1],
+              [1, 1],
+              [0, 0],
+            ]),
+            b,
+            1,
+            "valid",
           ),
-        )
-      const [dx, dw] = tf.grads(padded)([x, w])
-      const out = [(await dx!.data()) as Float32Array, (await dw!.data()) as Float32Array]
-      tf.dispose([x, w, dx!, dw!])
-      return out
-    }
-    const reference = await grads("wasm")
-    const other = await grads("tensorflow")
+        ),
+      )
+    const reference = await convGradients("wasm", padded, x, w)
+    const other = await convGradients("tensorflow", padded, x, w)
     reference.forEach((r, i) => expect(relativeError(other[i]!, r)).toBeLessThan(1e-4))
   })
 })

@@ -12,12 +12,12 @@ import os from "node:os"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
-import { initBackend, type BackendInfo } from "../../src/runtime/backend/index.js"
+import { initBackend, type StartedBackend } from "../../src/runtime/backend/index.js"
 import { describeParityWithWasm } from "./parity-suite.js"
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 
-const webgpu: { info: BackendInfo } | { missing: string } = await initBackend("webgpu").then(
+const webgpu: { info: StartedBackend } | { missing: string } = await initBackend("webgpu").then(
   (info) => ({ info }),
   (error: unknown) => ({ missing: error instanceof Error ? error.message.split(/\n|\. /)[0]! : String(error) }),
 )

@@ -11,13 +11,15 @@ import {
 } from "../../src/ui/format.js"
 
 describe("format", () => {
-  it("formats durations at each scale", () => {
-    expect(formatDuration(850)).toBe("850ms")
-    expect(formatDuration(12_345)).toBe("12.3s")
-    expect(formatDuration(59_960)).toBe("1m00s")
-    expect(formatDuration(245_000)).toBe("4m05s")
-    expect(formatDuration(3_720_000)).toBe("1h02m")
-    expect(formatDuration(-1)).toBe("?")
+  it.each([
+    [850, "850ms"],
+    [12_345, "12.3s"],
+    [59_960, "1m00s"],
+    [245_000, "4m05s"],
+    [3_720_000, "1h02m"],
+    [-1, "?"],
+  ])("formats the duration %s ms as %s", (ms, text) => {
+    expect(formatDuration(ms)).toBe(text)
   })
 
   it("formats ETAs in whole seconds", () => {
@@ -35,17 +37,19 @@ describe("format", () => {
     expect(formatRate(undefined, "steps")).toBe("? steps/s")
   })
 
-  it("formats numbers compactly", () => {
-    expect(formatNumber(0.0123456)).toBe("0.0123")
-    expect(formatNumber(12.345)).toBe("12.3")
-    expect(formatNumber(1234.5)).toBe("1235")
-    expect(formatNumber(0.0003)).toBe("3e-4")
-    expect(formatNumber(0.000123456)).toBe("1.23e-4")
-    expect(formatNumber(15_000_000.5)).toBe("1.5e+7")
-    expect(formatNumber(42)).toBe("42")
-    expect(formatNumber(0)).toBe("0")
-    expect(formatNumber(-0.5)).toBe("-0.5")
-    expect(formatNumber(NaN)).toBe("NaN")
+  it.each([
+    [0.0123456, "0.0123"],
+    [12.345, "12.3"],
+    [1234.5, "1235"],
+    [0.0003, "3e-4"],
+    [0.000123456, "1.23e-4"],
+    [15_000_000.5, "1.5e+7"],
+    [42, "42"],
+    [0, "0"],
+    [-0.5, "-0.5"],
+    [NaN, "NaN"],
+  ])("formats the number %s compactly as %s", (n, text) => {
+    expect(formatNumber(n)).toBe(text)
   })
 
   it("draws a clamped fixed-width bar", () => {

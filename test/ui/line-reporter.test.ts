@@ -15,14 +15,14 @@ describe("makeLineReporter", () => {
     const ready = (expected: string): RunEvent => ({
       type: "backend-ready",
       at: T0,
-      backend: { name: "cpu", version: "4.22.0", device: "JS" },
+      backend: { name: "cpu", version: "4.22.0", device: "JS", reason: "chosen with --backend cpu" },
       fingerprint: "cpu/4.22.0/js",
       expected,
       initMs: 1500,
     })
     expect(collect([ready("cpu/4.22.0/js"), ready("wasm/4.22.0/simd")])).toEqual([
-      "[backend] cpu JS started in 1.5s",
-      "[backend] cpu JS started in 1.5s (cpu/4.22.0/js, not the expected wasm/4.22.0/simd: planned again)",
+      "[backend] cpu JS started in 1.5s: chosen with --backend cpu",
+      "[backend] cpu JS started in 1.5s (cpu/4.22.0/js, not the expected wasm/4.22.0/simd: planned again): chosen with --backend cpu",
     ])
   })
 
@@ -32,7 +32,7 @@ describe("makeLineReporter", () => {
     for (const event of sampleRun()) reporter.onEvent(event)
     await reporter.close()
     expect(lines).toEqual([
-      "[run] ffhq-blur run 2026-01-01T00-00-00-ab12 backend wasm (cpu, 4 threads)",
+      "[run] ffhq-blur run 2026-01-01T00-00-00-ab12 backend wasm (cpu, 4 threads): auto: wasm on the CPU",
       "[plan] load: cached",
       "[plan] blur: cached",
       "[plan] train: will run because no cache entry",
@@ -40,7 +40,7 @@ describe("makeLineReporter", () => {
       "[plan] report: will run because upstream sample will run",
       "[cached] load",
       "[cached] blur",
-      "[backend] wasm WASM SIMD, 4 threads started in 480ms",
+      "[backend] wasm WASM SIMD, 4 threads started in 480ms: auto: wasm on the CPU",
       "[start] train",
       "[progress] train 0/500 steps (0%)",
       "[log] train: lr schedule: cosine",

@@ -19,12 +19,12 @@ const node = (state: RunState, id: string): NodeView => {
   return found
 }
 
-const started: RunEvent = {
+const started: Extract<RunEvent, { type: "run-started" }> = {
   type: "run-started",
   at: T0,
   runId: "r1",
   pipeline: { name: "p", file: "p.yaml" },
-  backend: { name: "cpu", version: "1", device: "cpu" },
+  backend: { name: "cpu", version: "1", device: "cpu", reason: "chosen with --backend cpu" },
   nodes: [{ id: "a", kind: "train" }],
 }
 const progress = (at: number, done: number, total?: number): RunEvent => ({ type: "node-progress", at, id: "a", done, total })
@@ -37,10 +37,10 @@ describe("reduceRun", () => {
   })
 
   it("keeps the planned backend and records the started one, where it started", () => {
-    const ready: RunEvent = {
+    const ready: Extract<RunEvent, { type: "backend-ready" }> = {
       type: "backend-ready",
       at: T0 + 1,
-      backend: { name: "wasm", version: "4.22.0", device: "WASM SIMD, 2 threads", threads: 2 },
+      backend: { name: "wasm", version: "4.22.0", device: "WASM SIMD, 2 threads", threads: 2, reason: "chosen with --backend wasm" },
       fingerprint: "wasm/4.22.0/simd",
       expected: "wasm/4.22.0/simd",
       initMs: 300,

@@ -9,7 +9,7 @@ export const sampleRun = (): RunEvent[] => [
     at: T0,
     runId: "2026-01-01T00-00-00-ab12",
     pipeline: { name: "ffhq-blur", file: "pipelines/ffhq-blur.yaml" },
-    backend: { name: "wasm", version: "4.22.0", device: "cpu", threads: 4 },
+    backend: { name: "wasm", version: "4.22.0", device: "cpu", threads: 4, reason: "auto: wasm on the CPU" },
     nodes: [
       { id: "load", kind: "dataset" },
       { id: "blur", kind: "transform" },
@@ -28,7 +28,7 @@ export const sampleRun = (): RunEvent[] => [
   {
     type: "backend-ready",
     at: T0 + 8,
-    backend: { name: "wasm", version: "4.22.0", device: "WASM SIMD, 4 threads", threads: 4 },
+    backend: { name: "wasm", version: "4.22.0", device: "WASM SIMD, 4 threads", threads: 4, reason: "auto: wasm on the CPU" },
     fingerprint: "wasm/4.22.0/simd",
     expected: "wasm/4.22.0/simd",
     initMs: 480,

@@ -11,8 +11,9 @@ export const plan: Command = {
   flags: [...backendFlags, { name: "json", description: "one JSON object per node on stdout" }, ...pipelineFlags],
   run: (args) =>
     Effect.gen(function* () {
-      const graph = yield* loadGraph(args, yield* loadKinds(args))
-      const planned = yield* planRun(graph, {}).pipe(Effect.provide(runtimeLayer(args, graph)))
+      const kinds = yield* loadKinds(args)
+      const graph = yield* loadGraph(args, kinds)
+      const planned = yield* planRun(graph, {}).pipe(Effect.provide(runtimeLayer(args, graph, kinds)))
       const width = Math.max(...planned.map((p) => p.id.length))
       for (const p of planned) {
         if (args.flags.has("json"))

@@ -5,6 +5,7 @@ import { join, relative } from "node:path"
 import { cpus } from "node:os"
 import { didYouMean } from "../../dsl/suggest.js"
 import type { PipelineGraph } from "../../dsl/graph.js"
+import type { NodeKind } from "../../nodes/contract.js"
 import { ArtifactStore } from "../../runtime/ArtifactStore.js"
 import { EventBus } from "../../runtime/EventBus.js"
 import { NodeRegistry } from "../../runtime/NodeRegistry.js"
@@ -15,7 +16,7 @@ import { TensorBackend } from "../../runtime/TensorBackend.js"
 import { chooseReporter, type UiMode } from "../../ui/choose.js"
 import { autoPolicy } from "../auto-policy.js"
 import { choiceFlag, flags, hasFlag, integerFlag, UsageError, type FlagSpec, type ParsedArgs } from "../args.js"
-import { cacheDir, exitCodes, loadGraph, loadKinds, pipelineFlags, pluginPaths } from "../context.js"
+import { cacheDir, exitCodes, loadGraph, loadKinds, pipelineFlags } from "../context.js"
 import type { Command } from "./command.js"
 
 const backends = ["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const
@@ -33,7 +34,7 @@ export const backendFlags: ReadonlyArray<FlagSpec> = [
 /** --threads, default the number of cores, at most 8 (wasm's and native TensorFlow's CPU threads). */
 export const cpuThreads = (args: ParsedArgs): number => integerFlag(args, "threads", 1) ?? Math.min(8, cpus().length)
 
-export const runtimeLayer = (args: ParsedArgs, graph: PipelineGraph) =>
+export const runtimeLayer = (args: ParsedArgs, graph: PipelineGraph, kinds: ReadonlyArray<NodeKind>) =>
   Layer.mergeAll(
     ArtifactStore.layer(cacheDir(args, graph.file)),
     EventBus.layer,
@@ -41,7 +42,7 @@ export const runtimeLayer = (args: ParsedArgs, graph: PipelineGraph) =>
       threads: cpuThreads(args),
       ...autoPolicy(graph),
     }),
-    NodeRegistry.layer(pluginPaths(args)),
+    NodeRegistry.layer(kinds),
     Seeds.layer(graph.seed),
   )
 
@@ -81,7 +82,7 @@ export const run: Command = {
       const kinds = yield* loadKinds(args)
       const graph = yield* loadGraph(args, kinds)
       const selected = selection(args, graph)
-      const layer = runtimeLayer(args, graph)
+      const layer = runtimeLayer(args, graph, kinds)
       const mode: UiMode = hasFlag(args, "json") ? "json" : (choiceFlag(args, "ui", ["auto", "tui", "lines", "json"] as const) ?? "auto")
       return yield* Effect.gen(function* () {
         const store = yield* ArtifactStore

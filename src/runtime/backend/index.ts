@@ -4,7 +4,8 @@
  */
 export { BackendUnavailable, type BackendName } from "./errors.js"
 export { predictBackend, wasmHasSimd, type PredictedBackend } from "./predict.js"
-export { initBackend, type BackendChoice, type BackendInfo, type InitBackendOptions } from "./select.js"
+export type { BackendChoice } from "./choice.js"
+export { initBackend, type StartedBackend, type InitBackendOptions } from "./select.js"
 export { ensureStockGradients } from "./stock-gradients.js"
 export {
   FAST_GRADIENT_BACKENDS,

@@ -4,16 +4,13 @@
  * planned and finished without ever starting a backend.
  */
 import { isResolvable, requireFromHere } from "./paths.js"
-import type { BackendChoice } from "./select.js"
+import { NATIVE_PACKAGES, NATIVE_SETUP_COMMAND, type BackendChoice, type CpuPreference } from "./choice.js"
 import { hardwareVulkanLikely, surveyVulkan } from "./vulkan-survey.js"
 
 /** auto may pick WebGPU: its packages are installed and (on Linux) a GPU's Vulkan driver looks present. */
 const webgpuPlausible = (): boolean =>
   ["@tensorflow/tfjs-backend-webgpu", "webgpu"].every(isResolvable) &&
   (process.platform !== "linux" || hardwareVulkanLikely(surveyVulkan()))
-
-/** Native bindings that `auto` tries before wasm, in order. */
-export const NATIVE_PACKAGES = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"] as const
 
 export interface PredictedBackend {
   readonly name: string
@@ -56,7 +53,7 @@ const predictWasm = (reason: string): PredictedBackend => {
 
 export interface PredictOptions {
   readonly webgpu?: boolean
-  readonly cpu?: { readonly engine: "tensorflow" | "wasm"; readonly why: string }
+  readonly cpu?: CpuPreference
 }
 
 const [GPU_PACKAGE, CPU_PACKAGE] = NATIVE_PACKAGES
@@ -78,7 +75,7 @@ const predictAuto = (options: PredictOptions): PredictedBackend | undefined => {
   const cpu = options.cpu ?? { engine: "tensorflow", why: "the default CPU engine" }
   if (cpu.engine === "wasm") return predictWasm(`auto: wasm on the CPU (${cpu.why})`)
   if (isResolvable(CPU_PACKAGE)) return predictNativeCpu(`auto: native TensorFlow on the CPU (${cpu.why})`)
-  return predictWasm(`auto: wasm, since native TensorFlow is not installed (\`npm run setup:native\` enables it)`)
+  return predictWasm(`auto: wasm, since native TensorFlow is not installed (\`${NATIVE_SETUP_COMMAND}\` enables it)`)
 }
 
 /**

@@ -3,10 +3,11 @@
  *
  * Everything here (and the optional backend packages, which `import
  * "@tensorflow/tfjs-core"` themselves) shares the one `@tensorflow/tfjs-core`
- * that Node resolves from this package, so `BackendInfo.tf` is the instance
+ * that Node resolves from this package, so `StartedBackend.tf` is the instance
  * the backends are registered in.
  */
 import * as tf from "@tensorflow/tfjs-core"
+import type { BackendInfo } from "../../nodes/contract.js"
 import "@tensorflow/tfjs-backend-cpu"
 import { getThreadsCount, setThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm"
 import { BackendUnavailable } from "./errors.js"
@@ -14,35 +15,20 @@ import { registerConvGradients } from "./conv-gradients.js"
 import { registerWasmBatchNorm } from "./wasm-batch-norm.js"
 import { ensureStockGradients } from "./stock-gradients.js"
 import { initialisedBackend } from "./initialised.js"
+import { firstLine, importOptional } from "./optional-module.js"
 import { wasmBinaryDir } from "./paths.js"
-import { NATIVE_PACKAGES, type PredictOptions } from "./predict.js"
+import { NATIVE_PACKAGES, NATIVE_SETUP_COMMAND, type BackendChoice, type CpuPreference } from "./choice.js"
 import { hardwareWebgpuAdapter, initWebgpu, webgpuDevice, webgpuFingerprint, type WebgpuAdapter } from "./webgpu.js"
 import { MAX_WASM_THREADS, releaseWasmThreads, setWasmThreadsActive, withWasmThreadShim } from "./wasm-threads.js"
 
 export { BackendUnavailable } from "./errors.js"
 
-export type BackendChoice = "auto" | "tensorflow" | "webgpu" | "wasm" | "cpu"
-
-export interface BackendInfo {
-  readonly name: "tensorflow" | "webgpu" | "wasm" | "cpu"
-  /** tfjs-core version. */
-  readonly version: string
-  /** Human readable device, e.g. "CUDA", "CPU (libtensorflow)", "WASM SIMD, 2 threads", "JS". */
-  readonly device: string
-  /** wasm only: threads actually used by XNNPACK. */
-  readonly threads?: number
-  /** webgpu only: the adapter is a software rasteriser (lavapipe, llvmpipe, SwiftShader), not a GPU. */
-  readonly softwareEmulation?: boolean
-  /**
-   * Identifies what changes numeric results: backend / tfjs-core version /
-   * device class, e.g. "wasm/4.22.0/simd". The wasm thread count is not part
-   * of it (threaded and single-threaded results are identical).
-   */
-  readonly fingerprint: string
-  /** Why this backend: the choice that was made and, under auto, what decided it. */
-  readonly reason: string
-  readonly tf: typeof tf
-}
+/**
+ * A started backend: what it is (its `fingerprint` is backend / tfjs-core version / device class, e.g.
+ * "wasm/4.22.0/simd"; the wasm thread count is not part of it, threaded and single-threaded results being
+ * identical) and the tfjs-core instance it is registered in.
+ */
+export type StartedBackend = BackendInfo & { readonly tf: typeof tf }
 
 export interface InitBackendOptions {
   /**
@@ -62,7 +48,7 @@ export interface InitBackendOptions {
    * auto only: the CPU engine the pipeline at hand runs faster on, measured (see `autoPolicy` in the CLI), and
    * why; default native TensorFlow. A CUDA device is taken whatever this says.
    */
-  readonly cpu?: PredictOptions["cpu"]
+  readonly cpu?: CpuPreference
 }
 
 // Paths for the .wasm binaries, set once at load so that the wasm backend can
@@ -72,18 +58,10 @@ registerWasmBatchNorm()
 
 const version = tf.version_core
 
-/** Bypass the TypeScript resolver for optional packages that may be absent. */
-const importOptional = (specifier: string): Promise<unknown> => import(specifier)
-
-const errorText = (error: unknown): string => (error instanceof Error ? error.message.split("\n")[0]! : String(error))
-
 const isModuleNotFound = (error: unknown): boolean => {
   const code = (error as { code?: string } | null)?.code
   return code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND"
 }
-
-/** The one command that makes the native engine usable on this machine. */
-export const NATIVE_SETUP_COMMAND = "npm run setup:native"
 
 const TENSORFLOW_HOWTO =
   "The 'tensorflow' backend needs the native TensorFlow binding (@tensorflow/tfjs-node), an optional dependency " +
@@ -111,7 +89,7 @@ const configureNativeEnvironment = (threads: number | undefined): void => {
 const tryNative = async (
   threads: number | undefined,
   packages: readonly string[] = NATIVE_PACKAGES,
-): Promise<{ info: Omit<BackendInfo, "reason"> } | { attempts: NativeAttempt[] }> => {
+): Promise<{ info: Omit<StartedBackend, "reason"> } | { attempts: NativeAttempt[] }> => {
   configureNativeEnvironment(threads)
   const attempts: NativeAttempt[] = []
   for (const pkg of packages) {
@@ -119,7 +97,7 @@ const tryNative = async (
     try {
       binding = (await importOptional(pkg)) as typeof binding
     } catch (error) {
-      attempts.push({ pkg, problem: isModuleNotFound(error) ? "not installed" : `failed to load: ${errorText(error)}` })
+      attempts.push({ pkg, problem: isModuleNotFound(error) ? "not installed" : `failed to load: ${firstLine(error)}` })
       continue
     }
     if (tf.findBackendFactory("tensorflow") == null) {
@@ -134,7 +112,7 @@ const tryNative = async (
     try {
       if (!(await tf.setBackend("tensorflow"))) throw new Error("tf.setBackend('tensorflow') returned false")
     } catch (error) {
-      attempts.push({ pkg, problem: `backend failed to initialise: ${errorText(error)}` })
+      attempts.push({ pkg, problem: `backend failed to initialise: ${firstLine(error)}` })
       continue
     }
     const backend = tf.backend() as { isUsingGpuDevice?: boolean; binding?: { TF_Version?: string } }
@@ -155,7 +133,7 @@ const tryNative = async (
 
 const attemptsText = (attempts: readonly NativeAttempt[]): string => attempts.map((a) => `${a.pkg}: ${a.problem}`).join("; ")
 
-const initTensorflow = async (threads: number | undefined): Promise<BackendInfo> => {
+const initTensorflow = async (threads: number | undefined): Promise<StartedBackend> => {
   const result = await tryNative(threads)
   if ("info" in result) return { ...result.info, reason: "chosen with --backend tensorflow" }
   const details = result.attempts.map((a) => `  ${a.pkg}: ${a.problem}`).join("\n")
@@ -164,7 +142,7 @@ const initTensorflow = async (threads: number | undefined): Promise<BackendInfo>
 
 // ---------------------------------------------------------------- webgpu
 
-const webgpuInfo = (adapter: WebgpuAdapter, reason: string): BackendInfo => ({
+const webgpuInfo = (adapter: WebgpuAdapter, reason: string): StartedBackend => ({
   name: "webgpu",
   reason,
   version,
@@ -184,7 +162,7 @@ const normaliseThreads = (threads: number | undefined): number => {
   return Math.min(MAX_WASM_THREADS, Math.floor(threads))
 }
 
-const initWasm = async (threads: number | undefined, reason: string): Promise<BackendInfo> => {
+const initWasm = async (threads: number | undefined, reason: string): Promise<StartedBackend> => {
   const wanted = normaliseThreads(threads)
   if (initialisedBackend("wasm") != null) {
     const current = getThreadsCount()
@@ -210,7 +188,7 @@ const initWasm = async (threads: number | undefined, reason: string): Promise<Ba
         await init()
       }
     } catch (error) {
-      throw new BackendUnavailable("wasm", `The wasm backend failed to initialise: ${errorText(error)}`, { cause: error })
+      throw new BackendUnavailable("wasm", `The wasm backend failed to initialise: ${firstLine(error)}`, { cause: error })
     }
   } else if (!(await tf.setBackend("wasm"))) {
     throw new BackendUnavailable("wasm", "tf.setBackend('wasm') returned false")
@@ -232,7 +210,7 @@ const initWasm = async (threads: number | undefined, reason: string): Promise<Ba
 
 // ---------------------------------------------------------------- cpu
 
-const initCpu = async (): Promise<BackendInfo> => {
+const initCpu = async (): Promise<StartedBackend> => {
   if (!(await tf.setBackend("cpu"))) throw new BackendUnavailable("cpu", "tf.setBackend('cpu') returned false")
   // Silence tfjs-backend-cpu's one-time "install tfjs-node" banner.
   const backend = tf.backend() as { firstUse?: boolean }
@@ -259,7 +237,7 @@ const initCpu = async (): Promise<BackendInfo> => {
  * fast Conv2D / depthwise gradients (conv-gradients.ts), which only take
  * effect on the wasm and cpu backends.
  */
-export async function initBackend(choice: BackendChoice = "auto", options: InitBackendOptions = {}): Promise<BackendInfo> {
+export async function initBackend(choice: BackendChoice = "auto", options: InitBackendOptions = {}): Promise<StartedBackend> {
   await ensureStockGradients()
   try {
     return await select(choice, options)
@@ -270,7 +248,7 @@ export async function initBackend(choice: BackendChoice = "auto", options: InitB
   }
 }
 
-const select = async (choice: BackendChoice, options: InitBackendOptions): Promise<BackendInfo> => {
+const select = async (choice: BackendChoice, options: InitBackendOptions): Promise<StartedBackend> => {
   switch (choice) {
     case "auto":
       return selectAuto(options)
@@ -303,7 +281,7 @@ const select = async (choice: BackendChoice, options: InitBackendOptions): Promi
  *    on: libtensorflow's kernels win on large tensors, wasm's lower cost per kernel call on small ones), falling
  *    back to wasm, which always works.
  */
-const selectAuto = async (options: InitBackendOptions): Promise<BackendInfo> => {
+const selectAuto = async (options: InitBackendOptions): Promise<StartedBackend> => {
   const cpu = options.cpu ?? { engine: "tensorflow", why: "the default CPU engine" }
   // tfjs-node (CPU) is loaded only when it may be used; tfjs-node-gpu always, since it may find a CUDA device.
   const candidates = cpu.engine === "tensorflow" ? NATIVE_PACKAGES : NATIVE_PACKAGES.filter((p) => p.endsWith("-gpu"))

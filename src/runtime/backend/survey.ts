@@ -5,7 +5,9 @@
  * the CPU and GPU packages, which register the same backend name, never meet in one process.
  */
 import { spawn } from "node:child_process"
-import { NATIVE_SETUP_COMMAND, initBackend, type InitBackendOptions } from "./select.js"
+import { NATIVE_SETUP_COMMAND } from "./choice.js"
+import { initBackend, type InitBackendOptions } from "./select.js"
+import { firstLine } from "./optional-module.js"
 import { isResolvable, requireFromHere } from "./paths.js"
 
 export interface EngineStatus {
@@ -21,8 +23,6 @@ export interface EngineStatus {
   /** The command that makes it available (null when it is, or when nothing in this project can). */
   readonly enable: string | null
 }
-
-const firstLine = (error: unknown): string => (error instanceof Error ? error.message : String(error)).split("\n")[0]!
 
 const PROBE_SOURCE = `
 const [core, pkg] = process.argv.slice(-2)

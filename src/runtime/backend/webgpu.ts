@@ -8,6 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { BackendUnavailable } from "./errors.js"
+import { firstLine, importOptional } from "./optional-module.js"
 import { isResolvable } from "./paths.js"
 import { hardwareVulkanLikely, surveyVulkan, type VulkanSurvey } from "./vulkan-survey.js"
 
@@ -57,9 +58,6 @@ export const webgpuDevice = (a: WebgpuAdapter): string => {
 
 export const webgpuFingerprint = (a: WebgpuAdapter, version: string): string =>
   `webgpu/${version}/${[a.info.vendor || "unknown", a.info.architecture || "unknown"].join("-")}`
-
-const importOptional = (specifier: string): Promise<unknown> => import(specifier)
-const errorText = (error: unknown): string => (error instanceof Error ? error.message.split("\n")[0]! : String(error))
 
 let dawn: Promise<Gpu> | undefined
 let adapter: Promise<WebgpuAdapter | null> | undefined
@@ -118,14 +116,14 @@ export const initWebgpu = async (version: string): Promise<WebgpuAdapter> => {
   try {
     found = await probeAdapter()
   } catch (error) {
-    throw new BackendUnavailable("webgpu", `${WEBGPU_HOWTO}\nLoading Dawn failed: ${errorText(error)}`, { cause: error })
+    throw new BackendUnavailable("webgpu", `${WEBGPU_HOWTO}\nLoading Dawn failed: ${firstLine(error)}`, { cause: error })
   }
   if (found === null) throw new BackendUnavailable("webgpu", noAdapterMessage(survey))
   await registerTfjsWebgpu(version)
   try {
     if (!(await tf.setBackend("webgpu"))) throw new Error("tf.setBackend('webgpu') returned false")
   } catch (error) {
-    throw new BackendUnavailable("webgpu", `The WebGPU adapter (${webgpuDevice(found)}) could not be used: ${errorText(error)}`, {
+    throw new BackendUnavailable("webgpu", `The WebGPU adapter (${webgpuDevice(found)}) could not be used: ${firstLine(error)}`, {
       cause: error,
     })
   }
@@ -143,7 +141,7 @@ const registerTfjsWebgpu = async (version: string): Promise<void> => {
   try {
     await importOptional("@tensorflow/tfjs-backend-webgpu")
   } catch (error) {
-    throw new BackendUnavailable("webgpu", `${WEBGPU_HOWTO}\nLoading failed: ${errorText(error)}`, { cause: error })
+    throw new BackendUnavailable("webgpu", `${WEBGPU_HOWTO}\nLoading failed: ${firstLine(error)}`, { cause: error })
   }
   if (tf.findBackendFactory("webgpu") == null) {
     throw new BackendUnavailable(
