@@ -11,7 +11,6 @@
 import type { PipelineGraph } from "../dsl/graph.js"
 import type { KindSignature } from "../dsl/signature.js"
 import { buildArch, countParameters } from "../dirac/network/arch.js"
-import { isUNetPresetName, resolveUNetArgs, type UNetArgs } from "../dirac/network/config.js"
 import type { InitBackendOptions } from "../runtime/backend/select.js"
 
 /** Networks from this size on go to a GPU under auto (between small-64's 2.7 M and base's 67.7 M parameters). */
@@ -30,18 +29,12 @@ export interface NetworkSize {
   readonly resolution: number
 }
 
-/**
- * The network a node makes: a node with a `model` output names its architecture by a preset (train's `preset`,
- * import-checkpoint's `arch`) and may change it (train's `network`).
- */
 const networkOf = (kind: KindSignature, config: Record<string, unknown>): NetworkSize | undefined => {
-  if (!Object.values(kind.outputs).some((port) => port.type === "model")) return undefined
-  const preset = config.preset ?? config.arch
-  if (typeof preset !== "string" || !isUNetPresetName(preset)) return undefined
-  const overrides = (config.network ?? {}) as Partial<UNetArgs>
   try {
-    const args = resolveUNetArgs(preset, overrides)
-    return { preset, parameters: countParameters(buildArch(args)), resolution: args.img_resolution }
+    const network = kind.network?.(config)
+    return (
+      network && { preset: network.preset, parameters: countParameters(buildArch(network.args)), resolution: network.args.img_resolution }
+    )
   } catch {
     return undefined
   }

@@ -1,3 +1,4 @@
+import type { UNetArgs } from "../dirac/network/config.js"
 import type { DocPath } from "./diagnostics.js"
 import type { InputPort, OutputPort, PortType } from "./ports.js"
 
@@ -39,6 +40,8 @@ export interface KindSignature {
    * made part of the cache key, so that changed data re-runs the node.
    */
   readonly externalFingerprint?: (config: any) => Promise<string>
+  /** The network the node makes (trains or imports), for choosing a backend; it may throw for a bad config. */
+  readonly network?: (config: any) => { readonly preset: string; readonly args: UNetArgs }
   /** Does no heavy tensor work, so it may run while another node holds the backend. */
   readonly sharesBackend?: boolean
 }

@@ -1,7 +1,6 @@
 import type * as tfc from "@tensorflow/tfjs-core"
 import { Data, type Effect, type Option, type Schema } from "effect"
 import type { KindSignature } from "../dsl/signature.js"
-import type { Progress } from "../runtime/events.js"
 
 export type Json = Schema.Json
 
@@ -25,6 +24,15 @@ export interface BackendInfo {
   readonly fingerprint: string
   /** Why this backend was chosen. */
   readonly reason: string
+}
+
+/** How far a node has got, as it reports it (the runtime publishes it as a node-progress event). */
+export interface Progress {
+  readonly done: number
+  readonly total?: number
+  readonly unit?: string
+  readonly scalars?: Readonly<Record<string, number>>
+  readonly message?: string
 }
 
 /** Saved and restored atomically under the node's cache key; survives a killed run, cleared on success. */

@@ -63,6 +63,7 @@ export const importCheckpoint = defineKind({
   config: ImportCheckpointConfig,
   inputs: {},
   outputs: { model: { codec: modelPort, description: "the network and its weights, interchangeable with train's model" } },
+  network: (config) => ({ preset: config.arch, args: resolveUNetArgs(config.arch) }),
   typing: (config) => {
     const r = resolveUNetArgs(config.arch).img_resolution
     return { outputs: { model: { kind: "model", shape: { height: r, width: r, channels: 3 } } } }

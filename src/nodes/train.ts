@@ -173,6 +173,7 @@ export const train = defineKind({
   outputs: { model: { codec: modelPort, description: "the trained network: architecture and weights (EMA weights too when enabled)" } },
   seeded: true,
   backendSensitive: true,
+  network: (config) => ({ preset: config.preset, args: networkArgs(config) }),
   typing: (config, types) => {
     const images = types.images
     const resolution = images?.shape?.height

@@ -1,5 +1,9 @@
 /** The one typed event stream of a run. Every reporter (Ink, plain lines, NDJSON, the run log) consumes it. */
 
+import type { Progress } from "../nodes/contract.js"
+
+export type { Progress }
+
 export interface BackendSummary {
   readonly name: string
   readonly version: string
@@ -15,14 +19,6 @@ export interface NodeSummary {
 }
 
 export type PlanStatus = "cached" | "run"
-
-export interface Progress {
-  readonly done: number
-  readonly total?: number
-  readonly unit?: string
-  readonly scalars?: Readonly<Record<string, number>>
-  readonly message?: string
-}
 
 export interface MemoryDelta {
   readonly tensors: number

@@ -14,7 +14,7 @@ beforeAll(async () => {
 // gradient -4 m (y~ - 2 m y) with respect to y.
 const process = paperInpaintProcess()
 const shape: [number, number, number, number] = [2, 16, 16, 3]
-const double: Denoiser = (y) => tf.mul(y, 2)
+const double: Denoiser = (y) => tf.mul<tf.Tensor4D>(y, 2)
 
 const fixture = () => {
   const y = tf.randomUniform(shape, 0, 1, "float32", 1) as tf.Tensor4D

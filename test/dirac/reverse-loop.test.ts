@@ -11,7 +11,7 @@ beforeAll(async () => {
 
 // x^0 = y + 1 and y_next = y + x^0: from 0 the iterates are 1, 3, 7 and the estimates 1, 2, 4.
 const toy: ReverseProcess = {
-  denoise: (y) => tf.add(y, 1),
+  denoise: (y) => tf.add<tf.Tensor4D>(y, 1),
   sigma: (t) => t,
   guidance: noGuidance,
   update: { step: ({ y, x0 }) => tf.add(y, x0) },

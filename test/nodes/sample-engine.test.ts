@@ -6,6 +6,7 @@ const backend = (name: string, device: string, softwareEmulation?: boolean) => (
   device,
   version: "4.22.0",
   fingerprint: `${name}/4.22.0`,
+  reason: "test",
   ...(softwareEmulation === undefined ? {} : { softwareEmulation }),
 })
 const auto = { engine: "auto" as const, guidance: { step: 0 } }

@@ -1,4 +1,5 @@
 import { Effect, Schema } from "effect"
+import type { UNetArgs } from "../../dirac/network/config.js"
 import type { InputPort, OutputPort, PortType } from "../../dsl/ports.js"
 import type { InputTypes, TypingResult } from "../../dsl/signature.js"
 import type { NodeContext, NodeFailure, NodeKind, PortValue } from "../contract.js"
@@ -64,6 +65,7 @@ export interface KindDefinition<C extends ConfigSchema, I extends Inputs, O exte
   readonly backendSensitive?: boolean
   readonly sharesBackend?: boolean
   readonly externalFingerprint?: (config: C["Type"]) => Promise<string>
+  readonly network?: (config: C["Type"]) => { readonly preset: string; readonly args: UNetArgs }
   readonly run: (ctx: KindContext<C["Type"], I>) => Effect.Effect<TypedOutputs<O>, NodeFailure>
 }
 
@@ -100,6 +102,7 @@ export const defineKind = <C extends ConfigSchema, I extends Inputs, O extends O
     ...(definition.backendSensitive ? { backendSensitive: true } : {}),
     ...(definition.sharesBackend ? { sharesBackend: true } : {}),
     ...(definition.typing ? { typing: (config, types, given) => definition.typing!(decodeConfig(config), typesOf<I>(types), given) } : {}),
+    ...(definition.network ? { network: (config) => definition.network!(decodeConfig(config)) } : {}),
     ...(definition.externalFingerprint ? { externalFingerprint: (config) => definition.externalFingerprint!(decodeConfig(config)) } : {}),
     run: (ctx) =>
       Effect.gen(function* () {
