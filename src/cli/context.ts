@@ -8,6 +8,7 @@ import { loadPipeline } from "../dsl/load.js"
 import { InvalidInput } from "../runtime/errors.js"
 import { builtinKinds } from "../nodes/index.js"
 import type { NodeKind } from "../nodes/contract.js"
+import { didYouMean } from "../dsl/suggest.js"
 import { flag, flags, UsageError, type FlagSpec, type ParsedArgs } from "./args.js"
 
 export const exitCodes = {
@@ -66,6 +67,14 @@ const loadPlugins = (paths: ReadonlyArray<string>): Effect.Effect<NodeKind[], Us
   ).pipe(Effect.map((lists) => lists.flat()))
 
 /** The built-in node kinds and those of the plugins; a plugin's definition of a kind replaces an earlier one. */
+/** The kind named `name`, or a usage error with the nearest names. */
+export const findKind = (kinds: ReadonlyArray<NodeKind>, name: string): Effect.Effect<NodeKind, UsageError> => {
+  const kind = kinds.find((k) => k.kind === name)
+  if (kind) return Effect.succeed(kind)
+  const names = kinds.map((k) => k.kind)
+  return Effect.fail(new UsageError(`unknown node kind '${name}'${didYouMean(name, names)}`))
+}
+
 export const loadKinds = (args: ParsedArgs): Effect.Effect<NodeKind[], UsageError> =>
   loadPlugins(pluginPaths(args)).pipe(Effect.map((plugins) => [...new Map([...builtinKinds, ...plugins].map((k) => [k.kind, k])).values()]))
 

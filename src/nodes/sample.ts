@@ -4,8 +4,8 @@ import { batchToTensor4D } from "../dirac/data/tensor.js"
 import type { ImageSource } from "../dirac/data/types.js"
 import { modelProcessMismatch } from "../dirac/io/checkpoint-expectations.js"
 import { perceptualMetric } from "../dirac/metrics/perceptual/index.js"
-import { diracSample, type SamplerArgs } from "../dirac/sample/sampler.js"
-import { addBatch, emptyTrajectories } from "../dirac/sample/trajectories.js"
+import type { SamplerArgs } from "../dirac/sample/sampler.js"
+import { repeatEach, sampleInBatches, samplingStart, type SampledSet } from "../dirac/sample/batches.js"
 import { writeSampleReport } from "../report/sample-report.js"
 import { decodeMeta, encodeMeta, failure } from "./kit/codec.js"
 import { withDefault } from "./kit/config.js"
@@ -148,8 +148,6 @@ const cleanFor = async (source: ImageSource, ids: ReadonlyArray<string>): Promis
   return batchToTensor4D(await source.load(indices))
 }
 
-const repeatEach = <T>(items: ReadonlyArray<T>, n: number): T[] => items.flatMap((item) => Array.from({ length: n }, () => item))
-
 const REPORT_ROWS = 6
 
 export const sample = defineKind({
@@ -215,55 +213,49 @@ export const sample = defineKind({
           : undefined
       const n = config.samples
       const per = y.shape[1] * y.shape[2] * 3
-      const out = new Float32Array(count * n * per)
-      let state: typeof SampleProgress.Type = { done: 0, trajectories: emptyTrajectories(args.dt, process.sigma(1) ** 2) }
+      const job = {
+        denoiser: engine.denoiser,
+        process,
+        args,
+        y,
+        ids: allIds,
+        count,
+        samples: n,
+        batchSize: config.batch_size,
+        seed: ctx.seed,
+        ...(clean ? { clean: (ids: ReadonlyArray<string>) => cleanFor(clean, ids) } : {}),
+        ...(clean && perceptual ? { perceptual: (a: tf.Tensor4D, b: tf.Tensor4D) => perceptual.distance(a, b) } : {}),
+      }
+      let start = { x: new Float32Array(count * n * per), state: samplingStart(job) }
       const saved = yield* ctx.checkpoints.load
       if (Option.isSome(saved)) {
-        state = yield* decodeProgress(saved.value.meta)
+        const state = yield* decodeProgress(saved.value.meta)
         const partial = yield* Effect.promise(() => saved.value.tensors.x.data())
-        out.set(partial.subarray(0, state.done * n * per))
+        start.x.set(partial.subarray(0, state.done * n * per))
+        start = { x: start.x, state }
         tf.dispose(Object.values(saved.value.tensors))
         yield* ctx.log(`continuing after ${state.done} of ${count} measurements`)
       }
       if (rule) yield* ctx.log(`stopping rule: t_stop ${rule.t_stop}, output ${rule.output}`)
       let lastCheckpoint = Date.now()
-      while (state.done < count) {
-        const size = Math.min(config.batch_size, count - state.done)
-        const ids = allIds.slice(state.done, state.done + size)
-        const batchY = tf.tidy(() =>
-          tf.gather(
-            tf.slice(y, [state.done, 0, 0, 0], [size, -1, -1, -1]),
-            repeatEach(
-              ids.map((_, i) => i),
-              n,
-            ),
-          ),
-        )
-        const cleanBatch = clean ? yield* Effect.tryPromise({ try: () => cleanFor(clean, repeatEach(ids, n)), catch: failure }) : undefined
-        const sampleIds = ids.flatMap((id) => Array.from({ length: n }, (_, s) => `${id}#${s}`))
-        const result = yield* Effect.tryPromise({
-          try: (signal) =>
-            diracSample(engine.denoiser, process, args, {
-              signal,
-              measurements: batchY,
-              ids: sampleIds,
-              seed: ctx.seed,
-              ...(cleanBatch ? { clean: cleanBatch } : {}),
-              ...(cleanBatch && perceptual ? { perceptual: (a: tf.Tensor4D, b: tf.Tensor4D) => perceptual.distance(a, b) } : {}),
-            }),
-          catch: failure,
-        }).pipe(Effect.ensuring(Effect.sync(() => tf.dispose([batchY, ...(cleanBatch ? [cleanBatch] : [])]))))
-        out.set(yield* Effect.promise(() => result.output.data()), state.done * n * per)
-        result.output.dispose()
-        state = { done: state.done + size, trajectories: addBatch(state.trajectories, result.trajectory) }
-        yield* ctx.progress({ done: state.done, total: count, unit: "images", scalars: { steps: result.trajectory.length } })
-        if (state.done < count && Date.now() - lastCheckpoint >= config.checkpoint_seconds * 1000) {
-          const meta = yield* encodeProgress(state)
-          const partial = tf.tensor1d(out.subarray(0, state.done * n * per))
+      const checkpoint = (done: SampledSet) =>
+        Effect.gen(function* () {
+          const meta = yield* encodeProgress(done.state)
+          const partial = tf.tensor1d(done.x.subarray(0, done.state.done * n * per))
           yield* ctx.checkpoints.save({ meta, tensors: { x: partial } }).pipe(Effect.ensuring(Effect.sync(() => partial.dispose())))
           lastCheckpoint = Date.now()
-        }
-      }
+        })
+      const onBatch = (done: SampledSet, steps: number) =>
+        Effect.runPromise(
+          Effect.gen(function* () {
+            yield* ctx.progress({ done: done.state.done, total: count, unit: "images", scalars: { steps } })
+            if (done.state.done < count && Date.now() - lastCheckpoint >= config.checkpoint_seconds * 1000) yield* checkpoint(done)
+          }),
+        )
+      const { x: out, state } = yield* Effect.tryPromise({
+        try: (signal) => sampleInBatches({ ...job, signal }, start, onBatch),
+        catch: failure,
+      })
       const x = tf.tensor4d(out, [count * n, y.shape[1], y.shape[2], 3])
       const spread = n > 1 ? sampleSpread(x, count, n) : {}
       // The report shows the first few measurements only: load no more than those.

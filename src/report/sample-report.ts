@@ -34,7 +34,7 @@ export const writeSampleReport = async (
     ...(cleanData ? [{ title: "target", images: rows.map((i) => image(cleanData, i * n)) }] : []),
   ]
   await writeFile(join(dir, "grid.png"), await labelledGridPng(columns))
-  const series = (metric: string) => ({
+  const curve = (metric: string) => ({
     name: metric,
     points: meanCurve(trajectories, metric).map((v, i) => ({ x: trajectories.t[i], y: v })),
   })
@@ -45,7 +45,7 @@ export const writeSampleReport = async (
       x: "t",
       y: "eps_dc = mean((y~ - A_1(x^0))^2)",
       series: [
-        series("eps_dc"),
+        curve("eps_dc"),
         {
           name: "noise floor sigma_1^2",
           points: [trajectories.t[0] ?? 1, trajectories.t.at(-1) ?? 0].map((t) => ({ x: t, y: trajectories.noiseFloor })),
@@ -53,27 +53,18 @@ export const writeSampleReport = async (
       ],
     }),
   )
-  if (trajectories.metrics.psnr_x0) {
-    await writeFile(
-      join(dir, "psnr.png"),
-      await linePlotPng({
-        title: "Distortion along the reverse process",
-        x: "t",
-        y: "PSNR (dB)",
-        series: [series("psnr_x0"), series("psnr_y")],
-      }),
-    )
-  }
-  if (trajectories.metrics.perceptual_x0) {
-    await writeFile(
-      join(dir, "perception.png"),
-      await linePlotPng({
-        title: "Perception along the reverse process",
-        x: "t",
-        y: "perceptual distance (lower is better)",
-        series: [series("perceptual_x0"), series("perceptual_y")],
-      }),
-    )
+  const along = [
+    { metric: "psnr", file: "psnr.png", title: "Distortion along the reverse process", y: "PSNR (dB)" },
+    {
+      metric: "perceptual",
+      file: "perception.png",
+      title: "Perception along the reverse process",
+      y: "perceptual distance (lower is better)",
+    },
+  ]
+  for (const { metric, file, title, y } of along.filter((a) => trajectories.metrics[`${a.metric}_x0`])) {
+    const series = [curve(`${metric}_x0`), curve(`${metric}_y`)]
+    await writeFile(join(dir, file), await linePlotPng({ title, x: "t", y, series }))
   }
 }
 

@@ -5,7 +5,6 @@ import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { initBackend } from "../../src/runtime/backend/select.js"
 import { readSafetensors, readSafetensorsHeader, writeSafetensors, type RawTensor } from "../../src/dirac/io/safetensors.js"
-import { Rng } from "../../src/dirac/random.js"
 import {
   createUNet,
   forward,
@@ -21,6 +20,7 @@ import {
 } from "../../src/dirac/network/index.js"
 import { fourierFeatures } from "../../src/dirac/network/layers.js"
 import { nhwcSample, songUNetReference } from "./network-reference.js"
+import { randomStateDict } from "../runtime/parity-suite.js"
 
 let dir: string
 
@@ -37,29 +37,8 @@ const images = (b: number, h: number, w: number, seed: number): tf.Tensor4D =>
 const sigmas = (b: number): tf.Tensor1D => tf.tensor1d(Array.from({ length: b }, (_, i) => 0.01 + (0.04 * i) / Math.max(1, b - 1)))
 const maxAbs = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0])
 
-/** Replace every parameter with random values of a sensible scale (torch layout), so that no path is near zero. */
-const randomize = (net: SongUNet, seed: number): void => {
-  const rng = Rng.fromSeed(seed)
-  const sd: Record<string, RawTensor> = {}
-  for (const spec of net.arch.params) {
-    const n = spec.torchShape.reduce((a, b) => a * b, 1)
-    const data = new Float32Array(n)
-    const fanIn = spec.torchShape.length > 1 ? n / spec.torchShape[0] : 1
-    for (let i = 0; i < n; i++) {
-      const z = rng.normal()
-      data[i] =
-        spec.role === "freqs"
-          ? z * 16
-          : spec.role === "norm_weight"
-            ? 1 + 0.2 * z
-            : spec.role.endsWith("bias")
-              ? 0.1 * z
-              : z / Math.sqrt(fanIn)
-    }
-    sd[spec.name] = { dtype: "float32", shape: [...spec.torchShape], data }
-  }
-  loadStateDict(net, sd)
-}
+/** Replace every parameter with random values of a sensible scale, so that no path is near zero. */
+const randomize = (net: SongUNet, seed: number): void => loadStateDict(net, randomStateDict(net, seed))
 
 describe("SongUNet forward", () => {
   it("at initialisation x^0 = y + F with |F| tiny (conv1/proj/aux_conv init 1e-5)", () => {

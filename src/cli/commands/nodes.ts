@@ -1,9 +1,7 @@
 import { Effect } from "effect"
 import { acceptedKinds } from "../../dsl/ports.js"
 import type { NodeKind } from "../../nodes/contract.js"
-import { didYouMean } from "../../dsl/suggest.js"
-import { UsageError } from "../args.js"
-import { commonFlags, exitCodes, loadKinds } from "../context.js"
+import { commonFlags, exitCodes, findKind, loadKinds } from "../context.js"
 import type { Command } from "./command.js"
 
 interface PropertySchema {
@@ -79,16 +77,7 @@ export const nodes: Command = {
         return exitCodes.ok
       }
       if (name) {
-        const kind = kinds.find((k) => k.kind === name)
-        if (!kind)
-          return yield* Effect.fail(
-            new UsageError(
-              `unknown node kind '${name}'${didYouMean(
-                name,
-                kinds.map((k) => k.kind),
-              )}`,
-            ),
-          )
+        const kind = yield* findKind(kinds, name)
         process.stdout.write(`${describeKind(kind)}\n`)
       } else {
         if (kinds.length === 0) process.stdout.write("no node kinds are registered\n")

@@ -1,8 +1,6 @@
 import { Effect } from "effect"
 import { kindSchemaDocument, pipelineSchema } from "../../dsl/schema.js"
-import { didYouMean } from "../../dsl/suggest.js"
-import { UsageError } from "../args.js"
-import { commonFlags, exitCodes, loadKinds } from "../context.js"
+import { commonFlags, exitCodes, findKind, loadKinds } from "../context.js"
 import type { Command } from "./command.js"
 
 export const schema: Command = {
@@ -16,16 +14,7 @@ export const schema: Command = {
     Effect.gen(function* () {
       const kinds = yield* loadKinds(args)
       const name = args.positional[0]
-      const kind = name === undefined ? undefined : kinds.find((k) => k.kind === name)
-      if (name !== undefined && !kind)
-        return yield* Effect.fail(
-          new UsageError(
-            `unknown node kind '${name}'${didYouMean(
-              name,
-              kinds.map((k) => k.kind),
-            )}`,
-          ),
-        )
+      const kind = name === undefined ? undefined : yield* findKind(kinds, name)
       process.stdout.write(`${JSON.stringify(kind ? kindSchemaDocument(kind) : pipelineSchema(kinds, "editor"), null, 2)}\n`)
       return exitCodes.ok
     }),
