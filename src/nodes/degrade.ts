@@ -1,13 +1,12 @@
 import { Effect, Schema } from "effect"
-import * as tf from "@tensorflow/tfjs-core"
-import { batchToTensor4D } from "../dirac/data/tensor.js"
-import { measure } from "../dirac/noise/measurement.js"
+import { measureSource } from "../dirac/noise/measurement.js"
 import type { DegradationFamily } from "../dirac/operators/family.js"
 import { gaussianBlurFamily } from "../dirac/operators/gaussian-blur.js"
 import { inpaintBoxFamily } from "../dirac/operators/inpaint-box.js"
 import { inpaintGaussianFamily } from "../dirac/operators/inpaint-gaussian.js"
 import { degradationProcess, type DegradationProcess } from "../dirac/operators/process.js"
 import { officialBlurSchedule } from "../dirac/operators/official-blur-table.js"
+import { failure } from "./kit/codec.js"
 import { withDefault } from "./kit/config.js"
 import { defineKind } from "./kit/define.js"
 import { imagesPort } from "./ports/images.js"
@@ -118,27 +117,12 @@ export const degrade = defineKind({
       const process = processOf(ctx.config)
       const source = ctx.inputs.images
       if (!source) return { process }
-      const r = source.resolution
-      const perImage = r * r * 3
-      const y = new Float32Array(source.count * perImage)
-      const ids: string[] = []
-      const iterator = source.batches(ctx.config.batch_size)
-      for (;;) {
-        const next = yield* Effect.promise(() => iterator.next())
-        if (next.done) break
-        const batch = next.value
-        const measured = tf.tidy(() => measure(process, batchToTensor4D(batch), batch.ids))
-        y.set(yield* Effect.promise(() => measured.data() as Promise<Float32Array>), ids.length * perImage)
-        measured.dispose()
-        ids.push(...batch.ids)
-        yield* ctx.progress({ done: ids.length, total: source.count, unit: "images" })
-      }
-      const measurements = {
-        ids,
-        sigma: process.sigma(1),
-        process: process.describe(),
-        y: tf.tensor4d(y.subarray(0, ids.length * perImage), [ids.length, r, r, 3]),
-      }
+      const progress = (done: number) => Effect.runPromise(ctx.progress({ done, total: source.count, unit: "images" }))
+      const { ids, y } = yield* Effect.tryPromise({
+        try: () => measureSource(process, source, ctx.config.batch_size, progress),
+        catch: failure,
+      })
+      const measurements = { ids, sigma: process.sigma(1), process: process.describe(), y }
       return { process, measurements }
     }),
 })

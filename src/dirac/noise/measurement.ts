@@ -1,4 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core"
+import { batchToTensor4D } from "../data/tensor.js"
+import type { ImageSource } from "../data/types.js"
 import type { DegradationProcess } from "../operators/process.js"
 import { Rng, seedFromString } from "../random.js"
 
@@ -23,4 +25,25 @@ export const measure = (process: DegradationProcess, x: tf.Tensor4D, ids: readon
     const z = tf.stack(ids.map((id) => measurementNoise(id, [h, w, c]))) as tf.Tensor4D
     return tf.add(clean, tf.mul(z, sigma))
   })
+}
+
+/** Measures every image of a source, `batchSize` at a time: y~ [count, H, W, 3] and the images' ids. */
+export const measureSource = async (
+  process: DegradationProcess,
+  source: ImageSource,
+  batchSize: number,
+  onBatch?: (done: number) => Promise<void>,
+): Promise<{ ids: string[]; y: tf.Tensor4D }> => {
+  const r = source.resolution
+  const perImage = r * r * 3
+  const y = new Float32Array(source.count * perImage)
+  const ids: string[] = []
+  for await (const batch of source.batches(batchSize)) {
+    const measured = tf.tidy(() => measure(process, batchToTensor4D(batch), batch.ids))
+    y.set(await measured.data(), ids.length * perImage)
+    measured.dispose()
+    ids.push(...batch.ids)
+    await onBatch?.(ids.length)
+  }
+  return { ids, y: tf.tensor4d(y.subarray(0, ids.length * perImage), [ids.length, r, r, 3]) }
 }
