@@ -1,10 +1,11 @@
 import { Effect } from "effect"
-import { existsSync } from "node:fs"
-import { readFile } from "node:fs/promises"
+import { constants, existsSync } from "node:fs"
+import { access, mkdir, readFile, stat } from "node:fs/promises"
 import { dirname, join, relative, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import type { PipelineGraph } from "../dsl/graph.js"
 import { loadPipeline } from "../dsl/load.js"
+import { decodePipeline, maxPipelineBytes, tooLarge } from "../dsl/source.js"
 import { InvalidInput } from "../runtime/errors.js"
 import { builtinKinds } from "../nodes/index.js"
 import type { NodeKind } from "../nodes/contract.js"
@@ -48,6 +49,26 @@ export const cacheDir = (args: ParsedArgs, pipelineFile?: string): string =>
       join(projectRoot(pipelineFile ? dirname(pipelineFile) : process.cwd()), ".pipe"),
   )
 
+/** Makes sure a run can write its cache folder, before any work. */
+export const writableCacheDir = (root: string): Effect.Effect<void, UsageError> =>
+  Effect.tryPromise({
+    try: async () => {
+      await mkdir(root, { recursive: true })
+      if (!(await stat(root)).isDirectory()) throw Object.assign(new Error(), { code: "ENOTDIR" })
+      await access(root, constants.W_OK)
+    },
+    catch: (e) => {
+      const code = (e as NodeJS.ErrnoException).code
+      const problem =
+        code === "ENOTDIR" || code === "EEXIST"
+          ? "is a file, or inside one"
+          : code === "EACCES" || code === "EPERM" || code === "EROFS"
+            ? "cannot be written"
+            : `cannot be made (${(e as Error).message})`
+      return new UsageError(`the cache folder ${root} ${problem}; name another with --cache-dir DIR or PIPE_CACHE_DIR`)
+    },
+  })
+
 export const pluginPaths = (args: ParsedArgs): string[] => [
   ...(process.env.PIPE_PLUGINS ?? "").split(":").filter((p) => p.trim() !== ""),
   ...flags(args, "plugin"),
@@ -83,13 +104,17 @@ export const loadGraph = (args: ParsedArgs, kinds: ReadonlyArray<NodeKind>): Eff
   Effect.gen(function* () {
     const file = args.positional[0]
     if (!file) return yield* Effect.fail(new UsageError("missing the pipeline file, e.g. pipelines/quickstart-blur.yaml"))
-    const text = yield* Effect.tryPromise({
-      try: () => readFile(file, "utf8"),
-      catch: (e) =>
-        new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`),
-    })
     const shown = relative(process.cwd(), resolve(file)) || file
-    const { graph, diagnostics } = loadPipeline(shown.startsWith("..") ? resolve(file) : shown, text, kinds, flags(args, "set"))
+    const name = shown.startsWith("..") ? resolve(file) : shown
+    const unreadable = (e: unknown) =>
+      new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`)
+    const size = yield* Effect.tryPromise({ try: () => stat(file).then((s) => s.size), catch: unreadable })
+    if (size > maxPipelineBytes) return yield* Effect.fail(new InvalidInput({ diagnostics: [tooLarge(name, size)] }))
+    const bytes = yield* Effect.tryPromise({ try: () => readFile(file), catch: unreadable })
+    const decoded = decodePipeline(name, bytes)
+    if ("diagnostic" in decoded) return yield* Effect.fail(new InvalidInput({ diagnostics: [decoded.diagnostic] }))
+    const text = decoded.text
+    const { graph, diagnostics } = loadPipeline(name, text, kinds, flags(args, "set"))
     if (!graph || diagnostics.length > 0) return yield* Effect.fail(new InvalidInput({ diagnostics }))
     return graph
   })

@@ -3,7 +3,8 @@ import { buildGraph, type PipelineGraph } from "./graph.js"
 import { interpolate } from "./interpolate.js"
 import { applyOverrides } from "./overrides.js"
 import type { KindSignature } from "./signature.js"
-import { locate, parseSource, type SourceDocument } from "./source.js"
+import { locate, maxAliasCount, parseSource, type SourceDocument } from "./source.js"
+import { visit } from "yaml"
 import { makeValidator } from "./validate.js"
 
 export interface LoadResult {
@@ -28,7 +29,9 @@ export const loadPipeline = (
   const overrideProblems = applyOverrides(source, overrides)
   if (overrideProblems.length > 0) return { diagnostics: overrideProblems }
 
-  const raw = source.doc.toJS() as unknown
+  const js = toPlain(source)
+  if ("diagnostic" in js) return { diagnostics: [js.diagnostic] }
+  const raw = js.value
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
     return { diagnostics: [{ where: `${file}:1:1`, path: "", message: "a pipeline file is a mapping with version, name and nodes" }] }
   }
@@ -62,6 +65,48 @@ export const loadPipeline = (
   const { graph, problems } = buildGraph(resolved as Parameters<typeof buildGraph>[0], file, (k) => byKind.get(k), given)
   for (const problem of problems) report(problem.path, problem.message, problem.atKey)
   return { graph, diagnostics: sorted(diagnostics, source) }
+}
+
+/** The document as plain data; an alias bomb or a value that contains itself is a located mistake. */
+const toPlain = (source: SourceDocument): { value: unknown } | { diagnostic: Diagnostic } => {
+  let value: unknown
+  try {
+    value = source.doc.toJS({ maxAliasCount })
+  } catch (error) {
+    if (!(error instanceof ReferenceError)) throw error
+    const where = firstAlias(source) ?? `${source.file}:1:1`
+    return { diagnostic: { where, path: "", message: `expanding the YAML aliases (*name) here would exceed ${maxAliasCount} copies` } }
+  }
+  const cycle = selfReference(value, [])
+  if (!cycle) return { value }
+  const message = "this value contains itself (an anchor &name used inside its own value): write the value out"
+  return { diagnostic: { where: locate(source, cycle), path: dotted(cycle), message } }
+}
+
+const firstAlias = (source: SourceDocument): string | undefined => {
+  let offset: number | undefined
+  visit(source.doc, {
+    Alias(_, node) {
+      offset = node.range?.[0]
+      return visit.BREAK
+    },
+  })
+  if (offset === undefined) return undefined
+  const { line, col } = source.lines.linePos(offset)
+  return `${source.file}:${line}:${col}`
+}
+
+/** The path of the first value that contains one of its own ancestors. */
+const selfReference = (value: unknown, path: DocPath, ancestors: ReadonlySet<unknown> = new Set()): DocPath | undefined => {
+  if (value === null || typeof value !== "object") return undefined
+  if (ancestors.has(value)) return path
+  const inner = new Set(ancestors).add(value)
+  const entries = Array.isArray(value) ? value.map((v, i) => [i, v] as const) : Object.entries(value)
+  for (const [key, child] of entries) {
+    const found = selfReference(child, [...path, key], inner)
+    if (found) return found
+  }
+  return undefined
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value)

@@ -1,6 +1,6 @@
 import { isMap, parse } from "yaml"
 import { dotted, type Diagnostic } from "./diagnostics.js"
-import type { SourceDocument } from "./source.js"
+import { maxAliasCount, type SourceDocument } from "./source.js"
 import { didYouMean } from "./suggest.js"
 
 const topLevelKeys = new Set(["version", "name", "description", "seed", "params", "nodes"])
@@ -36,7 +36,7 @@ export const applyOverrides = (source: SourceDocument, flags: ReadonlyArray<stri
     }
     let value: unknown
     try {
-      value = parse(assignment.slice(eq + 1))
+      value = parse(assignment.slice(eq + 1), { maxAliasCount })
     } catch (error) {
       problem(`cannot read the value: ${(error as Error).message.split("\n")[0]}`)
       continue

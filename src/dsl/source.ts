@@ -10,17 +10,73 @@ export interface SourceDocument {
   readonly overrides: Map<string, string>
 }
 
+/** Real pipelines are a few KiB; beyond this, parsing and checking would take minutes and gigabytes. */
+export const maxPipelineBytes = 1024 * 1024
+
+/** YAML aliases expanded in a whole document, at most: an alias bomb is refused before it is expanded. */
+export const maxAliasCount = 100
+
+/** A pipeline file's bytes as text: at most `maxPipelineBytes`, UTF-8 without a single invalid byte. */
+export const decodePipeline = (file: string, bytes: Uint8Array): { text: string } | { diagnostic: Diagnostic } => {
+  if (bytes.length > maxPipelineBytes) return { diagnostic: tooLarge(file, bytes.length) }
+  try {
+    return { text: new TextDecoder("utf-8", { fatal: true }).decode(bytes) }
+  } catch {
+    const bad = firstInvalidUtf8(bytes)
+    const before = new TextDecoder("utf-8").decode(bytes.subarray(0, bad)).split("\n")
+    const where = `${file}:${before.length}:${before[before.length - 1].length + 1}`
+    return { diagnostic: { where, path: "", message: "the file is not valid UTF-8 here: save it as UTF-8" } }
+  }
+}
+
+export const tooLarge = (file: string, size: number): Diagnostic => ({
+  where: file,
+  path: "",
+  message: `is ${(size / 1024 / 1024).toFixed(1)} MiB; a pipeline file is at most ${maxPipelineBytes / 1024 / 1024} MiB`,
+})
+
+/** The offset of the first byte that does not decode: the end of the longest prefix that does. */
+const firstInvalidUtf8 = (bytes: Uint8Array): number => {
+  const decodes = (end: number, stream: boolean) => {
+    try {
+      new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(0, end), { stream })
+      return true
+    } catch {
+      return false
+    }
+  }
+  // Binary search allowing an unfinished character at the end, then back to where that character starts.
+  let low = 0
+  let high = bytes.length
+  while (low < high) {
+    const middle = Math.ceil((low + high) / 2)
+    if (decodes(middle, true)) low = middle
+    else high = middle - 1
+  }
+  while (low > 0 && !decodes(low, false)) low--
+  return low
+}
+
 export const parseSource = (file: string, text: string): { source: SourceDocument; diagnostics: Diagnostic[] } => {
   const lines = new LineCounter()
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, keepSourceTokens: false })
+  // yaml's own duplicate-key check is quadratic in a mapping's size; `duplicateKeys` is linear.
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, keepSourceTokens: false, uniqueKeys: false })
   const source: SourceDocument = { file, doc, lines, overrides: new Map() }
-  const diagnostics = [...doc.errors, ...doc.warnings].map((error): Diagnostic => {
-    const { line, col } = lines.linePos(error.pos[0])
-    const path = error.code === "DUPLICATE_KEY" ? duplicatePath(doc, error.pos[0]) : ""
-    const message = error.code === "DUPLICATE_KEY" ? duplicateMessage(path) : firstLine(error.message)
-    return { where: `${file}:${line}:${col}`, path, message }
-  })
-  return { source, diagnostics }
+  const at = (offset: number) => {
+    const { line, col } = lines.linePos(offset)
+    return `${file}:${line}:${col}`
+  }
+  const syntax = [...doc.errors, ...doc.warnings].map((error): Diagnostic => ({
+    where: at(error.pos[0]),
+    path: "",
+    message: firstLine(error.message),
+  }))
+  const duplicates = duplicateKeys(doc.contents, []).map(({ path, offset }) => ({
+    where: at(offset),
+    path,
+    message: duplicateMessage(path),
+  }))
+  return { source, diagnostics: [...syntax, ...duplicates] }
 }
 
 const firstLine = (message: string): string => message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "")
@@ -32,20 +88,20 @@ const duplicateMessage = (path: string): string => {
     : `duplicate key '${parts[parts.length - 1] ?? ""}'`
 }
 
-/** The path of the key that starts at `offset`, found by walking the tree. */
-const duplicatePath = (doc: Document, offset: number): string => {
-  const walk = (node: unknown, path: DocPath): DocPath | undefined => {
-    if (!isMap(node)) return undefined
-    for (const pair of node.items) {
-      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key)
-      const range = (pair.key as YamlNode | null)?.range
-      if (range && range[0] === offset) return [...path, key]
-      const inner = walk(pair.value, [...path, key])
-      if (inner) return inner
+/** Every key given twice in a mapping, with its dotted path and the offset of its second occurrence. */
+const duplicateKeys = (node: unknown, path: DocPath): Array<{ path: string; offset: number }> => {
+  if (isSeq(node)) return node.items.flatMap((item, i) => duplicateKeys(item, [...path, i]))
+  if (!isMap(node)) return []
+  const seen = new Set<string>()
+  return node.items.flatMap((pair) => {
+    const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key)
+    const found = duplicateKeys(pair.value, [...path, key])
+    if (!seen.has(key)) {
+      seen.add(key)
+      return found
     }
-    return undefined
-  }
-  return dotted(walk(doc.contents, []) ?? [])
+    return [{ path: dotted([...path, key]), offset: (pair.key as YamlNode | null)?.range?.[0] ?? 0 }, ...found]
+  })
 }
 
 /** Where a document path is in the file (or on the command line), falling back to its nearest existing parent. */

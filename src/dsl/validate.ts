@@ -13,12 +13,25 @@ export interface SchemaProblem {
 
 /** Compiles the pipeline schema for a set of kinds once; validation fills defaults in place. */
 export const makeValidator = (kinds: ReadonlyArray<KindSignature>) => {
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true })
-  const validate: ValidateFunction = ajv.compile(pipelineSchema(kinds))
+  // strictNumbers: `.inf` and `1e400` (Infinity) are not numbers in a pipeline.
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true, strictNumbers: true })
+  const validate: ValidateFunction = ajv.compile(exactIntegers(pipelineSchema(kinds)))
   return (data: unknown): SchemaProblem[] => {
     if (validate(data)) return []
     return (validate.errors ?? []).flatMap((error) => describe(error, data))
   }
+}
+
+/** Bounds every integer of a schema to those a double holds exactly: 99999999999999999999 is not an integer here. */
+const exactIntegers = (schema: unknown): any => {
+  if (Array.isArray(schema)) return schema.map(exactIntegers)
+  if (schema === null || typeof schema !== "object") return schema
+  const copy: Record<string, unknown> = Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, exactIntegers(v)]))
+  if (copy.type === "integer") {
+    copy.minimum ??= -Number.MAX_SAFE_INTEGER
+    copy.maximum ??= Number.MAX_SAFE_INTEGER
+  }
+  return copy
 }
 
 const pointerToPath = (pointer: string): string[] =>
@@ -32,7 +45,8 @@ const pointerToPath = (pointer: string): string[] =>
 const valueAt = (data: unknown, path: ReadonlyArray<string>): unknown =>
   path.reduce<unknown>((v, k) => (v !== null && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined), data)
 
-const show = (value: unknown): string => (typeof value === "string" ? `'${value}'` : JSON.stringify(value))
+const show = (value: unknown): string =>
+  typeof value === "string" ? `'${value}'` : typeof value === "number" ? String(value) : JSON.stringify(value)
 
 const describe = (error: ErrorObject, data: unknown): SchemaProblem[] => {
   const path = pointerToPath(error.instancePath)

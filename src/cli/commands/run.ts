@@ -16,7 +16,7 @@ import { TensorBackend } from "../../runtime/TensorBackend.js"
 import { chooseReporter, type UiMode } from "../../ui/choose.js"
 import { autoPolicy } from "../auto-policy.js"
 import { choiceFlag, flags, hasFlag, integerFlag, UsageError, type FlagSpec, type ParsedArgs } from "../args.js"
-import { cacheDir, exitCodes, loadGraph, loadKinds, pipelineFlags } from "../context.js"
+import { cacheDir, exitCodes, loadGraph, loadKinds, pipelineFlags, writableCacheDir } from "../context.js"
 import type { Command } from "./command.js"
 
 const backends = ["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const
@@ -82,6 +82,7 @@ export const run: Command = {
       const kinds = yield* loadKinds(args)
       const graph = yield* loadGraph(args, kinds)
       const selected = selection(args, graph)
+      yield* writableCacheDir(cacheDir(args, graph.file))
       const layer = runtimeLayer(args, graph, kinds)
       const mode: UiMode = hasFlag(args, "json") ? "json" : (choiceFlag(args, "ui", ["auto", "tui", "lines", "json"] as const) ?? "auto")
       return yield* Effect.gen(function* () {
