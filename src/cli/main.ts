@@ -101,6 +101,11 @@ const main = async (argv: ReadonlyArray<string>): Promise<number> => {
     process.stdout.write(`${commandHelp(command)}\n`)
     return exitCodes.ok
   }
+  const extra = args.positional[command.maxArguments]
+  if (extra !== undefined) {
+    const hint = /^[^-=][^=]*=/.test(extra) ? `; to override a value, write --set ${extra}` : ` (usage: ${command.usage})`
+    return report(Exit.fail(new UsageError(`unexpected argument '${extra}'${hint}`)), command.name)
+  }
   const fiber = Effect.runFork(Effect.suspend(() => command.run(args)))
   let interrupts = 0
   const onSignal = () => {

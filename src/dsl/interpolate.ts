@@ -13,10 +13,15 @@ export const interpolate = (
   params: Readonly<Record<string, unknown>>,
   report: (path: DocPath, message: string) => void,
   path: DocPath = [],
+  /** Told of each value that is exactly a reference: where, and which reference (`params.steps`). */
+  onReference: (path: DocPath, ref: string) => void = () => {},
 ): unknown => {
   if (typeof value === "string") {
     const single = whole.exec(value)
-    if (single) return resolve(single[1], params, (m) => report(path, m))
+    if (single) {
+      onReference(path, single[1])
+      return resolve(single[1], params, (m) => report(path, m))
+    }
     return value.replace(embedded, (match, ref: string) => {
       const resolved = resolve(ref, params, (m) => report(path, m))
       if (resolved !== null && typeof resolved === "object") {
@@ -26,9 +31,11 @@ export const interpolate = (
       return resolved === undefined ? match : String(resolved)
     })
   }
-  if (Array.isArray(value)) return value.map((item, i) => interpolate(item, params, report, [...path, i]))
+  if (Array.isArray(value)) return value.map((item, i) => interpolate(item, params, report, [...path, i], onReference))
   if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, interpolate(item, params, report, [...path, key])]))
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, interpolate(item, params, report, [...path, key], onReference)]),
+    )
   }
   return value
 }

@@ -3,7 +3,7 @@ import { buildGraph, type PipelineGraph } from "./graph.js"
 import { interpolate } from "./interpolate.js"
 import { applyOverrides } from "./overrides.js"
 import type { KindSignature } from "./signature.js"
-import { locate, maxAliasCount, parseSource, type SourceDocument } from "./source.js"
+import { locate, maxAliasCount, overrideFor, parseSource, type SourceDocument } from "./source.js"
 import { visit } from "yaml"
 import { makeValidator } from "./validate.js"
 
@@ -41,8 +41,13 @@ export const loadPipeline = (
 
   const document = raw as Record<string, unknown>
   const params = isRecord(document.params) ? document.params : {}
+  const references = new Map<string, string>()
+  const onReference = (path: DocPath, ref: string) => references.set(dotted(path), ref)
   const resolved = Object.fromEntries(
-    Object.entries(document).map(([key, value]) => [key, key === "params" ? value : interpolate(value, params, report, [key])]),
+    Object.entries(document).map(([key, value]) => [
+      key,
+      key === "params" ? value : interpolate(value, params, report, [key], onReference),
+    ]),
   )
   if (isRecord(resolved.nodes)) {
     for (const node of Object.values(resolved.nodes)) if (isRecord(node) && node.with === undefined) node.with = {}
@@ -57,7 +62,8 @@ export const loadPipeline = (
   const validate = makeValidator(kinds)
   for (const problem of validate(resolved)) {
     const path = dotted(problem.path)
-    if (!unresolved.some((u) => path === u || path.startsWith(`${u}.`))) report(problem.path, problem.message, problem.atKey)
+    if (!unresolved.some((u) => path === u || path.startsWith(`${u}.`)))
+      report(problem.path, `${problem.message}${fromFlag(source, problem.path, references)}`, problem.atKey)
   }
   if (diagnostics.length > 0) return { diagnostics: sorted(diagnostics, source) }
 
@@ -107,6 +113,17 @@ const selfReference = (value: unknown, path: DocPath, ancestors: ReadonlySet<unk
     if (found) return found
   }
   return undefined
+}
+
+/** ` (the value of ${params.steps}, from --set params.steps=ten)` when a wrong value came from a flag. */
+const fromFlag = (source: SourceDocument, path: DocPath, references: ReadonlyMap<string, string>): string => {
+  for (let n = path.length; n > 0; n--) {
+    const ref = references.get(dotted(path.slice(0, n)))
+    if (ref === undefined) continue
+    const flag = overrideFor(source, ref.split("."))
+    return flag ? ` (the value of \${${ref}}, from ${flag})` : ""
+  }
+  return ""
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value)

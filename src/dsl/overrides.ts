@@ -27,10 +27,17 @@ export const applyOverrides = (source: SourceDocument, flags: ReadonlyArray<stri
     }
     const path = topLevelKeys.has(segments[0]) ? segments : ["nodes", ...segments]
     if (path[0] === "nodes" && path.length > 1) {
-      const nodes = source.doc.get("nodes")
-      const ids = isMap(nodes) ? nodes.items.map((p) => String((p.key as { value?: unknown })?.value ?? p.key)) : []
+      const ids = keysOf(source.doc.get("nodes"))
       if (!ids.includes(path[1])) {
         problem(`no node '${path[1]}' in this pipeline${didYouMean(path[1], ids)}`)
+        continue
+      }
+    }
+    if (path[0] === "params" && path.length > 1) {
+      const names = keysOf(source.doc.get("params"))
+      if (!names.includes(path[1])) {
+        const hint = names.length === 0 ? "; it declares no params" : didYouMean(path[1], names) || ` (it has ${names.join(", ")})`
+        problem(`no parameter '${path[1]}' in this pipeline${hint}`)
         continue
       }
     }
@@ -50,3 +57,6 @@ export const applyOverrides = (source: SourceDocument, flags: ReadonlyArray<stri
   }
   return diagnostics
 }
+
+const keysOf = (node: unknown): string[] =>
+  isMap(node) ? node.items.map((p) => String((p.key as { value?: unknown })?.value ?? p.key)) : []

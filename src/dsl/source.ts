@@ -128,7 +128,7 @@ export const locate = (source: SourceDocument, path: DocPath, options: { key?: b
   return `${source.file}:${line}:${col}`
 }
 
-const overrideFor = (source: SourceDocument, path: DocPath): string | undefined => {
+export const overrideFor = (source: SourceDocument, path: DocPath): string | undefined => {
   for (let n = path.length; n > 0; n--) {
     const flag = source.overrides.get(dotted(path.slice(0, n)))
     if (flag) return flag

@@ -120,6 +120,26 @@ describe("loadPipeline", () => {
   })
 })
 
+describe("--set on params", () => {
+  it("must name a declared parameter, with did-you-mean", () => {
+    expect(messages(valid, ["params.sise=16"])).toEqual([
+      "--set params.sise=16 no parameter 'sise' in this pipeline (did you mean 'size'?)",
+    ])
+    expect(messages(valid, ["params.colour=1"])).toEqual([
+      "--set params.colour=1 no parameter 'colour' in this pipeline (it has size, value)",
+    ])
+    const bare = "version: 1\nname: x\nnodes:\n  a: { use: make }\n"
+    expect(messages(bare, ["params.size=1"])).toEqual(["--set params.size=1 no parameter 'size' in this pipeline; it declares no params"])
+  })
+
+  it("names the flag when a parameter it set is wrong where it is used", () => {
+    expect(messages(valid, ["params.size=ten"])).toEqual([
+      "p.yaml:7:33 nodes.a.with.size: must be integer; got string 'ten' (the value of ${params.size}, from --set params.size=ten)",
+      "p.yaml:8:33 nodes.b.with.size: must be integer; got string 'ten' (the value of ${params.size}, from --set params.size=ten)",
+    ])
+  })
+})
+
 describe("the load node's sources", () => {
   const check = (withConfig: string) =>
     loadPipeline("p.yaml", `version: 1\nname: t\nnodes:\n  images: { use: load, with: ${withConfig} }\n`, builtinKinds).diagnostics.map(

@@ -65,6 +65,17 @@ describe("pipe validate", () => {
     expect(pipe(ws, ["validate", "p.yaml", "--sett", "x=1"]).stderr).toContain("unknown option '--sett' (did you mean 'set'?)")
     expect(pipe(ws, ["valdate"]).stderr).toContain("unknown command 'valdate' (did you mean 'validate'?)")
   })
+
+  it("refuses arguments it would ignore: a Hydra-style override suggests --set", () => {
+    const ws = workspace()
+    ws.write("p.yaml", good)
+    const hydra = pipe(ws, ["plan", "p.yaml", "a.with.size=8"])
+    expect(hydra).toMatchObject({ code: 2, stdout: "" })
+    expect(hydra.stderr).toContain("pipe plan: unexpected argument 'a.with.size=8'; to override a value, write --set a.with.size=8")
+    expect(pipe(ws, ["validate", "p.yaml", "other.yaml"]).stderr).toContain(
+      "pipe validate: unexpected argument 'other.yaml' (usage: pipe validate FILE [--set PATH=VALUE]...)",
+    )
+  })
 })
 
 describe("pipe graph, nodes, schema, help", () => {

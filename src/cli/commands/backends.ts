@@ -31,6 +31,7 @@ export const backends: Command = {
   name: "backends",
   summary: "list the tensor engines, whether each works here, and how to enable the others",
   usage: "pipe backends [FILE] [--json]",
+  maxArguments: 1,
   flags: [
     { name: "json", description: "a JSON array of { name, available, version, device, reason, enable } (and auto, for a pipeline)" },
     { name: "threads", value: "N", description: "CPU threads, as for pipe run" },

@@ -25,6 +25,7 @@ export const cache: Command = {
   name: "cache",
   summary: "list, verify or garbage-collect the cache",
   usage: "pipe cache ls|verify|gc [--cache-dir DIR]",
+  maxArguments: 1,
   flags: [{ name: "checkpoints", description: "gc: also delete checkpoints of unfinished nodes" }, ...commonFlags],
   details: [
     "ls      every stored artifact: key, pipeline, node, size, date",

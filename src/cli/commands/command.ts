@@ -5,6 +5,8 @@ export interface Command {
   readonly name: string
   readonly summary: string
   readonly usage: string
+  /** The most positional arguments it takes (a pipeline file, a kind...); more are a usage error. */
+  readonly maxArguments: number
   readonly flags: ReadonlyArray<FlagSpec>
   readonly details?: string
   /** Resolves to the process exit code. */

@@ -51,6 +51,7 @@ export const convert: Command = {
   name: "convert",
   summary: "convert a DiracDiffusion checkpoint (.ckpt) or a model to safetensors or ONNX, without Python",
   usage: "pipe convert IN.ckpt|IN.safetensors OUT.safetensors|OUT.onnx [--arch PRESET] [--weights raw|ema]",
+  maxArguments: 2,
   flags: [
     { name: "arch", value: "PRESET", description: ".ckpt: the network preset (default: the checkpoint's model_arch, else base)" },
     {

@@ -40,6 +40,7 @@ export const graph: Command = {
   name: "graph",
   summary: "print the pipeline's graph as Mermaid or Graphviz dot",
   usage: "pipe graph FILE [--format mermaid|dot]",
+  maxArguments: 1,
   flags: [{ name: "format", value: "FORMAT", description: "mermaid (default) or dot" }, ...pipelineFlags],
   run: (args) =>
     Effect.gen(function* () {

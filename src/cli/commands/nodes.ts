@@ -67,6 +67,7 @@ export const nodes: Command = {
   name: "nodes",
   summary: "list node kinds, or show one kind's ports and config",
   usage: "pipe nodes [KIND] [--markdown]",
+  maxArguments: 1,
   flags: [{ name: "markdown", description: "all kinds as the Markdown of README.md's node reference" }, ...commonFlags],
   run: (args) =>
     Effect.gen(function* () {

@@ -8,6 +8,7 @@ export const plan: Command = {
   name: "plan",
   summary: "say, for each node, 'cached' or why it will run",
   usage: "pipe plan FILE [--set PATH=VALUE]... [--backend NAME]",
+  maxArguments: 1,
   flags: [...backendFlags, { name: "json", description: "one JSON object per node on stdout" }, ...pipelineFlags],
   run: (args) =>
     Effect.gen(function* () {

@@ -65,6 +65,7 @@ export const run: Command = {
   name: "run",
   summary: "check a pipeline, then run what is not cached",
   usage: "pipe run FILE [options]",
+  maxArguments: 1,
   flags: [
     ...backendFlags,
     { name: "only", value: "NODE", repeatable: true, description: "run just this node (its inputs must be cached)" },

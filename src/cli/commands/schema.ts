@@ -7,6 +7,7 @@ export const schema: Command = {
   name: "schema",
   summary: "print the JSON Schema of pipeline files, or of one kind's config",
   usage: "pipe schema [KIND]",
+  maxArguments: 1,
   flags: commonFlags,
   details:
     "One self-contained document (draft-07) that accepts ${params.NAME} references where values go. Editors: put '# yaml-language-server: $schema=../schemas/pipeline.schema.json' at the top of a pipeline file.",

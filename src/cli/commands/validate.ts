@@ -6,6 +6,7 @@ export const validate: Command = {
   name: "validate",
   summary: "check a pipeline file without running anything",
   usage: "pipe validate FILE [--set PATH=VALUE]...",
+  maxArguments: 1,
   flags: pipelineFlags,
   details: "Reports every problem with file:line:col. Exit codes: 0 valid, 2 invalid.",
   run: (args) =>

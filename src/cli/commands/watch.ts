@@ -56,6 +56,7 @@ export const watch: Command = {
   name: "watch",
   summary: "follow a running or finished run from another terminal",
   usage: "pipe watch [RUN] [--cache-dir DIR]",
+  maxArguments: 1,
   flags: [{ name: "ui", value: "MODE", description: "auto, tui, lines or json" }, ...commonFlags],
   details: "RUN is a run id or its prefix; the latest run by default. Exit codes: 0 the run succeeded, 1 it failed or stopped.",
   run: (args) =>
