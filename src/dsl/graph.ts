@@ -88,7 +88,8 @@ export const buildGraph = (
         continue
       }
       const refs = [value].flat().map((text, i) => parseRef(text, Array.isArray(value) ? [...path, i] : path, doc.nodes, lookup, problems))
-      if (refs.every((r): r is PortRef => r !== undefined)) inputs[port] = Array.isArray(value) ? refs : refs[0]
+      // A port that takes a list takes a single reference as a list of one.
+      if (refs.every((r): r is PortRef => r !== undefined)) inputs[port] = spec.many ? refs : refs[0]
     }
     for (const [port, spec] of Object.entries(kind.inputs)) {
       if (spec.required !== false && !(port in (raw.in ?? {}))) {

@@ -41,6 +41,8 @@ export interface PortType {
   readonly shape?: ImageShape
   /** Value range of pixels, e.g. [0, 1]. */
   readonly range?: readonly [number, number]
+  /** Trajectories: the per-step metrics recorded, e.g. eps_dc, psnr_x0. */
+  readonly metrics?: ReadonlyArray<string>
 }
 
 export interface InputPort {

@@ -12,6 +12,7 @@ import { defineKind } from "./kit/define.js"
 import { imagesPort } from "./ports/images.js"
 import { measurementsPort } from "./ports/measurements.js"
 import { processPort } from "./ports/process.js"
+import type { ImageShape } from "../dsl/ports.js"
 
 const positive = (description: string, value: number) =>
   withDefault(Schema.Finite.check(Schema.isGreaterThan(0)).annotate({ description }), value)
@@ -88,6 +89,15 @@ const configErrors = (config: DegradeConfig) => {
   return errors
 }
 
+/** A box as large as the images masks all of them at t = 1: nothing is left to reconstruct from. */
+const boxErrors = (config: DegradeConfig, shape: ImageShape | undefined) => {
+  const side = Math.min(shape?.height ?? Infinity, shape?.width ?? Infinity)
+  if (config.operator !== "inpaint-box" || config.box_size < side) return []
+  return [
+    { path: ["with", "box_size"], message: `must be smaller than the images (${shape?.height}x${shape?.width}), or it masks all of them` },
+  ]
+}
+
 export const degrade = defineKind({
   kind: "degrade",
   version: 1,
@@ -107,7 +117,7 @@ export const degrade = defineKind({
   defaultOutput: "process",
   backendSensitive: true,
   typing: (config, types) => ({
-    errors: configErrors(config),
+    errors: [...configErrors(config), ...boxErrors(config, types.images?.shape)],
     ...(types.images
       ? { outputs: { measurements: { kind: "measurements", shape: types.images.shape } } }
       : { absent: { measurements: "connect images to its 'images' input" } }),

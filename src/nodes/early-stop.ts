@@ -2,6 +2,7 @@ import { Effect, Schema } from "effect"
 import { mkdir, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { chooseStop, lowerIsBetter } from "../dirac/sample/trajectories.js"
+import { didYouMean } from "../dsl/suggest.js"
 import { linePlotPng } from "../report/plot.js"
 import { failure } from "./kit/codec.js"
 import { withDefault } from "./kit/config.js"
@@ -39,6 +40,25 @@ export const criterionMetric = (config: EarlyStopConfig): { metric: string; mode
   return { metric, mode: config.mode ?? (lowerIsBetter(metric) ? "min" : "max") }
 }
 
+/** A criterion with no metric, or one the upstream sample node does not record (when its typing says what it records). */
+const criterionErrors = (config: EarlyStopConfig, recorded: ReadonlyArray<string> | undefined) => {
+  if (config.criterion === "metric" && config.metric === undefined)
+    return [{ path: ["with", "criterion"], message: "criterion: metric needs the metric to judge by: add metric: NAME, e.g. ssim_x0" }]
+  const { metric } = criterionMetric(config)
+  if (recorded === undefined || recorded.includes(metric)) return []
+  const why = /^perceptual_(x0|y)$/.test(metric)
+    ? "; the sample node records a perceptual distance only with clean images and perceptual other than none"
+    : /^(psnr|ssim)_(x0|y)$/.test(metric)
+      ? "; the sample node records PSNR and SSIM only when clean images are connected to its images input"
+      : didYouMean(metric, recorded)
+  return [
+    {
+      path: ["with", config.criterion === "metric" ? "metric" : "criterion"],
+      message: `the trajectories record ${recorded.join(", ")}, not ${metric}${why}`,
+    },
+  ]
+}
+
 export const earlyStop = defineKind({
   kind: "early-stop",
   version: 1,
@@ -56,6 +76,7 @@ export const earlyStop = defineKind({
     rule: { codec: stoppingRulePort, description: "t_stop and the output (x0 or y) for a sample node's 'stop' input" },
   },
   sharesBackend: true,
+  typing: (config, types) => ({ errors: criterionErrors(config, types.trajectories?.metrics) }),
   run: (ctx) =>
     Effect.gen(function* () {
       const { trajectories } = ctx.inputs

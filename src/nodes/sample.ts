@@ -150,6 +150,13 @@ const cleanFor = async (source: ImageSource, ids: ReadonlyArray<string>): Promis
 
 const REPORT_ROWS = 6
 
+/** The per-step metrics a run records: eps_dc always; with clean images PSNR, SSIM and a perceptual distance. */
+const recordedMetrics = (clean: boolean, perceptual: boolean): string[] => [
+  "eps_dc",
+  ...(clean ? ["psnr_x0", "ssim_x0", "psnr_y", "ssim_y"] : []),
+  ...(clean && perceptual ? ["perceptual_x0", "perceptual_y"] : []),
+]
+
 export const sample = defineKind({
   kind: "sample",
   version: 1,
@@ -189,7 +196,10 @@ export const sample = defineKind({
       measurements: { kind: "measurements", shape: types.model?.shape },
       images: { kind: "images", shape: types.measurements?.shape },
     },
-    outputs: { reconstructions: { kind: "reconstructions", shape: types.measurements?.shape, range: [0, 1] } },
+    outputs: {
+      reconstructions: { kind: "reconstructions", shape: types.measurements?.shape, range: [0, 1] },
+      trajectories: { kind: "trajectories", metrics: recordedMetrics(types.images !== undefined, config.perceptual !== "none") },
+    },
   }),
   run: (ctx) =>
     Effect.gen(function* () {

@@ -1,0 +1,57 @@
+import { readdirSync, readFileSync } from "node:fs"
+import { join } from "node:path"
+import { describe, expect, it } from "vitest"
+import { formatDiagnostic } from "../../src/dsl/diagnostics.js"
+import { loadPipeline } from "../../src/dsl/load.js"
+import { builtinKinds } from "../../src/nodes/index.js"
+import { testKinds } from "../fixtures/kinds.js"
+
+const file = "pipelines/quickstart-inpaint.yaml"
+const quickstart = readFileSync(file, "utf8")
+const check = (overrides: string[]) => loadPipeline(file, quickstart, builtinKinds, overrides)
+const problems = (overrides: string[]) => check(overrides).diagnostics.map(formatDiagnostic)
+
+describe("checks made when typing, not at run time", () => {
+  it("takes a single reference on a port of several as a list of one", () => {
+    const single =
+      "version: 1\nname: x\nnodes:\n  a: { use: make }\n  c: { use: count, in: { in: a } }\n  all: { use: collect, in: { items: c } }\n"
+    const { graph, diagnostics } = loadPipeline("p.yaml", single, testKinds)
+    expect(diagnostics).toEqual([])
+    expect(graph!.nodes.get("all")!.inputs.items).toEqual([{ node: "c", port: "total" }])
+    const scores = check(["scores.in.reconstructions=distortion_optimised"]).graph!.nodes.get("scores")!
+    expect(scores.inputs.reconstructions).toEqual([{ node: "distortion_optimised", port: "reconstructions" }])
+  })
+
+  it("refuses early-stop on criterion metric without naming the metric", () => {
+    expect(problems(["distortion_rule.with.criterion=metric"])).toEqual([
+      "--set distortion_rule.with.criterion=metric nodes.distortion_rule.with.criterion: criterion: metric needs the metric to judge by: add metric: NAME, e.g. ssim_x0",
+    ])
+    expect(problems(["distortion_rule.with.criterion=metric", "distortion_rule.with.metric=ssim_x0"])).toEqual([])
+  })
+
+  it("refuses an inpainting box as large as the images it masks", () => {
+    const box = (size: number) => ["test.with.operator=inpaint-box", `test.with.box_size=${size}`, "test.with.w_max=50"]
+    expect(problems(box(32))).toEqual([
+      "--set test.with.box_size=32 nodes.test.with.box_size: must be smaller than the images (32x32), or it masks all of them",
+    ])
+    expect(problems(box(31))).toEqual([])
+  })
+})
+
+describe("early-stop's metric is one the sample node records", () => {
+  it("suggests the metric meant, and says why a metric is not recorded", () => {
+    expect(problems(["distortion_rule.with.criterion=metric", "distortion_rule.with.metric=ssim_xo"])).toEqual([
+      "--set distortion_rule.with.metric=ssim_xo nodes.distortion_rule.with.metric: the trajectories record eps_dc, psnr_x0, ssim_x0, psnr_y, ssim_y, perceptual_x0, perceptual_y, not ssim_xo (did you mean 'ssim_x0'?)",
+    ])
+    expect(problems(["validation_run.with.perceptual=none"])).toEqual([
+      "pipelines/quickstart-inpaint.yaml:43:109 nodes.perception_rule.with.criterion: the trajectories record eps_dc, psnr_x0, ssim_x0, psnr_y, ssim_y, not perceptual_y; the sample node records a perceptual distance only with clean images and perceptual other than none",
+    ])
+  })
+
+  it("accepts every shipped pipeline", () => {
+    for (const name of readdirSync("pipelines").filter((f) => f.endsWith(".yaml"))) {
+      const path = join("pipelines", name)
+      expect(loadPipeline(path, readFileSync(path, "utf8"), builtinKinds).diagnostics, path).toEqual([])
+    }
+  })
+})
