@@ -59,7 +59,8 @@ const report = (exit: Exit.Exit<number, unknown>, command: string): number => {
     return exitCodes.invalid
   }
   if (error?._tag === "BackendError" || error?._tag === "DataUnavailable") {
-    process.stderr.write(`pipe: ${error.message}\n`)
+    const lines = error._tag === "DataUnavailable" ? (error.message ?? "").split("\n") : [error.message]
+    for (const line of lines) process.stderr.write(`pipe: ${line}\n`)
     return exitCodes.invalid
   }
   if (error?._tag === "StoreError") {

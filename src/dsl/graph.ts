@@ -16,7 +16,13 @@ export interface GraphNode {
   readonly config: Readonly<Record<string, unknown>>
   readonly inputs: Readonly<Record<string, PortRef | ReadonlyArray<PortRef>>>
   readonly outputTypes: Readonly<Record<string, PortType>>
+  /** Config keys whose value was a `${params.NAME}` reference: key -> `params.NAME` (what to `--set` to change it). */
+  readonly referenced?: Readonly<Record<string, string>>
 }
+
+/** What to `--set` to change a node's config key: the parameter it came from, or the key itself. */
+export const settingOf = (node: Pick<GraphNode, "id" | "referenced">, key: string): string =>
+  node.referenced?.[key] ?? `${node.id}.with.${key}`
 
 export interface PipelineGraph {
   readonly name: string
@@ -49,6 +55,8 @@ export const buildGraph = (
   file: string,
   lookup: KindLookup,
   given: ReadonlyMap<string, ReadonlySet<string>> = new Map(),
+  /** Dotted document path -> the `${...}` reference its value was, e.g. `nodes.a.with.root` -> `params.data`. */
+  references: ReadonlyMap<string, string> = new Map(),
 ): { graph?: PipelineGraph; problems: GraphProblem[] } => {
   const problems: GraphProblem[] = []
   const ids = Object.keys(doc.nodes)
@@ -148,7 +156,11 @@ export const buildGraph = (
     const outputTypes = Object.fromEntries(
       Object.entries(kind.outputs).map(([port, spec]) => [port, typing.outputs?.[port] ?? { kind: spec.type }]),
     )
-    nodes.set(id, { id, kind, config: raw.with, inputs, outputTypes })
+    const prefix = `nodes.${id}.with.`
+    const referenced = Object.fromEntries(
+      [...references].filter(([path]) => path.startsWith(prefix)).map(([path, ref]) => [path.slice(prefix.length), ref]),
+    )
+    nodes.set(id, { id, kind, config: raw.with, inputs, outputTypes, referenced })
   }
   if (problems.length > 0) return { problems }
   return { graph: { name: doc.name, description: doc.description, seed: doc.seed, file, nodes, order }, problems }

@@ -68,7 +68,7 @@ export const loadPipeline = (
   if (diagnostics.length > 0) return { diagnostics: sorted(diagnostics, source) }
 
   const byKind = new Map(kinds.map((k) => [k.kind, k]))
-  const { graph, problems } = buildGraph(resolved as Parameters<typeof buildGraph>[0], file, (k) => byKind.get(k), given)
+  const { graph, problems } = buildGraph(resolved as Parameters<typeof buildGraph>[0], file, (k) => byKind.get(k), given, references)
   for (const problem of problems) report(problem.path, problem.message, problem.atKey)
   return { graph, diagnostics: sorted(diagnostics, source) }
 }

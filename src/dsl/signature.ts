@@ -39,7 +39,8 @@ export interface KindSignature {
    * A fingerprint of what the node reads from outside the graph (files, folders), computed before planning and
    * made part of the cache key, so that changed data re-runs the node.
    */
-  readonly externalFingerprint?: (config: any) => Promise<string>
+  /** `setting(key)`: what to `--set` to change a config key (`params.data`, or `NODE.with.root`), for messages. */
+  readonly externalFingerprint?: (config: any, setting: (key: string) => string) => Promise<string>
   /** The network the node makes (trains or imports), for choosing a backend; it may throw for a bad config. */
   readonly network?: (config: any) => { readonly preset: string; readonly args: UNetArgs }
   /** Does no heavy tensor work, so it may run while another node holds the backend. */

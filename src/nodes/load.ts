@@ -63,7 +63,8 @@ const published: Partial<Record<FolderLayout, string>> = {
   imagenet: "Expected: train/<class>/*.JPEG and val/<class>/*.JPEG. ImageNet (ILSVRC2012) is published at image-net.org after registration",
 }
 
-export const openLoadSource = async (config: LoadConfig): Promise<ImageSource> => {
+/** `setting(key)`: what to `--set` to change a config key, for the hint that says how to name the folder. */
+export const openLoadSource = async (config: LoadConfig, setting: (key: string) => string): Promise<ImageSource> => {
   if (config.source === "synthetic") {
     return new SyntheticSource({ seed: config.seed, resolution: config.resolution, ...syntheticRange(config) })
   }
@@ -84,7 +85,7 @@ export const openLoadSource = async (config: LoadConfig): Promise<ImageSource> =
   } catch (error) {
     const hint = published[config.layout]
     throw new Error(
-      `${error instanceof Error ? error.message : String(error)}${hint ? `. ${hint}; nothing is downloaded: pass its folder with --set, e.g. --set params.data=/path/to/it` : ""}`,
+      `${error instanceof Error ? error.message : String(error)}${hint ? `. ${hint}; nothing is downloaded: pass its folder with --set ${setting("root")}=/path/to/it` : ""}`,
     )
   }
 }
@@ -123,12 +124,12 @@ export const load = defineKind({
         : []),
     ],
   }),
-  externalFingerprint: async (config) =>
-    config.source === "synthetic" ? SYNTHETIC_GENERATOR_VERSION : (await openLoadSource(config)).fingerprint(),
+  externalFingerprint: async (config, setting) =>
+    config.source === "synthetic" ? SYNTHETIC_GENERATOR_VERSION : (await openLoadSource(config, setting)).fingerprint(),
   sharesBackend: true,
   run: (ctx) =>
     Effect.gen(function* () {
-      const source = yield* Effect.tryPromise({ try: () => openLoadSource(ctx.config), catch: failure })
+      const source = yield* Effect.tryPromise({ try: () => openLoadSource(ctx.config, (key) => `${ctx.id}.with.${key}`), catch: failure })
       if (source.count === 0) return yield* Effect.fail(failure(new Error("the selection is empty: check from, to and limit")))
       yield* ctx.log(`${source.count} images at ${source.resolution}x${source.resolution} (${source.kind})`)
       return { images: source }

@@ -30,9 +30,11 @@ export class BackendError extends Data.TaggedError("BackendError")<{ readonly re
   }
 }
 
-/** A node's external data (a folder of images) cannot be read: found before any work starts. */
-export class DataUnavailable extends Data.TaggedError("DataUnavailable")<{ readonly node: string; readonly reason: string }> {
+/** Nodes' external data (folders of images) that cannot be read: all found before any work starts. */
+export class DataUnavailable extends Data.TaggedError("DataUnavailable")<{
+  readonly missing: ReadonlyArray<{ readonly node: string; readonly reason: string }>
+}> {
   override get message() {
-    return `node '${this.node}': ${this.reason}`
+    return this.missing.map(({ node, reason }) => `node '${node}': ${reason}`).join("\n")
   }
 }

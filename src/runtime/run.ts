@@ -2,7 +2,7 @@ import { Effect } from "effect"
 import { existsSync } from "node:fs"
 import { mkdir, readFile, writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import type { PipelineGraph } from "../dsl/graph.js"
+import { settingOf, type PipelineGraph } from "../dsl/graph.js"
 import { ArtifactStore } from "./ArtifactStore.js"
 import { EventBus, type EventBusShape } from "./EventBus.js"
 import type { PredictedBackend } from "./backend/predict.js"
@@ -60,16 +60,21 @@ export const planRun = Effect.fn("planRun")(function* (graph: PipelineGraph, opt
 /** The external-data fingerprints of the selected nodes and of everything upstream of them (their keys need them). */
 const externalFingerprints = (graph: PipelineGraph, selected?: ReadonlySet<string>) => {
   const needed = selected && upstreamOf(graph, [...selected])
-  return Effect.forEach(
-    graph.order.filter((id) => graph.nodes.get(id)!.kind.externalFingerprint && (!needed || needed.has(id))),
-    (id) => {
-      const node = graph.nodes.get(id)!
-      return Effect.tryPromise({
-        try: () => node.kind.externalFingerprint!(node.config),
-        catch: (cause) => new DataUnavailable({ node: id, reason: cause instanceof Error ? cause.message : String(cause) }),
-      }).pipe(Effect.map((fingerprint) => [id, fingerprint] as const))
-    },
-  ).pipe(Effect.map((entries) => new Map(entries)))
+  const ids = graph.order.filter((id) => graph.nodes.get(id)!.kind.externalFingerprint && (!needed || needed.has(id)))
+  return Effect.forEach(ids, (id) => {
+    const node = graph.nodes.get(id)!
+    return Effect.tryPromise({
+      try: () => node.kind.externalFingerprint!(node.config, (key) => settingOf(node, key)),
+      catch: (cause) => ({ node: id, reason: cause instanceof Error ? cause.message : String(cause) }),
+    }).pipe(Effect.result)
+  }).pipe(
+    // Every missing folder at once, rather than one per attempt.
+    Effect.flatMap((results) => {
+      const missing = results.flatMap((r) => (r._tag === "Failure" ? [r.failure] : []))
+      const found = results.flatMap((r, i) => (r._tag === "Success" ? [[ids[i], r.success] as const] : []))
+      return missing.length > 0 ? Effect.fail(new DataUnavailable({ missing })) : Effect.succeed(new Map(found))
+    }),
+  )
 }
 
 /** One run of a pipeline: plan, execute, and leave the event log and the run record behind. */

@@ -2,7 +2,7 @@ import { Effect, Schema } from "effect"
 import type { UNetArgs } from "../../dirac/network/config.js"
 import type { InputPort, OutputPort, PortType } from "../../dsl/ports.js"
 import type { InputTypes, TypingResult } from "../../dsl/signature.js"
-import type { NodeContext, NodeFailure, NodeKind, PortValue } from "../contract.js"
+import { NodeFailure, type NodeContext, type NodeKind, type PortValue } from "../contract.js"
 import type { PortCodec } from "./codec.js"
 import { configJsonSchema } from "./config.js"
 
@@ -64,7 +64,8 @@ export interface KindDefinition<C extends ConfigSchema, I extends Inputs, O exte
   readonly seeded?: boolean
   readonly backendSensitive?: boolean
   readonly sharesBackend?: boolean
-  readonly externalFingerprint?: (config: C["Type"]) => Promise<string>
+  /** `setting(key)`: what to `--set` to change a config key, for messages. */
+  readonly externalFingerprint?: (config: C["Type"], setting: (key: string) => string) => Promise<string>
   readonly network?: (config: C["Type"]) => { readonly preset: string; readonly args: UNetArgs }
   readonly run: (ctx: KindContext<C["Type"], I>) => Effect.Effect<TypedOutputs<O>, NodeFailure>
 }
@@ -103,27 +104,35 @@ export const defineKind = <C extends ConfigSchema, I extends Inputs, O extends O
     ...(definition.sharesBackend ? { sharesBackend: true } : {}),
     ...(definition.typing ? { typing: (config, types, given) => definition.typing!(decodeConfig(config), typesOf<I>(types), given) } : {}),
     ...(definition.network ? { network: (config) => definition.network!(decodeConfig(config)) } : {}),
-    ...(definition.externalFingerprint ? { externalFingerprint: (config) => definition.externalFingerprint!(decodeConfig(config)) } : {}),
+    ...(definition.externalFingerprint
+      ? { externalFingerprint: (config, setting) => definition.externalFingerprint!(decodeConfig(config), setting) }
+      : {}),
     run: (ctx) =>
       Effect.gen(function* () {
         const decoded: Record<string, unknown> = {}
         for (const [name, spec] of Object.entries(definition.inputs)) {
           const stored = ctx.inputs[name]
           if (stored === undefined) continue
+          const decode = (value: PortValue, i: number) =>
+            spec.codec.decode(value).pipe(Effect.mapError(naming(ctx.sources[name]?.[i] ?? `input '${name}'`)))
           decoded[name] = Array.isArray(stored)
-            ? yield* Effect.forEach(stored as ReadonlyArray<PortValue>, spec.codec.decode)
-            : yield* spec.codec.decode(stored as PortValue)
+            ? yield* Effect.forEach(stored as ReadonlyArray<PortValue>, decode)
+            : yield* decode(stored as PortValue, 0)
         }
         const config = decodeConfig(ctx.config)
         const typed = yield* definition.run({ ...ctx, config, inputs: decoded as DecodedInputs<I> })
         const stored: Record<string, PortValue> = {}
         for (const [name, value] of Object.entries(typed as Record<string, unknown>)) {
-          if (value !== undefined) stored[name] = yield* definition.outputs[name].codec.encode(value)
+          if (value !== undefined)
+            stored[name] = yield* definition.outputs[name].codec.encode(value).pipe(Effect.mapError(naming(`${ctx.id}.${name}`)))
         }
         return stored
       }),
   }
 }
+
+/** A port's codec failure, told which output (`validation_run.trajectories`) the value is. */
+const naming = (output: string) => (error: NodeFailure) => new NodeFailure({ message: `${output}: ${error.message}` })
 
 /** The graph builder gives a list for `many` ports and one type otherwise, as InputTypesOf says. */
 const typesOf = <I extends Inputs>(types: InputTypes): InputTypesOf<I> => types as InputTypesOf<I>
