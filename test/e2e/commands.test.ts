@@ -141,7 +141,7 @@ describe("pipe watch and the terminal view", () => {
     const screen = r.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "")
     expect(screen).toContain("demo")
     expect(screen).toMatch(/✓ sum \(add\) ran in \d+ms\r?\n/)
-    expect(screen).toMatch(/✓ succeeded: 3 ran, 0 cached, 0 failed, 0 skipped in \d+ms/)
+    expect(screen).toMatch(/✓ succeeded: 3 ran, 0 cached, 0 failed, 0 skipped in \d+(\.\d+)?m?s/)
     expect(screen).not.toContain("[done]")
     const runs = readFileSync(join(ws.dir, ".pipe", "records", "demo.json"), "utf8")
     expect(JSON.parse(runs).nodes.sum.key).toHaveLength(64)
