@@ -92,7 +92,8 @@ export const cache: Command = {
         await rm(join(root, "tmp"), { recursive: true, force: true })
         if (!args.flags.has("checkpoints")) return
         for (const key of await listDir(join(root, "checkpoints"))) {
-          freed += (await stat(join(root, "checkpoints", key, "state.safetensors")).catch(() => ({ size: 0 }))).size
+          for (const name of await listDir(join(root, "checkpoints", key)))
+            freed += (await stat(join(root, "checkpoints", key, name)).catch(() => ({ size: 0 }))).size
           await rm(join(root, "checkpoints", key), { recursive: true, force: true })
         }
       })
