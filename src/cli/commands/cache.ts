@@ -1,8 +1,8 @@
 import { Effect } from "effect"
-import { readdir, readFile, rm, stat } from "node:fs/promises"
+import { readdir, rm, stat } from "node:fs/promises"
 import { join } from "node:path"
-import { makeArtifactStore } from "../../runtime/ArtifactStore.js"
-import type { RunRecord } from "../../runtime/planner.js"
+import { makeArtifactStore, type Manifest } from "../../runtime/ArtifactStore.js"
+import { loadRecordFile } from "../../runtime/run-record.js"
 import { formatBytes } from "../../ui/format.js"
 import { UsageError } from "../args.js"
 import { cacheDir, commonFlags, exitCodes } from "../context.js"
@@ -12,11 +12,14 @@ const sizeOf = (files: Record<string, { bytes: number }>) => Object.values(files
 
 const listDir = (path: string) => readdir(path).catch(() => [] as string[])
 
-const keptKeys = async (root: string): Promise<Set<string>> => {
+/** The artifacts the latest runs use; when a pipeline's record is damaged, every artifact of that pipeline. */
+const keptKeys = async (root: string, manifests: ReadonlyArray<Manifest>): Promise<Set<string>> => {
   const keys = new Set<string>()
   for (const file of await listDir(join(root, "records"))) {
-    const record = JSON.parse(await readFile(join(root, "records", file), "utf8")) as RunRecord
-    for (const node of Object.values(record.nodes)) keys.add(node.key)
+    if (!file.endsWith(".json")) continue
+    const { record, damaged } = await loadRecordFile(join(root, "records", file))
+    for (const node of Object.values(record?.nodes ?? {})) keys.add(node.key)
+    if (damaged) for (const m of manifests) if (`${m.pipeline}.json` === file) keys.add(m.key)
   }
   return keys
 }
@@ -79,7 +82,7 @@ export const cache: Command = {
         return bad === 0 ? exitCodes.ok : exitCodes.failed
       }
       // gc
-      const keep = yield* Effect.promise(() => keptKeys(root))
+      const keep = yield* Effect.promise(() => keptKeys(root, manifests))
       let freed = 0
       let removed = 0
       for (const m of manifests) {
