@@ -44,12 +44,15 @@ describe("a damaged records/NAME.json is reported once and rebuilt, never fatal"
     expect(Object.keys(JSON.parse(readFileSync(record, "utf8")).nodes).sort()).toEqual(["a", "b"])
   })
 
-  it("JSON of the wrong shape: cache gc warns, succeeds and keeps that pipeline's results", () => {
+  it("JSON of the wrong shape: cache gc warns, succeeds and keeps that pipeline's results until a run rebuilds the record", () => {
     const { ws, record } = damagedRecord('{"nodes": {"a": 1}}')
     const gc = pipe(ws, ["cache", "gc"])
     expect(gc.code).toBe(0)
     expect(gc.stderr).toMatch(warning(record, /node 'a' has no key and material/))
     expect(gc.stdout).toMatch(/^removed 0 artifacts, .*; kept 2\n$/)
+    const again = pipe(ws, ["cache", "gc"])
+    expect(again.stderr).toBe("")
+    expect(again.stdout).toMatch(/^removed 0 artifacts, .*; kept 2\n$/)
   })
 
   it("a rewritten record leaves no temporary file beside it", () => {

@@ -12,15 +12,22 @@ const sizeOf = (files: Record<string, { bytes: number }>) => Object.values(files
 
 const listDir = (path: string) => readdir(path).catch(() => [] as string[])
 
-/** The artifacts the latest runs use; when a pipeline's record is damaged, every artifact of that pipeline. */
+/**
+ * The artifacts the latest runs use. A pipeline whose record is damaged (or was set aside and not yet rebuilt by a
+ * run) keeps every artifact it made, since which of them its latest run used is unknown.
+ */
 const keptKeys = async (root: string, manifests: ReadonlyArray<Manifest>): Promise<Set<string>> => {
   const keys = new Set<string>()
-  for (const file of await listDir(join(root, "records"))) {
+  const unknown = new Set<string>()
+  const files = await listDir(join(root, "records"))
+  for (const file of files) {
+    if (file.endsWith(".json.damaged") && !files.includes(file.slice(0, -".damaged".length))) unknown.add(file.slice(0, -".damaged".length))
     if (!file.endsWith(".json")) continue
     const { record, damaged } = await loadRecordFile(join(root, "records", file))
     for (const node of Object.values(record?.nodes ?? {})) keys.add(node.key)
-    if (damaged) for (const m of manifests) if (`${m.pipeline}.json` === file) keys.add(m.key)
+    if (damaged) unknown.add(file)
   }
+  for (const m of manifests) if (unknown.has(`${m.pipeline}.json`)) keys.add(m.key)
   return keys
 }
 
