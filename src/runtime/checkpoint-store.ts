@@ -39,11 +39,14 @@ const unverifiedName = "state.safetensors"
 
 const isMissing = (e: unknown) => (e as NodeJS.ErrnoException).code === "ENOENT"
 
+const isGeneration = (g: Generation) =>
+  /^state-\d+\.safetensors$/.test(String(g?.file)) && /^[0-9a-f]{64}$/.test(String(g?.sha256)) && Number.isSafeInteger(g?.bytes)
+
 const readManifest = async (dir: string): Promise<ReadonlyArray<Generation> | undefined> => {
   const text = await readFile(join(dir, manifestName), "utf8").catch((e) => (isMissing(e) ? undefined : Promise.reject(e)))
   if (text === undefined) return undefined
   const parsed = JSON.parse(text) as CheckpointManifest
-  if (!Array.isArray(parsed?.generations)) throw new Error("no list of checkpoints")
+  if (!Array.isArray(parsed?.generations) || !parsed.generations.every(isGeneration)) throw new Error("no list of checkpoints")
   return parsed.generations
 }
 

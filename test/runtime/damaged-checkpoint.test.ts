@@ -101,3 +101,17 @@ describe("a damaged checkpoint is never trusted", () => {
     expect(resumed.resumedFrom).toBe(0)
   })
 })
+
+it("a list of checkpoints naming files outside the folder is set aside, and nothing it names is touched", async () => {
+  const { cache, dir } = await interrupted()
+  const outside = join(cache, "outside.txt")
+  writeFileSync(outside, "keep me")
+  writeFileSync(
+    join(dir, "manifest.json"),
+    JSON.stringify({ generations: [{ file: "../../outside.txt", sha256: "0".repeat(64), bytes: 7 }] }),
+  )
+  const resumed = await run(cache, -1)
+  expect(resumed.warnings[0]).toMatch(/manifest\.json is damaged \(unreadable list of checkpoints: no list of checkpoints\)/)
+  expect(resumed.resumedFrom).toBe(0)
+  expect(readFileSync(outside, "utf8")).toBe("keep me")
+})
