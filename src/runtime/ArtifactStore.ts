@@ -1,18 +1,13 @@
 import { Context, Effect, Layer, Option } from "effect"
-import { createHash, randomUUID } from "node:crypto"
-import { createReadStream } from "node:fs"
+import { randomUUID } from "node:crypto"
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import { readSafetensors, writeSafetensors, type RawTensor } from "../dirac/io/safetensors.js"
-import type { Json } from "../nodes/contract.js"
 import type { KeyMaterial } from "./cache-key.js"
 import { CorruptArtifact, StoreError } from "./errors.js"
+import { loadCheckpoint, saveCheckpoint, type LoadedCheckpoint } from "./checkpoint-store.js"
+import { hashFile, readValue, writeValue, type StoredValue } from "./stored-value.js"
 
-/** A port value on disk: JSON metadata and raw tensors. */
-export interface StoredValue {
-  readonly meta: Json
-  readonly tensors: Readonly<Record<string, RawTensor>>
-}
+export type { StoredValue }
 
 export interface Manifest {
   readonly key: string
@@ -49,14 +44,14 @@ export interface ArtifactStoreShape {
   readonly remove: (key: string) => Effect.Effect<void, StoreError>
   readonly list: Effect.Effect<ReadonlyArray<Manifest>, StoreError>
   readonly checkpoint: {
-    readonly load: (key: string) => Effect.Effect<Option.Option<StoredValue>, StoreError>
+    /** The newest intact checkpoint; damaged ones are set aside and listed, never returned. */
+    readonly load: (key: string) => Effect.Effect<LoadedCheckpoint, StoreError>
     readonly save: (key: string, value: StoredValue) => Effect.Effect<void, StoreError>
     readonly clear: (key: string) => Effect.Effect<void, StoreError>
   }
 }
 
 const portFile = (port: string) => `${port}.safetensors`
-const metaKey = "pipe.meta"
 
 const attempt = <A>(path: string, run: () => Promise<A>): Effect.Effect<A, StoreError> =>
   Effect.tryPromise({ try: run, catch: (cause) => new StoreError({ path, cause }) })
@@ -67,30 +62,12 @@ const exists = (path: string) =>
     () => false,
   )
 
-const hashFile = (path: string): Promise<string> =>
-  new Promise((resolve, reject) => {
-    const hash = createHash("sha256")
-    createReadStream(path)
-      .on("data", (chunk) => hash.update(chunk))
-      .on("error", reject)
-      .on("end", () => resolve(hash.digest("hex")))
-  })
-
-const writeValue = async (path: string, value: StoredValue) => {
-  await writeSafetensors(path, value.tensors, { [metaKey]: JSON.stringify(value.meta) })
-}
-
-const readValue = async (path: string): Promise<StoredValue> => {
-  const { metadata, tensors } = await readSafetensors(path)
-  return { meta: JSON.parse(metadata[metaKey] ?? "null") as Json, tensors }
-}
-
 /** Content-addressed artifacts under `root/objects/KEY/`, checkpoints under `root/checkpoints/KEY/`. */
 export const makeArtifactStore = (root: string): ArtifactStoreShape => {
   const objects = join(root, "objects")
   const tmp = join(root, "tmp")
   const dirOf = (key: string) => join(objects, key)
-  const checkpointFile = (key: string) => join(root, "checkpoints", key, "state.safetensors")
+  const checkpointDir = (key: string) => join(root, "checkpoints", key)
 
   const manifest = (key: string) =>
     attempt(dirOf(key), async () => {
@@ -167,19 +144,9 @@ export const makeArtifactStore = (root: string): ArtifactStoreShape => {
   })
 
   const checkpoint: ArtifactStoreShape["checkpoint"] = {
-    load: (key) =>
-      attempt(checkpointFile(key), async () =>
-        (await exists(checkpointFile(key))) ? Option.some(await readValue(checkpointFile(key))) : Option.none<StoredValue>(),
-      ),
-    save: (key, value) =>
-      attempt(checkpointFile(key), async () => {
-        const target = checkpointFile(key)
-        const partial = `${target}.${randomUUID()}.partial`
-        await mkdir(join(root, "checkpoints", key), { recursive: true })
-        await writeValue(partial, value)
-        await rename(partial, target)
-      }),
-    clear: (key) => attempt(checkpointFile(key), () => rm(join(root, "checkpoints", key), { recursive: true, force: true })),
+    load: (key) => attempt(checkpointDir(key), () => loadCheckpoint(checkpointDir(key))),
+    save: (key, value) => attempt(checkpointDir(key), () => saveCheckpoint(checkpointDir(key), value)),
+    clear: (key) => attempt(checkpointDir(key), () => rm(checkpointDir(key), { recursive: true, force: true })),
   }
 
   const scratchDir = (key: string) => join(tmp, `${key.slice(0, 16)}-report-${randomUUID()}`)

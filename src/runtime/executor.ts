@@ -84,26 +84,32 @@ export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, pla
       return values
     })
 
+  const warn = (p: PlannedNode, message: string) => bus.publish({ type: "node-log", at: now(), id: p.id, level: "warn", message })
+
+  /** The newest intact checkpoint; each damaged one is named in a warning, and so is what the node falls back to. */
+  const loadCheckpoint = (p: PlannedNode) =>
+    Effect.gen(function* () {
+      const loaded = yield* store.checkpoint
+        .load(p.key)
+        .pipe(Effect.catch((e) => Effect.as(warn(p, `ignoring an unreadable checkpoint: ${e.message}`), undefined)))
+      if (loaded === undefined) return Option.none()
+      for (const { file, reason } of loaded.setAside)
+        yield* warn(p, `checkpoint ${file} is damaged (${reason}): set aside as ${file}.damaged`)
+      if (loaded.setAside.length > 0)
+        yield* warn(
+          p,
+          Option.isSome(loaded.state) ? "resuming from the checkpoint before it" : "no intact checkpoint left: starting from scratch",
+        )
+      return loaded.state
+    })
+
   const runNode = (p: PlannedNode) =>
     Effect.gen(function* () {
       const node = graph.nodes.get(p.id)!
       const kind = registry.get(node.kind.kind)!
       const { tf, info: backend } = yield* backendFor(p)
       const started = now()
-      const checkpoint = yield* store.checkpoint.load(p.key).pipe(
-        Effect.catch((e) =>
-          Effect.as(
-            bus.publish({
-              type: "node-log",
-              at: now(),
-              id: p.id,
-              level: "warn",
-              message: `ignoring an unreadable checkpoint: ${e.message}`,
-            }),
-            Option.none(),
-          ),
-        ),
-      )
+      const checkpoint = yield* loadCheckpoint(p)
       yield* bus.publish({ type: "node-started", at: started, id: p.id, ...(Option.isSome(checkpoint) ? { resumed: "checkpoint" } : {}) })
       const reportDir = store.scratchDir(p.key)
       const before = tf.memory()

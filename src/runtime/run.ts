@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import { existsSync } from "node:fs"
-import { mkdir, readFile, writeFile } from "node:fs/promises"
+import { mkdir, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { settingOf, type PipelineGraph } from "../dsl/graph.js"
 import { ArtifactStore } from "./ArtifactStore.js"
@@ -11,6 +11,7 @@ import { DataUnavailable, type BackendError } from "./errors.js"
 import { execute, type NodeOutcome } from "./executor.js"
 import { plan, upstreamOf, type PlannedNode, type RunRecord } from "./planner.js"
 import { assembleReport } from "./report-index.js"
+import { loadRecordFile, recordPath, writeRecordFile } from "./run-record.js"
 import { makeRunLogWriter } from "./RunLog.js"
 import { TensorBackend, type ReadyBackend, type TensorBackendShape } from "./TensorBackend.js"
 
@@ -31,15 +32,8 @@ export interface RunResult {
   readonly planned: ReadonlyArray<PlannedNode>
 }
 
-const recordPath = (root: string, pipeline: string) => join(root, "records", `${pipeline}.json`)
-
 export const readRecord = (root: string, pipeline: string): Effect.Effect<RunRecord | undefined> =>
-  Effect.promise(() =>
-    readFile(recordPath(root, pipeline), "utf8").then(
-      (text) => JSON.parse(text) as RunRecord,
-      () => undefined,
-    ),
-  )
+  Effect.promise(() => loadRecordFile(recordPath(root, pipeline)).then((loaded) => loaded.record))
 
 /** The plan of a pipeline against the current cache: what is cached and why the rest will run. */
 export const planRun = Effect.fn("planRun")(function* (graph: PipelineGraph, options: Pick<RunOptions, "selected" | "force">) {
@@ -190,8 +184,5 @@ const saveRecord = (
     const nodes = Object.fromEntries(Object.entries(previous?.nodes ?? {}).filter(([id]) => graph.nodes.has(id)))
     for (const p of planned) if (completed.has(p.id)) nodes[p.id] = { key: p.key, material: p.material }
     const record: RunRecord = { pipeline, runId, nodes }
-    yield* Effect.promise(async () => {
-      await mkdir(join(root, "records"), { recursive: true })
-      await writeFile(recordPath(root, pipeline), JSON.stringify(record, null, 2))
-    })
+    yield* Effect.promise(() => writeRecordFile(recordPath(root, pipeline), record))
   })

@@ -32,7 +32,7 @@ describe("train through pipe run", () => {
     const { child, done } = pipeAsync(killed, ["run", "p.yaml", "--threads", "1"])
     const checkpoints = join(killed.dir, ".pipe", "checkpoints")
     await waitFor(
-      () => existsSync(checkpoints) && readdirSync(checkpoints).some((k) => existsSync(join(checkpoints, k, "state.safetensors"))),
+      () => existsSync(checkpoints) && readdirSync(checkpoints).some((k) => existsSync(join(checkpoints, k, "manifest.json"))),
       120_000,
     )
     child.kill("SIGKILL")

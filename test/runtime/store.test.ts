@@ -84,12 +84,13 @@ describe("ArtifactStore", () => {
 
   it("saves, loads and clears checkpoints", async () => {
     const store = makeArtifactStore(mkdtempSync(join(tmpdir(), "store-")))
-    expect(Option.isNone(await Effect.runPromise(store.checkpoint.load("k")))).toBe(true)
+    expect(Option.isNone((await Effect.runPromise(store.checkpoint.load("k"))).state)).toBe(true)
     await Effect.runPromise(store.checkpoint.save("k", value))
     await Effect.runPromise(store.checkpoint.save("k", { ...value, meta: { step: 2 } }))
     const loaded = await Effect.runPromise(store.checkpoint.load("k"))
-    expect(Option.getOrThrow(loaded).meta).toEqual({ step: 2 })
+    expect(Option.getOrThrow(loaded.state).meta).toEqual({ step: 2 })
+    expect(loaded.setAside).toEqual([])
     await Effect.runPromise(store.checkpoint.clear("k"))
-    expect(Option.isNone(await Effect.runPromise(store.checkpoint.load("k")))).toBe(true)
+    expect(Option.isNone((await Effect.runPromise(store.checkpoint.load("k"))).state)).toBe(true)
   })
 })

@@ -1,8 +1,8 @@
 import { Effect } from "effect"
-import { readdir, readFile, rm, stat } from "node:fs/promises"
+import { readdir, rm, stat } from "node:fs/promises"
 import { join } from "node:path"
-import { makeArtifactStore } from "../../runtime/ArtifactStore.js"
-import type { RunRecord } from "../../runtime/planner.js"
+import { makeArtifactStore, type Manifest } from "../../runtime/ArtifactStore.js"
+import { loadRecordFile } from "../../runtime/run-record.js"
 import { formatBytes } from "../../ui/format.js"
 import { UsageError } from "../args.js"
 import { cacheDir, commonFlags, exitCodes } from "../context.js"
@@ -12,12 +12,22 @@ const sizeOf = (files: Record<string, { bytes: number }>) => Object.values(files
 
 const listDir = (path: string) => readdir(path).catch(() => [] as string[])
 
-const keptKeys = async (root: string): Promise<Set<string>> => {
+/**
+ * The artifacts the latest runs use. A pipeline whose record is damaged (or was set aside and not yet rebuilt by a
+ * run) keeps every artifact it made, since which of them its latest run used is unknown.
+ */
+const keptKeys = async (root: string, manifests: ReadonlyArray<Manifest>): Promise<Set<string>> => {
   const keys = new Set<string>()
-  for (const file of await listDir(join(root, "records"))) {
-    const record = JSON.parse(await readFile(join(root, "records", file), "utf8")) as RunRecord
-    for (const node of Object.values(record.nodes)) keys.add(node.key)
+  const unknown = new Set<string>()
+  const files = await listDir(join(root, "records"))
+  for (const file of files) {
+    if (file.endsWith(".json.damaged") && !files.includes(file.slice(0, -".damaged".length))) unknown.add(file.slice(0, -".damaged".length))
+    if (!file.endsWith(".json")) continue
+    const { record, damaged } = await loadRecordFile(join(root, "records", file))
+    for (const node of Object.values(record?.nodes ?? {})) keys.add(node.key)
+    if (damaged) unknown.add(file)
   }
+  for (const m of manifests) if (unknown.has(`${m.pipeline}.json`)) keys.add(m.key)
   return keys
 }
 
@@ -80,7 +90,7 @@ export const cache: Command = {
         return bad === 0 ? exitCodes.ok : exitCodes.failed
       }
       // gc
-      const keep = yield* Effect.promise(() => keptKeys(root))
+      const keep = yield* Effect.promise(() => keptKeys(root, manifests))
       let freed = 0
       let removed = 0
       for (const m of manifests) {
@@ -93,7 +103,8 @@ export const cache: Command = {
         await rm(join(root, "tmp"), { recursive: true, force: true })
         if (!args.flags.has("checkpoints")) return
         for (const key of await listDir(join(root, "checkpoints"))) {
-          freed += (await stat(join(root, "checkpoints", key, "state.safetensors")).catch(() => ({ size: 0 }))).size
+          for (const name of await listDir(join(root, "checkpoints", key)))
+            freed += (await stat(join(root, "checkpoints", key, name)).catch(() => ({ size: 0 }))).size
           await rm(join(root, "checkpoints", key), { recursive: true, force: true })
         }
       })

@@ -1,4 +1,5 @@
-import { open } from "node:fs/promises"
+import { open, type FileHandle } from "node:fs/promises"
+import { maxHeaderBytes, parseSafetensorsHeader, type HeaderEntry, type SafetensorsHeader } from "./safetensors-header.js"
 
 /**
  * The safetensors format: an 8-byte little-endian header length, a JSON header (dtype, shape and byte range of
@@ -12,12 +13,6 @@ export interface RawTensor {
   readonly dtype: "float32" | "int32" | "bool"
   readonly shape: ReadonlyArray<number>
   readonly data: Float32Array | Int32Array | Uint8Array
-}
-
-interface HeaderEntry {
-  readonly dtype: string
-  readonly shape: number[]
-  readonly data_offsets: [number, number]
 }
 
 const storedDtype: Record<RawTensor["dtype"], StoredDtype> = { float32: "F32", int32: "I32", bool: "BOOL" }
@@ -59,20 +54,25 @@ export interface SafetensorsContents {
   readonly tensors: Record<string, RawTensor>
 }
 
-export const readSafetensorsHeader = async (
-  path: string,
-): Promise<{ metadata: Record<string, string>; entries: Record<string, HeaderEntry>; dataStart: number }> => {
+const readExactly = async (file: FileHandle, path: string, length: number, position: number): Promise<Buffer> => {
+  const bytes = Buffer.alloc(length)
+  const { bytesRead } = await file.read(bytes, 0, length, position)
+  if (bytesRead !== length) throw new Error(`${path}: truncated (wanted ${length} bytes at ${position}, got ${bytesRead})`)
+  return bytes
+}
+
+export const readSafetensorsHeader = async (path: string): Promise<SafetensorsHeader & { dataStart: number }> => {
   const file = await open(path, "r")
   try {
-    const prefix = Buffer.alloc(8)
-    await file.read(prefix, 0, 8, 0)
-    const length = Number(prefix.readBigUInt64LE())
     const { size } = await file.stat()
+    if (size < 8) throw new Error(`${path}: not a safetensors file (${size} bytes)`)
+    const declared = (await readExactly(file, path, 8, 0)).readBigUInt64LE()
+    if (declared > BigInt(maxHeaderBytes))
+      throw new Error(`${path}: not a safetensors file (header length ${declared}, over ${maxHeaderBytes})`)
+    const length = Number(declared)
     if (length <= 0 || length + 8 > size) throw new Error(`${path}: not a safetensors file (header length ${length})`)
-    const headerBytes = Buffer.alloc(length)
-    await file.read(headerBytes, 0, length, 8)
-    const { __metadata__: metadata = {}, ...entries } = JSON.parse(headerBytes.toString("utf8")) as Record<string, any>
-    return { metadata, entries, dataStart: 8 + length }
+    const header = parseSafetensorsHeader(path, await readExactly(file, path, length, 8), size - 8 - length)
+    return { ...header, dataStart: 8 + length }
   } finally {
     await file.close()
   }
@@ -85,9 +85,7 @@ export const readSafetensors = async (path: string): Promise<SafetensorsContents
     const tensors: Record<string, RawTensor> = {}
     for (const [name, entry] of Object.entries(entries)) {
       const [begin, end] = entry.data_offsets
-      const bytes = Buffer.alloc(end - begin)
-      await file.read(bytes, 0, bytes.length, dataStart + begin)
-      tensors[name] = decode(name, entry, bytes)
+      tensors[name] = decode(name, entry, await readExactly(file, path, end - begin, dataStart + begin))
     }
     return { metadata, tensors }
   } finally {

@@ -2,6 +2,7 @@ import { open } from "node:fs/promises"
 import type { RawTensor } from "./safetensors.js"
 import { TorchZip } from "./torch-zip.js"
 import { StorageType, TensorRef, Tuple, toPlain, unpickle, type StorageRef, type TorchDtype } from "./unpickle.js"
+import { limitMessage, unpickleLimits } from "./unpickle-limits.js"
 
 /**
  * Reads `torch.save` checkpoints (the zip format, torch >= 1.6; Lightning `.ckpt` files) with no Python: the
@@ -100,7 +101,10 @@ export class OpenedCheckpoint {
         storages.set(key, ref)
         return ref
       }
-      const root = unpickle(await zip.read(pkl, 256 << 20), { persistentLoad, source: path })
+      const pickleBytes = zip.entries.get(pkl)!.size
+      if (pickleBytes > unpickleLimits.pickleBytes)
+        throw new Error(`${path}: ${pkl} is ${pickleBytes} bytes; ${limitMessage("pickleBytes", "bytes of pickle")}`)
+      const root = unpickle(await zip.read(pkl, unpickleLimits.pickleBytes), { persistentLoad, source: path })
       return new OpenedCheckpoint(path, zip, prefix, order === "big", root)
     } catch (error) {
       await zip.close()

@@ -7,6 +7,8 @@
  * error that names it. Tensors become lazy {@link TensorRef}s: no storage is read here.
  */
 
+import { checkExpansion, limitMessage, unpickleLimits, type UnpickleLimit } from "./unpickle-limits.js"
+
 export class Tuple<T = unknown> extends Array<T> {}
 
 const tuple = (items: readonly unknown[]): Tuple => {
@@ -228,6 +230,16 @@ export const unpickleAt = (bytes: Uint8Array, start: number, options: UnpickleOp
     pos = end + 1
     return s
   }
+  const failLimit = (limit: UnpickleLimit, what: string): never => fail(limitMessage(limit, what))
+  let built = 0
+  const push = (v: unknown) => {
+    if (++built > unpickleLimits.objects) failLimit("objects", "values built")
+    stack.push(v)
+  }
+  const remember = (i: number, v: unknown) => {
+    memo.set(i, v)
+    if (memo.size > unpickleLimits.memo) failLimit("memo", "memo entries")
+  }
   const pop = () => (stack.length === 0 ? fail("stack underflow") : stack.pop())
   const top = () => (stack.length === 0 ? fail("stack underflow") : stack[stack.length - 1])
   const popMark = (): unknown[] => {
@@ -244,12 +256,24 @@ export const unpickleAt = (bytes: Uint8Array, start: number, options: UnpickleOp
     if (b[b.length - 1] & 0x80) v -= 1n << BigInt(8 * b.length)
     return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v
   }
+  // Nesting so far, per container, raised as items go in: deep nesting is refused while it is built (checkExpansion
+  // at STOP also covers containers filled after they were nested).
+  const depths = new WeakMap<object, number>()
+  const nest = <C extends object>(container: C, items: readonly unknown[]): C => {
+    let depth = depths.get(container) ?? 1
+    for (const x of items) if (typeof x === "object" && x !== null) depth = Math.max(depth, (depths.get(x) ?? 1) + 1)
+    if (depth > unpickleLimits.depth) failLimit("depth", "levels of nesting")
+    depths.set(container, depth)
+    return container
+  }
   const setItems = (target: unknown, items: unknown[]) => {
     if (!(target instanceof Map)) fail("SETITEM(S) on a value that is not a dict")
+    nest(target as Map<unknown, unknown>, items)
     for (let i = 0; i + 1 < items.length; i += 2) (target as Map<unknown, unknown>).set(items[i], items[i + 1])
   }
   const appendItems = (target: unknown, items: unknown[]) => {
     if (!Array.isArray(target) || target instanceof Tuple) fail("APPEND(S) on a value that is not a list")
+    nest(target as unknown[], items)
     for (const x of items) (target as unknown[]).push(x)
   }
   const call = (callable: unknown, args: unknown): unknown => {
@@ -273,9 +297,13 @@ export const unpickleAt = (bytes: Uint8Array, start: number, options: UnpickleOp
       case 0x95: // FRAME
         u64()
         break
-      case 0x2e: // STOP
+      case 0x2e: {
+        // STOP
         if (metastack.length > 0) fail("STOP inside a MARK")
-        return { value: pop(), end: pos }
+        const value = pop()
+        checkExpansion(value, failLimit)
+        return { value, end: pos }
+      }
       case 0x28: // MARK
         metastack.push(stack)
         stack = []
@@ -288,104 +316,104 @@ export const unpickleAt = (bytes: Uint8Array, start: number, options: UnpickleOp
         popMark()
         break
       case 0x32: // DUP
-        stack.push(top())
+        stack.push(top()) // an existing value, nothing built
         break
       case 0x4e: // NONE
-        stack.push(null)
+        push(null)
         break
       case 0x88:
-        stack.push(true)
+        push(true)
         break
       case 0x89:
-        stack.push(false)
+        push(false)
         break
       case 0x4a: // BININT
         need(4)
-        stack.push(buf.readInt32LE(pos))
+        push(buf.readInt32LE(pos))
         pos += 4
         break
       case 0x4b: // BININT1
-        stack.push(u8())
+        push(u8())
         break
       case 0x4d: // BININT2
-        stack.push(u16())
+        push(u16())
         break
       case 0x8a: // LONG1
-        stack.push(decodeLong(take(u8())))
+        push(decodeLong(take(u8())))
         break
       case 0x8b: {
         // LONG4
         const n = u32()
         if (n > 1 << 16) fail(`LONG4 of ${n} bytes`)
-        stack.push(decodeLong(take(n)))
+        push(decodeLong(take(n)))
         break
       }
       case 0x47: // BINFLOAT (big-endian)
         need(8)
-        stack.push(buf.readDoubleBE(pos))
+        push(buf.readDoubleBE(pos))
         pos += 8
         break
       case 0x58: // BINUNICODE
-        stack.push(decoder.decode(take(u32())))
+        push(decoder.decode(take(u32())))
         break
       case 0x8d: // BINUNICODE8
-        stack.push(decoder.decode(take(u64())))
+        push(decoder.decode(take(u64())))
         break
       case 0x8c: // SHORT_BINUNICODE
-        stack.push(decoder.decode(take(u8())))
+        push(decoder.decode(take(u8())))
         break
       case 0x55: // SHORT_BINSTRING
-        stack.push(take(u8()).toString("latin1"))
+        push(take(u8()).toString("latin1"))
         break
       case 0x54: // BINSTRING
-        stack.push(take(u32()).toString("latin1"))
+        push(take(u32()).toString("latin1"))
         break
       case 0x42: // BINBYTES
-        stack.push(new Uint8Array(take(u32())))
+        push(new Uint8Array(take(u32())))
         break
       case 0x43: // SHORT_BINBYTES
-        stack.push(new Uint8Array(take(u8())))
+        push(new Uint8Array(take(u8())))
         break
       case 0x8e: // BINBYTES8
-        stack.push(new Uint8Array(take(u64())))
+        push(new Uint8Array(take(u64())))
         break
       case 0x96: // BYTEARRAY8
-        stack.push(new Uint8Array(take(u64())))
+        push(new Uint8Array(take(u64())))
         break
       case 0x29: // EMPTY_TUPLE
-        stack.push(new Tuple())
+        push(new Tuple())
         break
       case 0x74: {
         // TUPLE (a temporary: popMark reassigns `stack`)
         const items = popMark()
-        stack.push(tuple(items))
+        push(nest(tuple(items), items))
         break
       }
       case 0x85: {
         const a = pop()
-        stack.push(tuple([a]))
+        push(nest(tuple([a]), [a]))
         break
       }
       case 0x86: {
         const b = pop()
         const a = pop()
-        stack.push(tuple([a, b]))
+        push(nest(tuple([a, b]), [a, b]))
         break
       }
       case 0x87: {
         const c = pop()
         const b = pop()
         const a = pop()
-        stack.push(tuple([a, b, c]))
+        push(nest(tuple([a, b, c]), [a, b, c]))
         break
       }
       case 0x5d: // EMPTY_LIST
-        stack.push([])
+        push([])
         break
       case 0x6c: {
         // LIST
         const items = popMark()
-        stack.push([...items])
+        push(nest([...items], items))
         break
       }
       case 0x61: {
@@ -401,14 +429,14 @@ export const unpickleAt = (bytes: Uint8Array, start: number, options: UnpickleOp
         break
       }
       case 0x7d: // EMPTY_DICT
-        stack.push(new Map())
+        push(new Map())
         break
       case 0x64: {
         // DICT
         const items = popMark()
         const m = new Map()
         setItems(m, items)
-        stack.push(m)
+        push(m)
         break
       }
       case 0x73: {
@@ -425,30 +453,31 @@ export const unpickleAt = (bytes: Uint8Array, start: number, options: UnpickleOp
         break
       }
       case 0x8f: // EMPTY_SET
-        stack.push(new Set())
+        push(new Set())
         break
       case 0x90: {
         // ADDITEMS
         const items = popMark()
         const s = top()
         if (!(s instanceof Set)) fail("ADDITEMS on a value that is not a set")
+        nest(s as Set<unknown>, items)
         for (const x of items) (s as Set<unknown>).add(x)
         break
       }
       case 0x91: {
         // FROZENSET
         const items = popMark()
-        stack.push(new Set(items))
+        push(nest(new Set(items), items))
         break
       }
       case 0x71: // BINPUT
-        memo.set(u8(), top())
+        remember(u8(), top())
         break
       case 0x72: // LONG_BINPUT
-        memo.set(u32(), top())
+        remember(u32(), top())
         break
       case 0x94: // MEMOIZE
-        memo.set(memo.size, top())
+        remember(memo.size, top())
         break
       case 0x68: // BINGET
         stack.push(memoGet(u8()))
@@ -460,7 +489,7 @@ export const unpickleAt = (bytes: Uint8Array, start: number, options: UnpickleOp
         // GLOBAL
         const module = line()
         const name = line()
-        stack.push(resolveGlobal(module, name, source))
+        push(resolveGlobal(module, name, source))
         break
       }
       case 0x93: {
@@ -468,21 +497,21 @@ export const unpickleAt = (bytes: Uint8Array, start: number, options: UnpickleOp
         const name = pop()
         const module = pop()
         if (typeof module !== "string" || typeof name !== "string") fail("STACK_GLOBAL with non-string names")
-        stack.push(resolveGlobal(module as string, name as string, source))
+        push(resolveGlobal(module as string, name as string, source))
         break
       }
       case 0x52: {
         // REDUCE
         const args = pop()
         const callable = pop()
-        stack.push(call(callable, args))
+        push(call(callable, args))
         break
       }
       case 0x81: {
         // NEWOBJ: cls.__new__(cls, *args); only allow-listed classes, built by their pure TS function
         const args = pop()
         const cls = pop()
-        stack.push(call(cls, args))
+        push(call(cls, args))
         break
       }
       case 0x92: {
@@ -490,7 +519,7 @@ export const unpickleAt = (bytes: Uint8Array, start: number, options: UnpickleOp
         pop() // kwargs
         const args = pop()
         const cls = pop()
-        stack.push(call(cls, args))
+        push(call(cls, args))
         break
       }
       case 0x62: {
@@ -503,7 +532,7 @@ export const unpickleAt = (bytes: Uint8Array, start: number, options: UnpickleOp
         // BINPERSID
         const pid = pop()
         if (!options.persistentLoad) fail("persistent id without a resolver")
-        stack.push(options.persistentLoad!(pid))
+        push(options.persistentLoad!(pid))
         break
       }
       default:
