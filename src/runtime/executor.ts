@@ -116,6 +116,7 @@ export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, pla
           Object.entries(node.inputs).map(([port, ref]) => [port, refsOf(ref).map((r) => `${r.node}.${r.port}`)]),
         ),
         seed: seeds.forNode(p.key),
+        pipelineSeed: seeds.pipelineSeed,
         tf,
         backend,
         reportDir,
