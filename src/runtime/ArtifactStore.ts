@@ -7,6 +7,7 @@ import { readSafetensors, writeSafetensors, type RawTensor } from "../dirac/io/s
 import type { Json } from "../nodes/contract.js"
 import type { KeyMaterial } from "./cache-key.js"
 import { CorruptArtifact, StoreError } from "./errors.js"
+import { tmpPrefix } from "./leases.js"
 
 /** A port value on disk: JSON metadata and raw tensors. */
 export interface StoredValue {
@@ -125,7 +126,7 @@ export const makeArtifactStore = (root: string): ArtifactStoreShape => {
     })
 
   const write: ArtifactStoreShape["write"] = (info, values, reportDir) => {
-    const staging = join(tmp, randomUUID())
+    const staging = join(tmp, `${tmpPrefix()}${randomUUID()}`)
     return attempt(staging, async () => {
       await mkdir(staging, { recursive: true })
       const files: Record<string, { sha256: string; bytes: number }> = {}
@@ -182,7 +183,7 @@ export const makeArtifactStore = (root: string): ArtifactStoreShape => {
     clear: (key) => attempt(checkpointFile(key), () => rm(join(root, "checkpoints", key), { recursive: true, force: true })),
   }
 
-  const scratchDir = (key: string) => join(tmp, `${key.slice(0, 16)}-report-${randomUUID()}`)
+  const scratchDir = (key: string) => join(tmp, `${tmpPrefix()}${key.slice(0, 16)}-report-${randomUUID()}`)
 
   return { root, dirOf, manifest, verify, read, write, scratchDir, remove, list, checkpoint }
 }

@@ -1,9 +1,9 @@
-/** Several processes on one cache. */
+/** Several processes on one cache: concurrent runs, `cache gc` during a run, and what killed runs leave behind. */
 import { spawnSync } from "node:child_process"
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { events, manifests, pipe, pipeAsync, workspace } from "./cli.js"
+import { events, manifests, objectsDir, pipe, pipeAsync, waitFor, workspace } from "./cli.js"
 
 const pipeline = `version: 1
 name: shared
@@ -49,5 +49,45 @@ describe("runs sharing a cache", () => {
     const forced = pipe(ws, ["run", "p.yaml", "--json", "--to", "a", "--force", "a"])
     expect(forced.code, forced.stderr).toBe(0)
     expect(events(forced.stdout).filter((e) => e.type === "node-finished")).toMatchObject([{ id: "a" }])
+  })
+
+  it("cache gc during a run keeps what the run uses", async () => {
+    const ws = workspace()
+    ws.write("p.yaml", pipeline)
+    const run = pipeAsync(ws, ["run", "p.yaml", "--json"])
+    await waitFor(() => existsSync(objectsDir(ws.dir)) && readdirSync(objectsDir(ws.dir)).length >= 3)
+    const gc = pipe(ws, ["cache", "gc"])
+    expect(gc.code, gc.stderr).toBe(0)
+    expect(gc.stdout).toMatch(/^removed 0 artifacts, freed 0B; kept \d\n$/)
+    const done = await run.done
+    expect(done.code, done.stderr).toBe(0)
+    expect(
+      manifests(ws.dir)
+        .map((m) => m.node)
+        .sort(),
+    ).toEqual(nodes)
+  }, 120_000)
+
+  it("what a killed process left in tmp/ goes at the next run or gc (--dry-run only says so); a live one's stays", () => {
+    const ws = workspace()
+    ws.write("p.yaml", pipeline)
+    const tmp = join(ws.dir, ".pipe", "tmp")
+    const orphan = join(tmp, `${deadPid()}-0123`)
+    const live = join(tmp, `${process.pid}-4567`)
+    const leave = () => {
+      mkdirSync(orphan, { recursive: true })
+      writeFileSync(join(orphan, "x.safetensors"), Buffer.alloc(2048))
+      mkdirSync(live, { recursive: true })
+    }
+    leave()
+    const dry = pipe(ws, ["cache", "gc", "--dry-run"])
+    expect(dry.stdout).toBe("would remove 0 artifacts and free 2KiB; nothing was removed (--dry-run)\n")
+    expect(existsSync(orphan)).toBe(true)
+    expect(pipe(ws, ["cache", "gc"]).stdout).toBe("removed 0 artifacts, freed 2KiB; kept 0\n")
+    expect(readdirSync(tmp)).toEqual([`${process.pid}-4567`])
+
+    leave()
+    expect(pipe(ws, ["run", "p.yaml", "--to", "a"]).code).toBe(0)
+    expect(readdirSync(tmp)).toEqual([`${process.pid}-4567`])
   })
 })
