@@ -90,4 +90,19 @@ describe("runs sharing a cache", () => {
     expect(pipe(ws, ["run", "p.yaml", "--to", "a"]).code).toBe(0)
     expect(readdirSync(tmp)).toEqual([`${process.pid}-4567`])
   })
+
+  it("cache gc --checkpoints keeps the checkpoints of keys a live run uses", () => {
+    const ws = workspace()
+    const pipeDir = join(ws.dir, ".pipe")
+    for (const key of ["inuse", "stale"]) {
+      mkdirSync(join(pipeDir, "checkpoints", key), { recursive: true })
+      writeFileSync(join(pipeDir, "checkpoints", key, "state.safetensors"), Buffer.alloc(100))
+    }
+    mkdirSync(join(pipeDir, "leases"))
+    writeFileSync(join(pipeDir, "leases", "live.json"), JSON.stringify({ pid: process.pid, keys: ["inuse"] }))
+    writeFileSync(join(pipeDir, "leases", "dead.json"), JSON.stringify({ pid: deadPid(), keys: ["stale"] }))
+    expect(pipe(ws, ["cache", "gc", "--checkpoints"]).stdout).toBe("removed 0 artifacts, freed 100B; kept 0\n")
+    expect(readdirSync(join(pipeDir, "checkpoints"))).toEqual(["inuse"])
+    expect(readdirSync(join(pipeDir, "leases"))).toEqual(["live.json"])
+  })
 })
