@@ -185,6 +185,9 @@ describe("folder errors", () => {
     ])
     const batch = await skipping.load([0, 1])
     expect(batch.ids).toEqual(["0", "1"])
+    await expect(openFolder({ root, resolution: 8, onError: "skip", from: 2, log: () => {} })).rejects.toThrow(
+      `every selected image is a link to a file outside the data folder ${root}`,
+    )
   })
 
   it("reject bad options and descriptions", async () => {

@@ -87,8 +87,11 @@ const refuseLinksLeaving = async (root: string, files: ImageFile[], options: Fol
       leaving[0].path,
     )
   }
+  const kept = files.filter((f) => !leaving.includes(f))
+  if (kept.length === 0)
+    throw new DataError("link-outside-root", `every selected image is a link to a file outside the data folder ${root}`, root)
   for (const f of leaving) (options.log ?? console.warn)(`skipping ${why(f)}`)
-  return files.filter((f) => !leaving.includes(f))
+  return kept
 }
 
 export class FolderSource implements ImageSource {
