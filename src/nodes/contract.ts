@@ -50,6 +50,8 @@ export interface NodeContext<Config> {
   readonly sources: Readonly<Record<string, ReadonlyArray<string>>>
   /** A 32-bit seed derived from the pipeline seed and the node's cache key. */
   readonly seed: number
+  /** The pipeline seed itself: for noise that nodes compared with each other must share (common random numbers). */
+  readonly pipelineSeed: number
   readonly tf: typeof tfc
   readonly backend: BackendInfo
   /** A folder of this run for files a person looks at (plots, image grids, tables); create it before writing. */

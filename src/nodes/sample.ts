@@ -159,7 +159,7 @@ const recordedMetrics = (clean: boolean, perceptual: boolean): string[] => [
 
 export const sample = defineKind({
   kind: "sample",
-  version: 1,
+  version: 2,
   summary: "The reverse process (Algorithm 1): reconstructions of measurements, with per-step trajectories",
   description:
     "The reverse process of DiracDiffusion (paper Algorithm 1): from each measurement y~ at t = 1 towards t = 0 in steps of dt, stopping early at t_stop, with optional data-consistency guidance.",
@@ -232,7 +232,9 @@ export const sample = defineKind({
         count,
         samples: n,
         batchSize: config.batch_size,
-        seed: ctx.seed,
+        // Not ctx.seed: sample nodes that differ only in settings (a stopping rule, checkpointing) must draw the
+        // same noise for the same image, so that comparing them is paired.
+        seed: ctx.pipelineSeed,
         ...(clean ? { clean: (ids: ReadonlyArray<string>) => cleanFor(clean, ids) } : {}),
         ...(clean && perceptual ? { perceptual: (a: tf.Tensor4D, b: tf.Tensor4D) => perceptual.distance(a, b) } : {}),
       }

@@ -6,6 +6,7 @@ import type { KeyMaterial } from "./cache-key.js"
 import { CorruptArtifact, StoreError } from "./errors.js"
 import { loadCheckpoint, saveCheckpoint, type LoadedCheckpoint } from "./checkpoint-store.js"
 import { hashFile, readValue, writeValue, type StoredValue } from "./stored-value.js"
+import { tmpPrefix } from "./leases.js"
 
 export type { StoredValue }
 
@@ -102,7 +103,7 @@ export const makeArtifactStore = (root: string): ArtifactStoreShape => {
     })
 
   const write: ArtifactStoreShape["write"] = (info, values, reportDir) => {
-    const staging = join(tmp, randomUUID())
+    const staging = join(tmp, `${tmpPrefix()}${randomUUID()}`)
     return attempt(staging, async () => {
       await mkdir(staging, { recursive: true })
       const files: Record<string, { sha256: string; bytes: number }> = {}
@@ -149,7 +150,7 @@ export const makeArtifactStore = (root: string): ArtifactStoreShape => {
     clear: (key) => attempt(checkpointDir(key), () => rm(checkpointDir(key), { recursive: true, force: true })),
   }
 
-  const scratchDir = (key: string) => join(tmp, `${key.slice(0, 16)}-report-${randomUUID()}`)
+  const scratchDir = (key: string) => join(tmp, `${tmpPrefix()}${key.slice(0, 16)}-report-${randomUUID()}`)
 
   return { root, dirOf, manifest, verify, read, write, scratchDir, remove, list, checkpoint }
 }

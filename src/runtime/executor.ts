@@ -4,6 +4,7 @@ import { refsOf, type PipelineGraph } from "../dsl/graph.js"
 import { NodeFailure, type NodeContext, type PortValue } from "../nodes/contract.js"
 import { ArtifactStore } from "./ArtifactStore.js"
 import { EventBus } from "./EventBus.js"
+import { tryLockKey, type KeyLock } from "./key-lock.js"
 import { NodeRegistry } from "./NodeRegistry.js"
 import type { PlannedNode } from "./planner.js"
 import { Seeds } from "./Seeds.js"
@@ -24,6 +25,8 @@ export interface NodeOutcome {
   readonly id: string
   readonly result: "ran" | "cached" | "failed" | "skipped"
 }
+
+const LOCK_POLL_MS = 200
 
 const describeCause = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
 
@@ -122,6 +125,7 @@ export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, pla
           Object.entries(node.inputs).map(([port, ref]) => [port, refsOf(ref).map((r) => `${r.node}.${r.port}`)]),
         ),
         seed: seeds.forNode(p.key),
+        pipelineSeed: seeds.pipelineSeed,
         tf,
         backend,
         reportDir,
@@ -187,6 +191,20 @@ export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, pla
       yield* bus.publish({ type: "node-finished", at: now(), id: p.id, durationMs: now() - started, ...(memory ? { memory } : {}) })
     })
 
+  /** Repeats `attempt` while another process is computing the node (it gives that process's pid). */
+  const unlessComputedElsewhere = (p: PlannedNode, attempt: Effect.Effect<NodeOutcome | { readonly busy: number }>) =>
+    Effect.gen(function* () {
+      for (let waited = false; ; waited = true) {
+        const outcome = yield* attempt
+        if (!("busy" in outcome)) return outcome
+        if (!waited) {
+          const who = outcome.busy > 0 ? `process ${outcome.busy}` : "another process"
+          yield* bus.publish({ type: "node-log", at: now(), id: p.id, level: "info", message: `${who} is computing it; waiting` })
+        }
+        yield* Effect.sleep(LOCK_POLL_MS)
+      }
+    })
+
   const settle = (p: PlannedNode): Effect.Effect<NodeOutcome> =>
     Effect.gen(function* () {
       const node = graph.nodes.get(p.id)!
@@ -198,6 +216,9 @@ export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, pla
           return { id: p.id, result: "skipped" as const }
         }
       }
+      const cached: Effect.Effect<NodeOutcome> = Effect.suspend(() =>
+        Effect.as(bus.publish({ type: "node-cached", at: now(), id: p.id }), { id: p.id, result: "cached" as const }),
+      )
       if (p.status === "cached") {
         const intact = yield* store.verify(p.key).pipe(
           Effect.as(true),
@@ -205,20 +226,32 @@ export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, pla
             Effect.as(bus.publish({ type: "node-log", at: now(), id: p.id, level: "warn", message: `${e.message}: recomputing` }), false),
           ),
         )
-        if (intact) {
-          yield* bus.publish({ type: "node-cached", at: now(), id: p.id })
-          return { id: p.id, result: "cached" as const }
-        }
+        if (intact) return yield* cached
       }
       const run = node.kind.sharesBackend ? runNode(p) : tensorLock.withPermits(1)(runNode(p))
-      return yield* jobs
-        .withPermits(1)(run)
-        .pipe(
-          Effect.as({ id: p.id, result: "ran" as const }),
-          Effect.catch((e) =>
-            Effect.as(bus.publish({ type: "node-failed", at: now(), id: p.id, error: e.message }), { id: p.id, result: "failed" as const }),
-          ),
-        )
+      const compute: Effect.Effect<NodeOutcome> = run.pipe(
+        Effect.as({ id: p.id, result: "ran" as const }),
+        Effect.catch((e) =>
+          Effect.as(bus.publish({ type: "node-failed", at: now(), id: p.id, error: e.message }), { id: p.id, result: "failed" as const }),
+        ),
+      )
+      // Another run on this cache may have computed it since planning (a damaged entry does not verify; a forced
+      // node is recomputed whatever is there), or be computing it now: then it is waited for, without a job slot.
+      const storedMeanwhile = p.forced
+        ? Effect.succeed(false)
+        : store.verify(p.key).pipe(
+            Effect.as(true),
+            Effect.catch(() => Effect.succeed(false)),
+          )
+      const attempt = jobs.withPermits(1)(
+        Effect.acquireUseRelease(
+          Effect.promise(() => tryLockKey(store.root, p.key)),
+          (lock: KeyLock): Effect.Effect<NodeOutcome | { readonly busy: number }> =>
+            lock.acquired ? Effect.flatMap(storedMeanwhile, (stored) => (stored ? cached : compute)) : Effect.succeed({ busy: lock.pid }),
+          (lock) => (lock.acquired ? Effect.promise(lock.release) : Effect.void),
+        ),
+      )
+      return yield* unlessComputedElsewhere(p, attempt)
     }).pipe(
       Effect.tap((outcome) => Effect.sync(() => options.onOutcome?.(outcome))),
       Effect.tap((outcome) => Deferred.succeed(done.get(p.id)!, outcome.result === "ran" || outcome.result === "cached")),

@@ -8,6 +8,8 @@ export interface PlannedNode {
   readonly status: "cached" | "run"
   /** "cached", or why it will run. */
   readonly reason: string
+  /** Recomputed at the user's request (--force), even if another run computes it meanwhile. */
+  readonly forced?: boolean
 }
 
 /** What the last run of a pipeline computed, node by node: the basis of "will run because ...". */
@@ -75,7 +77,7 @@ export const plan = (graph: PipelineGraph, options: PlanOptions): PlannedNode[] 
     const isForced = forced.has(id) || forced.has("*")
     const cached = !isForced && options.isStored(key)
     const reason = cached ? "cached" : isForced ? "forced (--force)" : whyRun(id, material, options.previous, planned, graph)
-    planned.set(id, { id, key, material, status: cached ? "cached" : "run", reason })
+    planned.set(id, { id, key, material, status: cached ? "cached" : "run", reason, ...(isForced ? { forced: true } : {}) })
   }
   return [...planned.values()]
 }

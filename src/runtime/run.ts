@@ -9,6 +9,7 @@ import type { PredictedBackend } from "./backend/predict.js"
 import type { BackendSummary, RunStatus } from "./events.js"
 import { DataUnavailable, type BackendError } from "./errors.js"
 import { execute, type NodeOutcome } from "./executor.js"
+import { removeLease, removeOrphans, writeLease } from "./leases.js"
 import { plan, upstreamOf, type PlannedNode, type RunRecord } from "./planner.js"
 import { assembleReport } from "./report-index.js"
 import { loadRecordFile, recordPath, writeRecordFile } from "./run-record.js"
@@ -78,6 +79,7 @@ export const runPipeline = Effect.fn("runPipeline")(function* (graph: PipelineGr
   const backend = yield* TensorBackend
   const runDir = join(store.root, "runs", options.runId)
   yield* Effect.promise(async () => {
+    await removeOrphans(store.root)
     await mkdir(runDir, { recursive: true })
     await writeFile(
       join(runDir, "run.json"),
@@ -122,24 +124,32 @@ export const runPipeline = Effect.fn("runPipeline")(function* (graph: PipelineGr
     if (planned.some((p) => p.material.backend !== undefined && p.material.backend !== actual)) planned = yield* planRun(graph, options)
   }
   for (const p of planned) yield* bus.publish({ type: "node-planned", at: Date.now(), id: p.id, status: p.status, reason: p.reason })
+  const final = planned
+  yield* Effect.promise(() => writeLease(store.root, options.runId, keysUsed(final)))
 
-  const settled: NodeOutcome[] = []
-  const outcomes = yield* execute(graph, planned, { jobs: options.jobs ?? 2, backend: ready, onOutcome: (o) => settled.push(o) }).pipe(
-    Effect.onInterrupt(() => finish("interrupted", settled)),
-  )
-  yield* saveRecord(store.root, graph, options.runId, planned, outcomes)
-  const status: RunStatus = outcomes.some((o) => o.result !== "ran" && o.result !== "cached") ? "failed" : "succeeded"
-  const completed = planned.filter((p) => outcomes.some((o) => o.id === p.id && (o.result === "ran" || o.result === "cached")))
-  const report = yield* Effect.promise(() =>
-    assembleReport(
-      graph,
-      completed.map((p) => ({ id: p.id, dir: store.dirOf(p.key) })),
-      join(runDir, "report"),
-    ),
-  )
-  yield* finish(status, outcomes, report)
-  return { runId: options.runId, runDir, status, outcomes, planned } satisfies RunResult
+  return yield* Effect.gen(function* () {
+    const settled: NodeOutcome[] = []
+    const outcomes = yield* execute(graph, final, { jobs: options.jobs ?? 2, backend: ready, onOutcome: (o) => settled.push(o) }).pipe(
+      Effect.onInterrupt(() => finish("interrupted", settled)),
+    )
+    yield* saveRecord(store.root, graph, options.runId, final, outcomes)
+    const status: RunStatus = outcomes.some((o) => o.result !== "ran" && o.result !== "cached") ? "failed" : "succeeded"
+    const completed = final.filter((p) => outcomes.some((o) => o.id === p.id && (o.result === "ran" || o.result === "cached")))
+    const report = yield* Effect.promise(() =>
+      assembleReport(
+        graph,
+        completed.map((p) => ({ id: p.id, dir: store.dirOf(p.key) })),
+        join(runDir, "report"),
+      ),
+    )
+    yield* finish(status, outcomes, report)
+    return { runId: options.runId, runDir, status, outcomes, planned: final } satisfies RunResult
+  }).pipe(Effect.ensuring(Effect.promise(() => removeLease(store.root, options.runId))))
 })
+
+/** The keys of the planned nodes and of the inputs they read: what `cache gc` must leave alone during the run. */
+const keysUsed = (planned: ReadonlyArray<PlannedNode>): string[] =>
+  planned.flatMap((p) => [p.key, ...Object.values(p.material.inputs).flatMap((sources) => sources.map((s) => s.split(":")[0]!))])
 
 const summary = (info: PredictedBackend & { readonly threads?: number }): BackendSummary => ({
   name: info.name,

@@ -1,4 +1,4 @@
-import { utimesSync, writeFileSync } from "node:fs"
+import { symlinkSync, utimesSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
 import { DataError } from "../../src/dirac/data/errors.js"
@@ -158,6 +158,36 @@ describe("folder errors", () => {
     expect(skipping.skipped[0].path).toBe(broken)
     expect(logged).toHaveLength(2)
     expect(logged[1]).toContain(truncated)
+  })
+
+  it("refuse links that lead out of the folder: an error, or skipped with a warning; links inside are followed", async () => {
+    const outside = tempDir()
+    const secret = writeFile(join(outside, "secret.png"), await tinyPng(7))
+    const root = tempDir()
+    writeFile(join(root, "0.png"), await tinyPng(0))
+    symlinkSync(join(root, "0.png"), join(root, "1.png"))
+    symlinkSync(secret, join(root, "2.png"))
+    symlinkSync(outside, join(root, "elsewhere"))
+
+    const err = await openFolder({ root, resolution: 8 }).catch((e) => e)
+    expect(err).toBeInstanceOf(DataError)
+    expect(err.code).toBe("link-outside-root")
+    expect(err.message).toBe(
+      `${join(root, "2.png")} is a link to a file outside the data folder ${root} (and 1 more); remove the link, or skip such files with on_error: skip`,
+    )
+
+    const logged: string[] = []
+    const skipping = await openFolder({ root, resolution: 8, onError: "skip", log: (m) => logged.push(m) })
+    expect(skipping.ids).toEqual(["0", "1"])
+    expect(logged).toEqual([
+      `skipping ${join(root, "2.png")} is a link to a file outside the data folder ${root}`,
+      `skipping ${join(root, "elsewhere", "secret.png")} is a link to a file outside the data folder ${root}`,
+    ])
+    const batch = await skipping.load([0, 1])
+    expect(batch.ids).toEqual(["0", "1"])
+    await expect(openFolder({ root, resolution: 8, onError: "skip", from: 2, log: () => {} })).rejects.toThrow(
+      `every selected image is a link to a file outside the data folder ${root}`,
+    )
   })
 
   it("reject bad options and descriptions", async () => {

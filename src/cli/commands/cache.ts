@@ -2,6 +2,7 @@ import { Effect } from "effect"
 import { readdir, rm, stat } from "node:fs/promises"
 import { join } from "node:path"
 import { makeArtifactStore, type Manifest } from "../../runtime/ArtifactStore.js"
+import { leasedKeys, removeOrphans } from "../../runtime/leases.js"
 import { loadRecordFile } from "../../runtime/run-record.js"
 import { formatBytes } from "../../ui/format.js"
 import { UsageError } from "../args.js"
@@ -36,11 +37,15 @@ export const cache: Command = {
   summary: "list, verify or garbage-collect the cache",
   usage: "pipe cache ls|verify|gc [--cache-dir DIR]",
   maxArguments: 1,
-  flags: [{ name: "checkpoints", description: "gc: also delete checkpoints of unfinished nodes" }, ...commonFlags],
+  flags: [
+    { name: "checkpoints", description: "gc: also delete checkpoints of unfinished nodes" },
+    { name: "dry-run", description: "gc: say what would be removed, and remove nothing" },
+    ...commonFlags,
+  ],
   details: [
     "ls      every stored artifact: key, pipeline, node, size, date",
     "verify  re-hash every artifact; corrupted ones are removed (they would be recomputed anyway); exit 1 if any",
-    "gc      delete artifacts that the latest run of no pipeline uses",
+    "gc      delete artifacts that neither the latest run of a pipeline nor a running one uses, and what killed runs left",
   ].join("\n"),
   run: (args) =>
     Effect.gen(function* () {
@@ -90,26 +95,33 @@ export const cache: Command = {
         return bad === 0 ? exitCodes.ok : exitCodes.failed
       }
       // gc
-      const keep = yield* Effect.promise(() => keptKeys(root, manifests))
+      const dryRun = args.flags.has("dry-run")
+      const inUse = yield* Effect.promise(() => leasedKeys(root))
+      const keep = new Set([...(yield* Effect.promise(() => keptKeys(root, manifests))), ...inUse])
       let freed = 0
       let removed = 0
       for (const m of manifests) {
         if (keep.has(m.key)) continue
         freed += sizeOf(m.files)
         removed++
-        yield* store.remove(m.key)
+        if (dryRun) process.stdout.write(`would remove ${m.key.slice(0, 12)}  ${m.pipeline}/${m.node}  ${formatBytes(sizeOf(m.files))}\n`)
+        else yield* store.remove(m.key)
       }
       yield* Effect.promise(async () => {
-        await rm(join(root, "tmp"), { recursive: true, force: true })
+        freed += await removeOrphans(root, dryRun)
         if (!args.flags.has("checkpoints")) return
         for (const key of await listDir(join(root, "checkpoints"))) {
+          if (inUse.has(key)) continue
           for (const name of await listDir(join(root, "checkpoints", key)))
             freed += (await stat(join(root, "checkpoints", key, name)).catch(() => ({ size: 0 }))).size
-          await rm(join(root, "checkpoints", key), { recursive: true, force: true })
+          if (!dryRun) await rm(join(root, "checkpoints", key), { recursive: true, force: true })
         }
       })
+      const artifacts = `${removed} artifact${removed === 1 ? "" : "s"}`
       process.stdout.write(
-        `removed ${removed} artifact${removed === 1 ? "" : "s"}, freed ${formatBytes(freed)}; kept ${manifests.length - removed}\n`,
+        dryRun
+          ? `would remove ${artifacts} and free ${formatBytes(freed)}; nothing was removed (--dry-run)\n`
+          : `removed ${artifacts}, freed ${formatBytes(freed)}; kept ${manifests.length - removed}\n`,
       )
       return exitCodes.ok
     }),

@@ -1,5 +1,6 @@
 /** Why a data operation failed; `path` names the folder or file concerned when there is one. */
-export type DataErrorCode = "missing-folder" | "no-images" | "bad-layout" | "unreadable-image" | "bad-options" | "bad-description"
+export type DataErrorCode =
+  "missing-folder" | "no-images" | "bad-layout" | "unreadable-image" | "link-outside-root" | "bad-options" | "bad-description"
 
 export class DataError extends Error {
   override readonly name = "DataError"

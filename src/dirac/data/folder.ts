@@ -1,5 +1,5 @@
-import { readFile } from "node:fs/promises"
-import { resolve } from "node:path"
+import { readFile, realpath } from "node:fs/promises"
+import { isAbsolute, relative, resolve, sep } from "node:path"
 import { checkIndex, iterateBatches, mapLimit, packBatch } from "./batching.js"
 import { decodeRgb8 } from "./decode.js"
 import { badOptions, checkResolution, DataError } from "./errors.js"
@@ -63,6 +63,36 @@ const checkRange = (name: string, v: number | undefined): void => {
 /** Applies `from`/`to` (index range [from, to) over the list) and then `limit`. */
 export const selectRange = <T>(items: readonly T[], from = 0, to = items.length, limit = Infinity): T[] =>
   items.slice(from, Math.min(to, from + limit))
+
+/** The files whose real path (links resolved) is not inside the real `root`: links that lead out of the data set. */
+const linksLeaving = async (root: string, files: readonly ImageFile[]): Promise<ImageFile[]> => {
+  const realRoot = await realpath(root)
+  const real = await mapLimit(files, 16, (f) => realpath(f.path).catch(() => f.path))
+  return files.filter((_, i) => {
+    const inside = relative(realRoot, real[i])
+    return inside === ".." || inside.startsWith(`..${sep}`) || isAbsolute(inside)
+  })
+}
+
+/** Refuses files that are links to outside `root`: an error, or under onError "skip" a warning and no such file. */
+const refuseLinksLeaving = async (root: string, files: ImageFile[], options: FolderOptions): Promise<ImageFile[]> => {
+  const leaving = await linksLeaving(root, files)
+  if (leaving.length === 0) return files
+  const why = (f: ImageFile) => `${f.path} is a link to a file outside the data folder ${root}`
+  if (options.onError !== "skip") {
+    const more = leaving.length > 1 ? ` (and ${leaving.length - 1} more)` : ""
+    throw new DataError(
+      "link-outside-root",
+      `${why(leaving[0])}${more}; remove the link, or skip such files with on_error: skip`,
+      leaving[0].path,
+    )
+  }
+  const kept = files.filter((f) => !leaving.includes(f))
+  if (kept.length === 0)
+    throw new DataError("link-outside-root", `every selected image is a link to a file outside the data folder ${root}`, root)
+  for (const f of leaving) (options.log ?? console.warn)(`skipping ${why(f)}`)
+  return kept
+}
 
 export class FolderSource implements ImageSource {
   readonly kind = "folder" as const
@@ -161,6 +191,7 @@ export const openFolder = async (options: FolderOptions): Promise<FolderSource> 
     throw badOptions(`concurrency must be a positive integer, got ${options.concurrency}`)
   }
   const root = resolve(options.root)
-  const files = selectRange(await splitFiles(root, layout, split), options.from, options.to, options.limit)
+  const selected = selectRange(await splitFiles(root, layout, split), options.from, options.to, options.limit)
+  const files = await refuseLinksLeaving(root, selected, { ...options, onError })
   return new FolderSource({ ...options, root, layout, split, onError }, files)
 }
