@@ -29,6 +29,8 @@ export interface RunResult {
   readonly status: RunStatus
   readonly outcomes: ReadonlyArray<NodeOutcome>
   readonly planned: ReadonlyArray<PlannedNode>
+  /** The run's report page, when a node wrote a report. */
+  readonly report?: string
 }
 
 const recordPath = (root: string, pipeline: string) => join(root, "records", `${pipeline}.json`)
@@ -139,7 +141,7 @@ export const runPipeline = Effect.fn("runPipeline")(function* (graph: PipelineGr
     ),
   )
   yield* finish(status, outcomes, report)
-  return { runId: options.runId, runDir, status, outcomes, planned } satisfies RunResult
+  return { runId: options.runId, runDir, status, outcomes, planned, report } satisfies RunResult
 })
 
 const summary = (info: PredictedBackend & { readonly threads?: number }): BackendSummary => ({
