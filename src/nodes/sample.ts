@@ -222,6 +222,7 @@ export const sample = defineKind({
         count,
         samples: n,
         batchSize: config.batch_size,
+        onStep: (done: number) => Effect.runFork(ctx.progress({ done, total: count, unit: "images" })),
         seed: ctx.seed,
         ...(clean ? { clean: (ids: ReadonlyArray<string>) => cleanFor(clean, ids) } : {}),
         ...(clean && perceptual ? { perceptual: (a: tf.Tensor4D, b: tf.Tensor4D) => perceptual.distance(a, b) } : {}),
