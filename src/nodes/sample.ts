@@ -266,7 +266,16 @@ export const sample = defineKind({
         ? yield* Effect.tryPromise({ try: () => cleanFor(clean, repeatEach(allIds.slice(0, shown), n)), catch: failure })
         : undefined
       yield* Effect.tryPromise({
-        try: () => writeSampleReport(ctx.reportDir, measured, out, cleanShown, state.trajectories, n),
+        try: () =>
+          writeSampleReport(ctx.reportDir, measured, out, cleanShown, state.trajectories, {
+            dt: args.dt,
+            tStop: args.stopT,
+            output: args.output,
+            samples: n,
+            seed: ctx.seed,
+            engine: engine.description,
+            measurements: count,
+          }),
         catch: failure,
       }).pipe(Effect.ensuring(Effect.sync(() => tf.dispose([measured, ...(cleanShown ? [cleanShown] : [])]))))
       const reconstructions = {

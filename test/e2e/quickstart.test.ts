@@ -62,5 +62,9 @@ describe.each(["quickstart-blur.yaml", "quickstart-inpaint.yaml"])("%s, shortene
       expect(row.metrics.eps_dc.mean).toBeLessThan(0.02)
     }
     expect(readdirSync(join(report, "perception_optimised"))).toContain("grid.png")
+    expect(readFileSync(join(report, "distortion_rule", "early-stop.md"), "utf8")).toMatch(/^Chosen t_stop = \d\.\d{4}: psnr_x0 is best/)
+    expect(readFileSync(join(report, "README.md"), "utf8")).toMatch(
+      /Sampled 4 measurements, \d+ samples? each: dt 0\.25, t_stop [\d.]+, output \w+, seed \d+/,
+    )
   }, 300_000)
 })
