@@ -26,6 +26,9 @@ const shortened = (file: string) => {
   expect(r.code, r.stderr).toBe(0)
   const finished = events(r.stdout).at(-1)!
   expect(finished).toMatchObject({ type: "run-finished", status: "succeeded" })
+  // Sampling reports progress after every step: more often than once per batch of 4 of the 8 validation images.
+  const sampling = events(r.stdout).filter((e) => e.type === "node-progress" && e.id === "validation_run")
+  expect(sampling.length).toBeGreaterThan(2)
   return finished.outputs as string
 }
 
