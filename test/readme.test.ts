@@ -35,6 +35,10 @@ describe("README.md", () => {
     }
   })
 
+  it("runs the tool as npx pipe, which works after npm ci without pipe on PATH", () => {
+    expect(readme.match(/(?:^|`)pipe [a-z]+/gm) ?? []).toEqual([])
+  })
+
   it("names files that exist, and every shipped pipeline validates", () => {
     for (const file of shipped("pipelines")) {
       const r = pipe(["validate", file])

@@ -13,9 +13,10 @@ import { plan } from "./commands/plan.js"
 import { run } from "./commands/run.js"
 import { schema } from "./commands/schema.js"
 import { validate } from "./commands/validate.js"
+import { runs } from "./commands/runs.js"
 import { watch } from "./commands/watch.js"
 
-const commands: ReadonlyArray<Command> = [run, validate, plan, graph, nodes, schema, cache, convert, watch, backends]
+const commands: ReadonlyArray<Command> = [run, validate, plan, graph, nodes, schema, cache, convert, runs, watch, backends]
 
 const mainHelp = () =>
   [
@@ -35,11 +36,11 @@ const commandHelp = (c: Command) =>
 const debug = process.argv.includes("--debug") || process.env.PIPE_DEBUG === "1"
 
 /** Turns how the program ended into a message and an exit code; a user's mistake never shows a stack trace. */
-const report = (exit: Exit.Exit<number, unknown>, command: string): number => {
+const report = (exit: Exit.Exit<number, unknown>, { name: command, interrupted }: Command): number => {
   if (Exit.isSuccess(exit)) return exit.value
   const cause = exit.cause
   if (Cause.hasInterruptsOnly(cause)) {
-    process.stderr.write("pipe: interrupted; finished nodes and checkpoints are kept, run again to resume\n")
+    process.stderr.write(`${interrupted ?? "pipe: interrupted; finished nodes and checkpoints are kept, run again to resume"}\n`)
     return exitCodes.interrupted
   }
   const error = Cause.squash(cause) as {
@@ -96,7 +97,7 @@ const main = async (argv: ReadonlyArray<string>): Promise<number> => {
   try {
     args = parseArgs(rest, command.flags)
   } catch (error) {
-    return report(Exit.fail(error), command.name)
+    return report(Exit.fail(error), command)
   }
   if (args.flags.has("help")) {
     process.stdout.write(`${commandHelp(command)}\n`)
@@ -117,7 +118,7 @@ const main = async (argv: ReadonlyArray<string>): Promise<number> => {
   process.on("SIGINT", onSignal)
   process.on("SIGTERM", onSignal)
   const exit = await Effect.runPromise(Fiber.await(fiber))
-  return report(exit, command.name)
+  return report(exit, command)
 }
 
 main(process.argv.slice(2)).then(

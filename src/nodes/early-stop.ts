@@ -82,24 +82,25 @@ export const earlyStop = defineKind({
       const { trajectories } = ctx.inputs
       const { metric, mode } = criterionMetric(ctx.config)
       const choice = yield* Effect.try({ try: () => chooseStop(trajectories, metric, mode), catch: failure })
-      yield* ctx.log(
-        `${metric} is best (${choice.value.toPrecision(4)}) after step ${choice.step + 1} of ${choice.curve.length}, at t = ${choice.t.toFixed(4)}: t_stop ${choice.tStop.toFixed(4)}`,
-      )
+      const best = `${metric} is best (${choice.value.toPrecision(4)}) after step ${choice.step + 1} of ${choice.curve.length}, at t = ${choice.t.toFixed(4)}`
+      yield* ctx.log(`${best}: t_stop ${choice.tStop.toFixed(4)}`)
       yield* Effect.tryPromise({
         try: async () => {
           await mkdir(ctx.reportDir, { recursive: true })
           const points = choice.curve.map((y, i) => ({ x: trajectories.t[i], y }))
           const png = await linePlotPng({
-            title: `Early stopping on ${metric} (${mode})`,
+            title: `Early stopping on ${metric} (${mode}): t_stop = ${choice.tStop.toFixed(4)}`,
             x: "t",
             y: metric,
             series: [
               { name: metric, points },
-              { name: "chosen t", points: [{ x: choice.t, y: choice.value }] },
+              { name: "best step", points: [{ x: choice.t, y: choice.value }] },
             ],
             marks: true,
+            rules: [{ x: choice.tStop, label: `t_stop = ${choice.tStop.toFixed(4)}` }],
           })
           await writeFile(join(ctx.reportDir, "early-stop.png"), png)
+          await writeFile(join(ctx.reportDir, "early-stop.md"), `Chosen t_stop = ${choice.tStop.toFixed(4)}: ${best}.\n`)
         },
         catch: failure,
       })

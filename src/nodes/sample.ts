@@ -232,6 +232,7 @@ export const sample = defineKind({
         count,
         samples: n,
         batchSize: config.batch_size,
+        onStep: (done: number) => Effect.runFork(ctx.progress({ done, total: count, unit: "images" })),
         // Not ctx.seed: sample nodes that differ only in settings (a stopping rule, checkpointing) must draw the
         // same noise for the same image, so that comparing them is paired.
         seed: ctx.pipelineSeed,
@@ -277,7 +278,16 @@ export const sample = defineKind({
         ? yield* Effect.tryPromise({ try: () => cleanFor(clean, repeatEach(allIds.slice(0, shown), n)), catch: failure })
         : undefined
       yield* Effect.tryPromise({
-        try: () => writeSampleReport(ctx.reportDir, measured, out, cleanShown, state.trajectories, n),
+        try: () =>
+          writeSampleReport(ctx.reportDir, measured, out, cleanShown, state.trajectories, {
+            dt: args.dt,
+            tStop: args.stopT,
+            output: args.output,
+            samples: n,
+            seed: ctx.pipelineSeed,
+            engine: engine.description,
+            measurements: count,
+          }),
         catch: failure,
       }).pipe(Effect.ensuring(Effect.sync(() => tf.dispose([measured, ...(cleanShown ? [cleanShown] : [])]))))
       const reconstructions = {

@@ -105,6 +105,7 @@ const lossPlot = (curve: Curve) =>
     title: "Training loss",
     x: "step",
     y: "L_IR (weighted, per image)",
+    logY: [...curve.train, ...curve.validation].every(([, y]) => y > 0),
     series: [
       { name: "train", points: curve.train.map(([x, y]) => ({ x, y })) },
       ...(curve.validation.length ? [{ name: "validation", points: curve.validation.map(([x, y]) => ({ x, y })) }] : []),

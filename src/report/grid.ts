@@ -57,12 +57,20 @@ export const labelledGridPng = async (columns: ReadonlyArray<Column>): Promise<B
     .toBuffer()
 }
 
-/** A grey image of a non-negative RGB map (e.g. pixelwise std), averaged over channels, its maximum white. */
-export const heatImage = (values: Float32Array, width: number, height: number): RgbImage => {
-  const grey = new Float32Array(width * height)
+const channelMean = (values: Float32Array): Float32Array => {
+  const grey = new Float32Array(values.length / 3)
   for (let p = 0; p < grey.length; p++) grey[p] = (values[3 * p] + values[3 * p + 1] + values[3 * p + 2]) / 3
-  const max = grey.reduce((m, v) => Math.max(m, v), 0)
+  return grey
+}
+
+/** The largest channel mean over non-negative RGB maps: a scale that several heat images share. */
+export const heatScale = (maps: ReadonlyArray<Float32Array>): number =>
+  maps.reduce((m, values) => channelMean(values).reduce((a, v) => Math.max(a, v), m), 0)
+
+/** A grey image of a non-negative RGB map (e.g. pixelwise std), averaged over channels: 0 black, `max` white. */
+export const heatImage = (values: Float32Array, width: number, height: number, max = heatScale([values])): RgbImage => {
+  const grey = channelMean(values)
   const pixels = new Float32Array(values.length)
-  for (let p = 0; p < grey.length; p++) pixels.fill(max > 0 ? grey[p] / max : 0, 3 * p, 3 * p + 3)
+  for (let p = 0; p < grey.length; p++) pixels.fill(max > 0 ? Math.min(1, grey[p] / max) : 0, 3 * p, 3 * p + 3)
   return { pixels, width, height }
 }

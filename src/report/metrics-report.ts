@@ -54,17 +54,29 @@ export const writeMetricsReport = async (
   const reconstructed = rows.filter((r) => r.name !== "measurement")
   if (new Set(steps).size > 1) {
     for (const m of metrics.filter((name) => reconstructed[0]?.metrics[name])) {
-      const points = reconstructed.map((r, i) => ({ x: steps[i], y: r.metrics[m].mean })).sort((a, b) => a.x - b.x)
+      const series = reconstructed.map((r, i) => ({
+        name: r.name,
+        points: [{ x: steps[i], y: r.metrics[m].mean, label: `${r.name}: ${r.metrics[m].mean.toPrecision(4)}` }],
+      }))
       await writeFile(
         join(dir, `${m}-by-steps.png`),
         await linePlotPng({
-          title: `${m} against the number of steps`,
+          title: `${m} of each input against its number of steps`,
           x: "network evaluations",
           y: m,
-          series: [{ name: m, points }],
-          marks: true,
+          series,
+          lines: false,
+          yDomain: paddedRange(series.map((s) => s.points[0].y)),
         }),
       )
     }
   }
+}
+
+/** The values' range widened by half of it on each side (by 10% of the value when all are equal), so labels fit. */
+export const paddedRange = (values: ReadonlyArray<number>): readonly [number, number] => {
+  const lo = Math.min(...values)
+  const hi = Math.max(...values)
+  const pad = (hi - lo) / 2 || Math.abs(hi) / 10 || 1
+  return [lo - pad, hi + pad]
 }

@@ -2,7 +2,7 @@ import type { TopLevelSpec } from "vega-lite"
 
 export interface Series {
   readonly name: string
-  readonly points: ReadonlyArray<{ readonly x: number; readonly y: number }>
+  readonly points: ReadonlyArray<{ readonly x: number; readonly y: number; readonly label?: string }>
 }
 
 export interface LinePlot {
@@ -12,29 +12,70 @@ export interface LinePlot {
   readonly series: ReadonlyArray<Series>
   /** Draw points as well as lines. */
   readonly marks?: boolean
+  /** False: points only, for values that no line joins (different methods). */
+  readonly lines?: boolean
+  /** y on a log scale (a loss falling over decades); every y must be positive. */
+  readonly logY?: boolean
+  /** The y-axis range; by default the data's, without zero. */
+  readonly yDomain?: readonly [number, number]
+  /** Labelled vertical lines, e.g. a chosen t. */
+  readonly rules?: ReadonlyArray<{ readonly x: number; readonly label: string }>
 }
 
-const spec = (plot: LinePlot): TopLevelSpec => ({
-  $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-  title: plot.title,
-  width: 480,
-  height: 300,
-  background: "white",
-  data: { values: plot.series.flatMap((s) => s.points.map((p) => ({ series: s.name, x: p.x, y: p.y }))) },
-  mark: { type: "line", point: plot.marks ?? false },
-  encoding: {
-    x: { field: "x", type: "quantitative", title: plot.x },
-    y: { field: "y", type: "quantitative", title: plot.y, scale: { zero: false } },
-    color: { field: "series", type: "nominal", title: null, legend: plot.series.length > 1 ? { orient: "bottom", labelLimit: 400 } : null },
-  },
-  config: { font: "DejaVu Sans" },
-})
+const textMark = { type: "text", fontSize: 11 } as const
+
+/** The Vega-Lite spec of a plot. */
+export const plotSpec = (plot: LinePlot): TopLevelSpec => {
+  const x = { field: "x", type: "quantitative", title: plot.x } as const
+  const y = {
+    field: "y",
+    type: "quantitative",
+    title: plot.y,
+    scale: { ...(plot.logY ? { type: "log" } : { zero: false }), ...(plot.yDomain ? { domain: [...plot.yDomain] } : {}) },
+  } as const
+  const labelled = plot.series.some((s) => s.points.some((p) => p.label !== undefined))
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: plot.title,
+    width: 480,
+    height: 300,
+    background: "white",
+    data: { values: plot.series.flatMap((s) => s.points.map((p) => ({ series: s.name, x: p.x, y: p.y, label: p.label ?? "" }))) },
+    layer: [
+      {
+        mark: plot.lines === false ? { type: "point", filled: true, size: 80 } : { type: "line", point: plot.marks ?? false },
+        encoding: {
+          x,
+          y,
+          color: {
+            field: "series",
+            type: "nominal",
+            title: null,
+            legend: plot.series.length > 1 ? { orient: "bottom", labelLimit: 400 } : null,
+          },
+        },
+      },
+      ...(labelled ? [{ mark: { ...textMark, dy: -12 }, encoding: { x, y, text: { field: "label" } } }] : []),
+      ...(plot.rules?.length
+        ? [
+            { data: { values: [...plot.rules] }, mark: { type: "rule", strokeDash: [4, 4] }, encoding: { x } },
+            {
+              data: { values: [...plot.rules] },
+              mark: { ...textMark, align: "left", dx: 4, y: 8 },
+              encoding: { x, text: { field: "label" } },
+            },
+          ]
+        : []),
+    ],
+    config: { font: "DejaVu Sans" },
+  } as TopLevelSpec
+}
 
 /** A line plot rendered by Vega-Lite to SVG, then to PNG; nothing is fetched. */
 export const linePlotSvg = async (plot: LinePlot): Promise<string> => {
   // Loaded on first use (about 0.3 s): commands and cached runs that draw nothing start without them.
   const [vega, { compile }] = await Promise.all([import("vega"), import("vega-lite")])
-  const view = new vega.View(vega.parse(compile(spec(plot)).spec), { renderer: "none" })
+  const view = new vega.View(vega.parse(compile(plotSpec(plot)).spec), { renderer: "none" })
   try {
     return await view.toSVG()
   } finally {

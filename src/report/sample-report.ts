@@ -2,38 +2,65 @@ import type * as tf from "@tensorflow/tfjs-core"
 import { mkdir, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { meanCurve, type Trajectories } from "../dirac/sample/trajectories.js"
-import { heatImage, labelledGridPng } from "./grid.js"
+import { heatImage, heatScale, labelledGridPng } from "./grid.js"
 import { linePlotPng } from "./plot.js"
 
 /**
  * The sample node's report in `dir`: a grid (measurement, samples, their pixelwise std, target) and the
  * per-step curves of data consistency, distortion and perception along the reverse process.
  */
+export interface SampleRunInfo {
+  readonly dt: number
+  readonly tStop: number
+  readonly output: string
+  readonly samples: number
+  readonly seed: number
+  /** Where the network ran. */
+  readonly engine: string
+  /** Measurements sampled; the grid shows the first few. */
+  readonly measurements: number
+}
+
+/** The run's parameters in words, and how much of it the grid shows. */
+export const sampleSummary = (info: SampleRunInfo, shown: number, stdMax?: number): string =>
+  [
+    `Sampled ${info.measurements} measurements, ${info.samples} sample${info.samples === 1 ? "" : "s"} each: ` +
+      `dt ${info.dt}, t_stop ${info.tStop}, output ${info.output}, seed ${info.seed}; the network ran on ${info.engine}.`,
+    `grid.png shows ${shown === info.measurements ? `all ${shown}` : `the first ${shown} of ${info.measurements}`} measurements` +
+      (stdMax === undefined ? "." : `; in its std column black is 0 and white ${stdMax.toPrecision(3)}, the largest std shown.`),
+  ].join("\n\n")
+
 export const writeSampleReport = async (
   dir: string,
   y: tf.Tensor4D,
   x: Float32Array,
   clean: tf.Tensor4D | undefined,
   trajectories: Trajectories,
-  n: number,
+  info: SampleRunInfo,
 ) => {
   await mkdir(dir, { recursive: true })
+  const n = info.samples
   const [shown, h, w] = y.shape
   const per = h * w * 3
   const image = (data: Float32Array, i: number) => ({ pixels: data.slice(i * per, (i + 1) * per), width: w, height: h })
   const yData = (await y.data()) as Float32Array
   const cleanData = clean ? ((await clean.data()) as Float32Array) : undefined
   const rows = Array.from({ length: shown }, (_, i) => i)
+  const stds = n > 1 ? rows.map((i) => pixelStd(x, i, n, per)) : undefined
+  const stdMax = stds ? heatScale(stds) : undefined
   const columns = [
     { title: "measurement", images: rows.map((i) => image(yData, i)) },
     ...Array.from({ length: Math.min(n, 3) }, (_, s) => ({
       title: n > 1 ? `sample ${s + 1}` : "reconstruction",
       images: rows.map((i) => image(x, i * n + s)),
     })),
-    ...(n > 1 ? [{ title: "std over samples", images: rows.map((i) => heatImage(pixelStd(x, i, n, per), w, h)) }] : []),
+    ...(stds && stdMax !== undefined
+      ? [{ title: `std (white ${stdMax.toPrecision(2)})`, images: stds.map((std) => heatImage(std, w, h, stdMax)) }]
+      : []),
     ...(cleanData ? [{ title: "target", images: rows.map((i) => image(cleanData, i * n)) }] : []),
   ]
   await writeFile(join(dir, "grid.png"), await labelledGridPng(columns))
+  await writeFile(join(dir, "summary.md"), `${sampleSummary(info, shown, stdMax)}\n`)
   const curve = (metric: string) => ({
     name: metric,
     points: meanCurve(trajectories, metric).map((v, i) => ({ x: trajectories.t[i], y: v })),

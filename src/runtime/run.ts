@@ -31,6 +31,8 @@ export interface RunResult {
   readonly status: RunStatus
   readonly outcomes: ReadonlyArray<NodeOutcome>
   readonly planned: ReadonlyArray<PlannedNode>
+  /** The run's report page, when a node wrote a report. */
+  readonly report?: string
 }
 
 export const readRecord = (root: string, pipeline: string): Effect.Effect<RunRecord | undefined> =>
@@ -143,7 +145,7 @@ export const runPipeline = Effect.fn("runPipeline")(function* (graph: PipelineGr
       ),
     )
     yield* finish(status, outcomes, report)
-    return { runId: options.runId, runDir, status, outcomes, planned: final } satisfies RunResult
+    return { runId: options.runId, runDir, status, outcomes, planned: final, report } satisfies RunResult
   }).pipe(Effect.ensuring(Effect.promise(() => removeLease(store.root, options.runId))))
 })
 

@@ -73,3 +73,25 @@ export const formatBytes = (bytes: number): string => {
 
 /** First line of a possibly multi-line message. */
 export const firstLine = (text: string): string => text.split("\n", 1)[0] ?? ""
+
+/** Below this many cells a bar says too little to be worth its room. */
+const MIN_BAR = 6
+
+/**
+ * Lays out a progress line of `columns` cells: `used` cells of label, then a bar of up to `maxBar` cells, then
+ * the stats joined by ` · `, most useful first. The bar shrinks first; the last stat goes before the bar does,
+ * then the others from the last.
+ */
+export const fitProgressLine = (
+  used: number,
+  stats: ReadonlyArray<string>,
+  columns: number,
+  maxBar: number,
+): { readonly bar: number; readonly stats: ReadonlyArray<string> } => {
+  const room = (kept: ReadonlyArray<string>) => columns - used - kept.join(" · ").length
+  const withBar = [stats, stats.slice(0, -1)].find((kept) => kept.length > 0 && room(kept) - 1 >= MIN_BAR)
+  if (maxBar > 0 && withBar) return { bar: Math.min(maxBar, room(withBar) - 1), stats: withBar }
+  let kept = [...stats]
+  while (kept.length > 1 && room(kept) < 0) kept = kept.slice(0, -1)
+  return { bar: 0, stats: kept }
+}

@@ -19,7 +19,8 @@ export const makeInkReporter = (options: InkReporterOptions): Reporter => {
   // A pseudo-terminal that reports no size (script, some CI runners) would make ink wrap every character.
   if (!options.stream.columns) Object.defineProperty(options.stream, "columns", { value: 100, configurable: true })
   // exitOnCtrlC false and no useInput: ink never puts stdin in raw mode, so SIGINT reaches the CLI.
-  const instance = render(<RunView state={state} />, {
+  const view = () => <RunView state={state} columns={options.stream.columns} />
+  const instance = render(view(), {
     stdout: options.stream,
     patchConsole: false,
     exitOnCtrlC: false,
@@ -29,7 +30,7 @@ export const makeInkReporter = (options: InkReporterOptions): Reporter => {
 
   const flush = (): void => {
     timer = undefined
-    instance.rerender(<RunView state={state} />)
+    instance.rerender(view())
   }
 
   const onEvent = (event: RunEvent): void => {

@@ -55,6 +55,13 @@ describe("sampleInBatches", () => {
     expect(byOne.state.trajectories.metrics.psnr_x0.map((step) => step.length)).toEqual([10, 10, 10, 10])
   })
 
+  it("reports progress after every step, the current batch's share as a fraction", async () => {
+    const j = await job(2)
+    const steps: number[] = []
+    await sampleInBatches({ ...j, onStep: (done) => steps.push(done) }, fresh(j), async () => {})
+    expect(steps).toEqual([0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 4.25, 4.5, 4.75, 5])
+  })
+
   it("resumed from a batch boundary, ends where an uninterrupted run ends", async () => {
     const j = await job(2)
     const whole = await sampleInBatches(j, fresh(j), async () => {})

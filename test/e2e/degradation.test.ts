@@ -43,6 +43,15 @@ describe("load -> degrade -> schedule through pipe run", () => {
     expect(stds.every((s, i) => i === 0 || s > stds[i - 1])).toBe(true)
     const second = events(pipe(ws, ["run", "p.yaml", "--json", "--threads", "1"]).stdout)
     expect(second.filter((e) => e.type === "node-cached")).toHaveLength(4)
+
+    const brief = pipe(ws, ["run", "p.yaml", "--ui", "lines"]).stdout.trim().split("\n")
+    expect(brief).toEqual([
+      expect.stringMatching(/^run \S+ succeeded$/),
+      expect.stringMatching(/^report: /),
+      expect.stringMatching(/^events: /),
+    ])
+    const verbose = pipe(ws, ["run", "p.yaml", "--ui", "lines", "--verbose"]).stdout
+    expect(verbose).toMatch(/^scheduled: \.pipe\/objects\/[0-9a-f]{64}$/m)
   })
 
   it("measures each image with noise seeded by its id, whatever the batch or set", async () => {

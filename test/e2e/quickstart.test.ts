@@ -26,6 +26,9 @@ const shortened = (file: string) => {
   expect(r.code, r.stderr).toBe(0)
   const finished = events(r.stdout).at(-1)!
   expect(finished).toMatchObject({ type: "run-finished", status: "succeeded" })
+  // Sampling reports progress after every step: more often than once per batch of 4 of the 8 validation images.
+  const sampling = events(r.stdout).filter((e) => e.type === "node-progress" && e.id === "validation_run")
+  expect(sampling.length).toBeGreaterThan(2)
   return finished.outputs as string
 }
 
@@ -62,5 +65,9 @@ describe.each(["quickstart-blur.yaml", "quickstart-inpaint.yaml"])("%s, shortene
       expect(row.metrics.eps_dc.mean).toBeLessThan(0.02)
     }
     expect(readdirSync(join(report, "perception_optimised"))).toContain("grid.png")
+    expect(readFileSync(join(report, "distortion_rule", "early-stop.md"), "utf8")).toMatch(/^Chosen t_stop = \d\.\d{4}: psnr_x0 is best/)
+    expect(readFileSync(join(report, "README.md"), "utf8")).toMatch(
+      /Sampled 4 measurements, \d+ samples? each: dt 0\.25, t_stop [\d.]+, output \w+, seed \d+/,
+    )
   }, 300_000)
 })

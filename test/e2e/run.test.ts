@@ -190,6 +190,46 @@ describe("pipe run", () => {
     expect(watch.stderr).toMatch(/\[end\] succeeded: 1 ran/)
   })
 
+  it("pipe watch follows the running run rather than a later finished one; pipe runs lists both", async () => {
+    const ws = workspace()
+    ws.write("long.yaml", "version: 1\nname: long\nnodes:\n  counter: { use: count, with: { steps: 1000, delay_ms: 50 } }\n")
+    ws.write("short.yaml", "version: 1\nname: short\nnodes:\n  one: { use: make }\n")
+    const long = pipeAsync(ws, ["run", "long.yaml"])
+    await waitFor(() => existsSync(join(ws.dir, ".pipe", "runs")) && readdirSync(join(ws.dir, ".pipe", "runs")).length > 0)
+    expect(pipe(ws, ["run", "short.yaml"]).code).toBe(0)
+    const listed = JSON.parse(pipe(ws, ["runs", "--json"]).stdout) as Array<{ pipeline: string; status: string }>
+    expect(listed.map((r) => [r.pipeline, r.status])).toEqual([
+      ["long", "running"],
+      ["short", "succeeded"],
+    ])
+    expect(pipe(ws, ["runs"]).stdout).toMatch(/^RUN +PIPELINE +STATUS +STARTED +DURATION\n\S+ +long +running .*\n\S+ +short +succeeded /)
+    const watch = pipeAsync(ws, ["watch"])
+    let seen = ""
+    watch.child.stderr!.on("data", (d) => (seen += d))
+    await waitFor(() => seen.includes("[start] counter"))
+    long.child.kill("SIGINT")
+    await long.done
+    expect((await watch.done).stderr).not.toContain("one")
+  })
+
+  it("Ctrl-C on pipe watch stops watching and says the run goes on", async () => {
+    const ws = workspace()
+    ws.write("p.yaml", "version: 1\nname: long\nnodes:\n  counter: { use: count, with: { steps: 200, delay_ms: 50 } }\n")
+    const run = pipeAsync(ws, ["run", "p.yaml"])
+    await waitFor(() => existsSync(join(ws.dir, ".pipe", "runs")) && readdirSync(join(ws.dir, ".pipe", "runs")).length > 0)
+    const watch = pipeAsync(ws, ["watch"])
+    let seen = ""
+    watch.child.stderr!.on("data", (d) => (seen += d))
+    await waitFor(() => seen.includes("[start] counter"))
+    watch.child.kill("SIGINT")
+    const watched = await watch.done
+    run.child.kill("SIGINT")
+    await run.done
+    expect(watched.code).toBe(130)
+    expect(watched.stderr).toContain("stopped watching; the run itself goes on")
+    expect(watched.stderr).not.toContain("run again")
+  })
+
   it("--debug reports tensor memory growth of a node that leaks", () => {
     const ws = workspace()
     ws.write("p.yaml", "version: 1\nname: mem\nnodes:\n  tidy: { use: make }\n  leaky: { use: make, with: { leak: true } }\n")

@@ -1,6 +1,7 @@
 import { cleanup, render } from "ink-testing-library"
 import { afterEach, describe, expect, it } from "vitest"
 import type { RunEvent } from "../../src/runtime/events.js"
+import { predictBackend } from "../../src/runtime/backend/predict.js"
 import { RunView } from "../../src/ui/ink/RunView.js"
 import { initialRunState, reduceRun, replayRun } from "../../src/ui/run-state.js"
 import { midRun, sampleRun, T0 } from "./sample-events.js"
@@ -24,6 +25,30 @@ describe("RunView", () => {
     expect(frame).toContain("loss 0.0119 · lr schedule: cosine")
     expect(frame).toContain("2 pending · 1 running · 0 done · 2 cached")
     expect(frame).not.toContain("sample (sample)")
+  })
+
+  it("lays the progress line out for a narrow terminal: the bar shrinks, rate and ETA stay", () => {
+    const lineAt = (columns: number) =>
+      strip(render(<RunView state={replayRun(midRun())} columns={columns} />).lastFrame())
+        .split("\n")
+        .find((l) => l.startsWith("▸ train"))!
+    expect(lineAt(60)).toBe("▸ train (train) 120/500 steps 24% · 10.0 steps/s · ETA 38s")
+    expect(lineAt(70)).toBe("▸ train (train) ███░░░░░░░░ 120/500 steps 24% · 10.0 steps/s · ETA 38s")
+    expect(lineAt(80)).toBe("▸ train (train) ███░░░░░░░░░░ 120/500 steps 24% · 10.0 steps/s · ETA 38s · 12.0s")
+    expect(lineAt(40)).toBe("▸ train (train) 120/500 steps 24%")
+  })
+
+  it("says in words that a node's tensor memory grew", () => {
+    const events = sampleRun().map((e) => (e.type === "node-finished" ? { ...e, memory: { tensors: 266, bytes: 10_475_274 } } : e))
+    const frame = strip(render(<RunView state={replayRun(events)} />).lastFrame())
+    expect(frame).toContain("✓ train (train) ran in 50.0s · tensor memory grew by 266 tensors (9.99MiB) while it ran: a leak?")
+  })
+
+  it("does not tell in the header, which stays on screen, that the backend has not started", () => {
+    const [started, ...rest] = sampleRun()
+    const planned = { ...started, backend: predictBackend("cpu")! } as RunEvent
+    const frame = strip(render(<RunView state={replayRun([planned, ...rest])} />).lastFrame())
+    expect(frame.split("\n")[0]).toMatch(/^ffhq-blur run \S+ · backend cpu [\d.]+ \(JS\)$/)
   })
 
   it("shows settled lines in completion order and the summary at the end", () => {

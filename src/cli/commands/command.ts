@@ -9,6 +9,8 @@ export interface Command {
   readonly maxArguments: number
   readonly flags: ReadonlyArray<FlagSpec>
   readonly details?: string
+  /** What Ctrl-C means for this command; by default that the run stopped and can be resumed. */
+  readonly interrupted?: string
   /** Resolves to the process exit code. */
   readonly run: (args: ParsedArgs) => Effect.Effect<number, unknown>
 }

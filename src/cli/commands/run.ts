@@ -75,6 +75,7 @@ export const run: Command = {
     { name: "ui", value: "MODE", description: "auto, tui, lines or json (default auto: tui on a terminal)" },
     { name: "json", description: "NDJSON events on stdout (same as --ui json)" },
     { name: "debug", description: "debug logs, tensor memory per node, stack traces" },
+    { name: "verbose", description: "also print each finished node's artifact folder" },
     ...pipelineFlags,
   ],
   details: "Exit codes: 0 all nodes done, 1 a node failed, 2 invalid pipeline or options, 130 interrupted.",
@@ -114,8 +115,9 @@ export const run: Command = {
         if (mode !== "json") {
           const shown = (path: string) => relative(process.cwd(), path) || "."
           process.stdout.write(`run ${result.runId} ${result.status}\n`)
+          if (result.report !== undefined) process.stdout.write(`report: ${shown(result.report)}\n`)
           process.stdout.write(`events: ${shown(join(result.runDir, "events.ndjson"))}\n`)
-          for (const p of result.planned) {
+          for (const p of hasFlag(args, "verbose") ? result.planned : []) {
             const outcome = result.outcomes.find((o) => o.id === p.id)?.result
             if (outcome === "ran" || outcome === "cached") process.stdout.write(`${p.id}: ${shown(store.dirOf(p.key))}\n`)
           }

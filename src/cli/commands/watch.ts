@@ -1,21 +1,13 @@
 import { Effect } from "effect"
-import { open, readdir, readFile } from "node:fs/promises"
+import { open } from "node:fs/promises"
 import { join } from "node:path"
 import type { RunEvent } from "../../runtime/events.js"
 import { parseRunLog } from "../../runtime/RunLog.js"
 import { chooseReporter } from "../../ui/choose.js"
 import { choiceFlag, UsageError } from "../args.js"
 import { cacheDir, commonFlags, exitCodes } from "../context.js"
+import { isAlive, listRuns, type RunSummary } from "../run-list.js"
 import type { Command } from "./command.js"
-
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 /** Reads whole lines appended to a file since the last call. */
 const tailer = (path: string) => {
@@ -40,11 +32,12 @@ const tailer = (path: string) => {
   }
 }
 
-const findRun = async (root: string, wanted: string | undefined): Promise<string> => {
-  const runs = (await readdir(join(root, "runs")).catch(() => [] as string[])).sort()
+/** The run named by `wanted` (an id or its prefix); by default the latest running one, else the latest. */
+const findRun = async (root: string, wanted: string | undefined): Promise<RunSummary> => {
+  const runs = await listRuns(root)
   if (runs.length === 0) throw new UsageError(`no runs in ${root}; start one with 'pipe run FILE'`)
-  if (wanted === undefined) return runs[runs.length - 1]
-  const matches = runs.filter((r) => r.startsWith(wanted))
+  if (wanted === undefined) return runs.findLast((r) => r.status === "running") ?? runs[runs.length - 1]
+  const matches = runs.filter((r) => r.id.startsWith(wanted))
   if (matches.length !== 1)
     throw new UsageError(
       matches.length === 0 ? `no run '${wanted}' in ${root}` : `'${wanted}' matches ${matches.length} runs; give more of the id`,
@@ -58,13 +51,14 @@ export const watch: Command = {
   usage: "pipe watch [RUN] [--cache-dir DIR]",
   maxArguments: 1,
   flags: [{ name: "ui", value: "MODE", description: "auto, tui, lines or json" }, ...commonFlags],
-  details: "RUN is a run id or its prefix; the latest run by default. Exit codes: 0 the run succeeded, 1 it failed or stopped.",
+  details:
+    "RUN is a run id or its prefix (see pipe runs); by default the latest running run, else the latest run. Exit codes: 0 the run succeeded, 1 it failed or stopped.",
+  interrupted: "pipe watch: stopped watching; the run itself goes on",
   run: (args) =>
     Effect.gen(function* () {
       const root = cacheDir(args)
-      const runId = yield* Effect.tryPromise({ try: () => findRun(root, args.positional[0]), catch: (e) => e as UsageError })
+      const { id: runId, pid } = yield* Effect.tryPromise({ try: () => findRun(root, args.positional[0]), catch: (e) => e as UsageError })
       const runDir = join(root, "runs", runId)
-      const { pid } = JSON.parse(yield* Effect.promise(() => readFile(join(runDir, "run.json"), "utf8"))) as { pid: number }
       const reporter = yield* Effect.promise(() =>
         chooseReporter(choiceFlag(args, "ui", ["auto", "tui", "lines", "json"] as const) ?? "auto"),
       )

@@ -32,6 +32,8 @@ export interface BatchSampling {
   readonly clean?: (ids: ReadonlyArray<string>) => Promise<tf.Tensor4D>
   readonly perceptual?: (a: tf.Tensor4D, b: tf.Tensor4D) => Promise<number[]>
   readonly signal?: AbortSignal
+  /** After each step of the reverse process: measurements done, with the current batch's share as a fraction. */
+  readonly onStep?: (measurementsDone: number) => void
 }
 
 export interface SampledSet {
@@ -77,6 +79,7 @@ export const sampleInBatches = async (
         ids: ids.flatMap((id) => Array.from({ length: n }, (_, s) => `${id}#${s}`)),
         seed: job.seed,
         ...(job.signal ? { signal: job.signal } : {}),
+        ...(job.onStep ? { onStep: (_: unknown, step: number, total: number) => job.onStep!(start + (size * step) / total) } : {}),
         ...(clean ? { clean } : {}),
         ...(clean && job.perceptual ? { perceptual: job.perceptual } : {}),
       })

@@ -45,7 +45,7 @@ const predictWasm = (reason: string): PredictedBackend => {
   return {
     name: "wasm",
     version,
-    device: `WASM ${simd ? "SIMD" : "(no SIMD)"}, not started yet`,
+    device: `WASM ${simd ? "SIMD" : "(no SIMD)"}`,
     fingerprint: `wasm/${version}/${simd ? "simd" : "nosimd"}`,
     reason,
   }
@@ -65,7 +65,7 @@ const [GPU_PACKAGE, CPU_PACKAGE] = NATIVE_PACKAGES
 const predictNativeCpu = (reason: string): PredictedBackend | undefined => {
   if (isResolvable(GPU_PACKAGE) || !isResolvable(CPU_PACKAGE)) return undefined
   const version = tfjsCoreVersion()
-  return { name: "tensorflow", version, device: "CPU (libtensorflow), not started yet", fingerprint: `tensorflow/${version}/cpu`, reason }
+  return { name: "tensorflow", version, device: "CPU (libtensorflow)", fingerprint: `tensorflow/${version}/cpu`, reason }
 }
 
 /** What auto gives when it will start neither tfjs-node-gpu nor a GPU, and why. */
@@ -89,7 +89,7 @@ export const predictBackend = (choice: BackendChoice, options: PredictOptions = 
       return predictWasm("chosen with --backend wasm")
     case "cpu": {
       const version = tfjsCoreVersion()
-      return { name: "cpu", version, device: "JS, not started yet", fingerprint: `cpu/${version}/js`, reason: "chosen with --backend cpu" }
+      return { name: "cpu", version, device: "JS", fingerprint: `cpu/${version}/js`, reason: "chosen with --backend cpu" }
     }
     case "auto":
       return predictAuto(options)

@@ -1,6 +1,7 @@
 import { Box, Static, Text } from "ink"
 import {
   firstLine,
+  fitProgressLine,
   formatBytes,
   formatDuration,
   formatEta,
@@ -17,6 +18,8 @@ export interface RunViewProps {
   /** Running nodes shown in the live region; the rest are summarised in one line. */
   readonly maxRunning?: number
   readonly barWidth?: number
+  /** The terminal's width: progress lines are laid out to fit it. */
+  readonly columns?: number
 }
 
 type StaticItem =
@@ -24,7 +27,7 @@ type StaticItem =
   | { readonly key: string; readonly node: NodeView }
   | { readonly key: string; readonly backendOf: RunState }
 
-export const RunView = ({ state, maxRunning = 4, barWidth = 24 }: RunViewProps) => {
+export const RunView = ({ state, maxRunning = 4, barWidth = 24, columns = Infinity }: RunViewProps) => {
   const byId = new Map(state.nodes.map((n) => [n.id, n]))
   const items: StaticItem[] = state.runId === undefined ? [] : [{ key: "header", header: state }]
   // Static output is append-only: the backend line goes where it happened, after the nodes settled by then.
@@ -57,7 +60,7 @@ export const RunView = ({ state, maxRunning = 4, barWidth = 24 }: RunViewProps) 
             over ? (
               <InterruptedLine key={node.id} node={node} />
             ) : (
-              <RunningNode key={node.id} node={node} now={state.lastEventAt} barWidth={barWidth} />
+              <RunningNode key={node.id} node={node} now={state.lastEventAt} barWidth={barWidth} columns={columns} />
             ),
           )}
         {running.length > maxRunning && <Text dimColor> … and {running.length - maxRunning} more running</Text>}
@@ -104,6 +107,12 @@ const Label = ({ node }: { node: NodeView }) => (
   </>
 )
 
+/** A node that leaves tensors behind in the engine's memory may leak; one that frees more is fine. */
+const memoryNote = ({ tensors, bytes }: { tensors: number; bytes: number }): string =>
+  tensors > 0
+    ? `tensor memory grew by ${tensors} tensors (${formatBytes(bytes)}) while it ran: a leak?`
+    : `tensor memory shrank by ${-tensors} tensors (${formatBytes(-bytes)}) while it ran`
+
 const SettledLine = ({ node }: { node: NodeView }) => {
   switch (node.status) {
     case "done":
@@ -111,13 +120,7 @@ const SettledLine = ({ node }: { node: NodeView }) => {
         <Text>
           <Text color="green">✓ </Text>
           <Label node={node} /> ran in {formatDuration(node.durationMs ?? 0)}
-          {node.memory !== undefined && node.memory.tensors !== 0 && (
-            <Text color="yellow">
-              {" "}
-              · {node.memory.tensors > 0 ? "+" : ""}
-              {node.memory.tensors} tensors ({formatBytes(node.memory.bytes)})
-            </Text>
-          )}
+          {node.memory !== undefined && node.memory.tensors !== 0 && <Text color="yellow"> · {memoryNote(node.memory)}</Text>}
         </Text>
       )
     case "cached":
@@ -146,7 +149,7 @@ const SettledLine = ({ node }: { node: NodeView }) => {
   }
 }
 
-const RunningNode = ({ node, now, barWidth }: { node: NodeView; now?: number; barWidth: number }) => {
+const RunningNode = ({ node, now, barWidth, columns }: { node: NodeView; now?: number; barWidth: number; columns: number }) => {
   const p = node.progress
   const elapsed = node.startedAt !== undefined && now !== undefined ? formatDuration(now - node.startedAt) : ""
   const unit = p?.unit !== undefined ? ` ${p.unit}` : ""
@@ -161,6 +164,8 @@ const RunningNode = ({ node, now, barWidth }: { node: NodeView; now?: number; ba
     if (node.etaSeconds !== undefined) stats.push(`ETA ${formatEta(node.etaSeconds)}`)
   }
   if (elapsed !== "") stats.push(elapsed)
+  const label = `▸ ${node.id} (${node.kind}) `
+  const fit = fitProgressLine(label.length, stats, columns, p?.total !== undefined ? barWidth : 0)
   const scalars = formatScalars(p?.scalars)
   const message = p?.message ?? node.logs.findLast((l) => l.level !== "debug")?.message
   const detail = [scalars, message !== undefined ? firstLine(message) : ""].filter((s) => s !== "").join(" · ")
@@ -168,8 +173,8 @@ const RunningNode = ({ node, now, barWidth }: { node: NodeView; now?: number; ba
     <Box flexDirection="column">
       <Text wrap="truncate-end">
         <Text color="yellow">▸ </Text>
-        <Label node={node} /> {p?.total !== undefined && <Text color="cyan">{progressBar(p.done / p.total, barWidth)} </Text>}
-        {stats.join(" · ")}
+        <Label node={node} /> {p?.total !== undefined && fit.bar > 0 && <Text color="cyan">{progressBar(p.done / p.total, fit.bar)} </Text>}
+        {fit.stats.join(" · ")}
       </Text>
       {detail !== "" && (
         <Text dimColor wrap="truncate-end">

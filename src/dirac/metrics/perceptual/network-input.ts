@@ -56,6 +56,8 @@ export const inBatches = async <R>(x: Images, batchSize: number, fn: (batch: tf.
   const [n] = imagesShape(x)
   const out: R[] = []
   for (let start = 0; start < n; start += batchSize) {
+    // Reading a batch's result resolves in microtasks only; let timers (the live view) run between batches.
+    if (start > 0) await new Promise((resolve) => setImmediate(resolve))
     const batch = imageSlice(x, start, Math.min(n, start + batchSize))
     try {
       out.push(await fn(batch))

@@ -1,0 +1,45 @@
+import { Effect } from "effect"
+import { formatDuration } from "../../ui/format.js"
+import { hasFlag } from "../args.js"
+import { cacheDir, commonFlags, exitCodes } from "../context.js"
+import { listRuns, type RunSummary } from "../run-list.js"
+import type { Command } from "./command.js"
+
+const columns = ["RUN", "PIPELINE", "STATUS", "STARTED", "DURATION"]
+
+const row = (r: RunSummary): string[] => [
+  r.id,
+  r.pipeline,
+  r.status,
+  r.startedAt.replace("T", " ").slice(0, 19),
+  r.durationMs === undefined ? "-" : formatDuration(r.durationMs),
+]
+
+const table = (rows: string[][]): string => {
+  const widths = columns.map((_, i) => Math.max(...rows.map((r) => r[i].length)))
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i]))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n")
+}
+
+export const runs: Command = {
+  name: "runs",
+  summary: "list the runs in the cache: id, pipeline, status, start, duration",
+  usage: "pipe runs [--json] [--cache-dir DIR]",
+  flags: [{ name: "json", description: "one JSON array of the runs" }, ...commonFlags],
+  details: "Status: running, succeeded, failed, interrupted, or stopped (its process ended without finishing: killed).",
+  run: (args) =>
+    Effect.gen(function* () {
+      const root = cacheDir(args)
+      const found = yield* Effect.promise(() => listRuns(root))
+      if (hasFlag(args, "json")) process.stdout.write(`${JSON.stringify(found)}\n`)
+      else if (found.length === 0) process.stdout.write(`no runs in ${root}; start one with 'pipe run FILE'\n`)
+      else process.stdout.write(`${table([columns, ...found.map(row)])}\n`)
+      return exitCodes.ok
+    }),
+}

@@ -1,0 +1,47 @@
+import { describe, expect, it } from "vitest"
+import { paddedRange } from "../../src/report/metrics-report.js"
+import { linePlotSvg, plotSpec, type LinePlot } from "../../src/report/plot.js"
+
+const methods: LinePlot = {
+  title: "psnr of each input against its number of steps",
+  x: "network evaluations",
+  y: "psnr",
+  series: [
+    { name: "DO", points: [{ x: 14, y: 24.3, label: "DO: 24.30" }] },
+    { name: "PO", points: [{ x: 15, y: 23.9, label: "PO: 23.90" }] },
+  ],
+  lines: false,
+  yDomain: paddedRange([24.3, 23.9]),
+}
+
+describe("plots", () => {
+  it("draws different methods as labelled points, with no line between them", async () => {
+    const svg = await linePlotSvg(methods)
+    expect(svg).not.toContain("mark-line")
+    expect(svg).toContain("mark-symbol")
+    expect(svg).toContain("DO: 24.30")
+    expect(svg).toContain("PO: 23.90")
+    expect(await linePlotSvg({ ...methods, lines: undefined })).toContain("mark-line")
+  })
+
+  it("pads the y-range around the values so both points and labels sit inside", () => {
+    expect(paddedRange([23.9, 24.3]).map((v) => Number(v.toFixed(6)))).toEqual([23.7, 24.5])
+    expect(paddedRange([2, 2])).toEqual([1.8, 2.2])
+    expect(paddedRange([0, 0])).toEqual([-1, 1])
+  })
+
+  it("puts y on a log scale when asked, and marks labelled x values", async () => {
+    const loss: LinePlot = {
+      title: "loss",
+      x: "step",
+      y: "loss",
+      series: [{ name: "train", points: [1, 10, 100].map((x) => ({ x, y: 1 / x })) }],
+      logY: true,
+      rules: [{ x: 10, label: "t_stop = 0.3125" }],
+    }
+    expect(JSON.stringify(plotSpec(loss))).toContain('"scale":{"type":"log"}')
+    const svg = await linePlotSvg(loss)
+    expect(svg).toContain("mark-rule")
+    expect(svg).toContain("t_stop = 0.3125")
+  })
+})
