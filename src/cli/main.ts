@@ -106,7 +106,7 @@ const main = async (argv: ReadonlyArray<string>): Promise<number> => {
   const extra = args.positional[command.maxArguments]
   if (extra !== undefined) {
     const hint = /^[^-=][^=]*=/.test(extra) ? `; to override a value, write --set ${extra}` : ` (usage: ${command.usage})`
-    return report(Exit.fail(new UsageError(`unexpected argument '${extra}'${hint}`)), command.name)
+    return report(Exit.fail(new UsageError(`unexpected argument '${extra}'${hint}`)), command)
   }
   const fiber = Effect.runFork(Effect.suspend(() => command.run(args)))
   let interrupts = 0

@@ -31,6 +31,7 @@ export const runs: Command = {
   name: "runs",
   summary: "list the runs in the cache: id, pipeline, status, start, duration",
   usage: "pipe runs [--json] [--cache-dir DIR]",
+  maxArguments: 0,
   flags: [{ name: "json", description: "one JSON array of the runs" }, ...commonFlags],
   details: "Status: running, succeeded, failed, interrupted, or stopped (its process ended without finishing: killed).",
   run: (args) =>
