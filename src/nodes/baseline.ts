@@ -127,7 +127,6 @@ export const baseline = defineKind({
       }
       const x = parts.length === 1 ? parts[0]! : (tf.concat(parts, 0) as tf.Tensor4D)
       if (parts.length > 1) tf.dispose(parts)
-      const label = method === "tikhonov" ? `tikhonov-${config.prior}` : "tv"
       const reconstructions = {
         ids: [...ids],
         samples: 1,
@@ -135,7 +134,7 @@ export const baseline = defineKind({
         t_stop: 0,
         dt: 0,
         steps: iterations,
-        engine: `baseline ${label} (lambda ${Number(lambda.toPrecision(3))})`,
+        engine: `baseline ${method} (lambda ${Number(lambda.toPrecision(3))})`,
         x,
       }
       return { reconstructions }

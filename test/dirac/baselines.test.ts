@@ -129,4 +129,19 @@ describe("baselines", () => {
     expect(choice.scores[0]!.psnr).toBeLessThan(choice.scores[index]!.psnr)
     expect(choice.scores.at(-1)!.psnr).toBeLessThan(choice.scores[index]!.psnr)
   })
+
+  it("the tuned lambda scores at least as well as every fixed grid value, each solved on its own", () => {
+    const process = blur(0.05)
+    const x0 = squares(2)
+    const y = measure(process, x0)
+    const options = { method: "tikhonov", prior: "gradient", iterations: 30 } as const
+    const choice = tuneLambda(process, y, x0, options)
+    const tuned = baseline(process, y, { ...options, lambda: choice.lambda })
+    const best = mean(psnr(tuned, x0))
+    for (const lambda of LAMBDA_GRID) {
+      const x = baseline(process, y, { ...options, lambda })
+      expect(best).toBeGreaterThanOrEqual(mean(psnr(x, x0)) - 1e-9)
+      x.dispose()
+    }
+  })
 })

@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { events, pipe, workspace } from "./cli.js"
+import { readSafetensors } from "../../src/dirac/io/safetensors.js"
+import { events, manifests, objectsDir, pipe, workspace } from "./cli.js"
 
 const pipeline = (tikhonov = "lambda: 0.01, iterations: 20", tvImages = "images: held") => `version: 1
 name: baselines
@@ -23,7 +24,7 @@ nodes:
 `
 
 describe("baseline node through pipe run", () => {
-  it("reconstructs with tv (lambda tuned) and tikhonov, and the metric table has their rows", () => {
+  it("reconstructs with tv (lambda tuned) and tikhonov, and the metric table has their rows", async () => {
     const ws = workspace()
     ws.write("p.yaml", pipeline())
     const r = pipe(ws, ["run", "p.yaml", "--json", "--threads", "1"])
@@ -39,6 +40,25 @@ describe("baseline node through pipe run", () => {
     }>
     const psnr = Object.fromEntries(rows.map((row) => [row.name, row.metrics.psnr!.mean]))
     expect(psnr.tv).toBeGreaterThan(psnr.measurement!)
+    const meta = async (node: string) => {
+      const key = manifests(ws.dir).find((m) => m.node === node)!.key
+      const { metadata } = await readSafetensors(join(objectsDir(ws.dir), key, "reconstructions.safetensors"))
+      return JSON.parse(metadata["pipe.meta"]!)
+    }
+    expect(await meta("tikhonov")).toMatchObject({
+      samples: 1,
+      output: "x0",
+      t_stop: 0,
+      dt: 0,
+      steps: 20,
+      engine: "baseline tikhonov (lambda 0.01)",
+    })
+    expect(await meta("tv")).toMatchObject({
+      samples: 1,
+      output: "x0",
+      steps: 30,
+      engine: expect.stringMatching(/^baseline tv \(lambda [0-9.e-]+\)$/),
+    })
     expect(all.some((e) => typeof e.message === "string" && /lambda \S+ by mean PSNR on 2 measurements/.test(e.message))).toBe(true)
   })
 
