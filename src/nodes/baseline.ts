@@ -1,8 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect, Schema } from "effect"
 import { baseline as reconstruct, tuneLambda, type BaselineMethod } from "../dirac/baselines/index.js"
-import { batchToTensor4D } from "../dirac/data/tensor.js"
-import type { ImageSource } from "../dirac/data/types.js"
+import { imagesById } from "../dirac/data/tensor.js"
 import { failure } from "./kit/codec.js"
 import { withDefault } from "./kit/config.js"
 import { defineKind } from "./kit/define.js"
@@ -44,11 +43,6 @@ const BaselineConfig = Schema.Struct({
 type BaselineConfig = typeof BaselineConfig.Type
 
 const iterationsOf = (config: BaselineConfig): number => config.iterations ?? (config.method === "tv" ? 100 : 50)
-
-const cleanFor = async (source: ImageSource, ids: ReadonlyArray<string>): Promise<tf.Tensor4D> => {
-  const position = new Map(source.ids.map((id, i) => [id, i]))
-  return batchToTensor4D(await source.load(ids.map((id) => position.get(id)!)))
-}
 
 export const baseline = defineKind({
   kind: "baseline",
@@ -99,7 +93,7 @@ export const baseline = defineKind({
         const tuneIds = ids.filter((id) => known.has(id)).slice(0, config.tune_images)
         if (tuneIds.length === 0)
           return yield* Effect.fail(failure(new Error("none of the measurements has its clean image on the 'images' input; set lambda")))
-        const reference = yield* Effect.tryPromise({ try: () => cleanFor(clean, tuneIds), catch: failure })
+        const reference = yield* Effect.tryPromise({ try: () => imagesById(clean, tuneIds), catch: failure })
         const y = tf.gather(
           measurements.y,
           tuneIds.map((id) => ids.indexOf(id)),

@@ -1,7 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect, Schema } from "effect"
-import { batchToTensor4D } from "../dirac/data/tensor.js"
-import type { ImageSource } from "../dirac/data/types.js"
+import { imagesById } from "../dirac/data/tensor.js"
 import { dataConsistencyError } from "../dirac/metrics/data-consistency.js"
 import { readImages } from "../dirac/metrics/image-pixels.js"
 import { psnr } from "../dirac/metrics/mse-psnr.js"
@@ -54,11 +53,6 @@ const summary = (values: number[]): Summary => {
   const mean = values.reduce((a, b) => a + b, 0) / values.length
   const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length)
   return { mean, std, values }
-}
-
-const byIds = async (source: ImageSource, ids: ReadonlyArray<string>) => {
-  const position = new Map(source.ids.map((id, i) => [id, i]))
-  return batchToTensor4D(await source.load(ids.map((id) => position.get(id) ?? -1)))
 }
 
 /** Scores images against the clean ones, metric by metric: per image, and per set for FD/KID. */
@@ -124,7 +118,7 @@ export const metric = defineKind({
       const rowFor = (name: string, x: tf.Tensor4D, ids: string[]) =>
         Effect.tryPromise({
           try: async () => {
-            const reference = await byIds(clean, ids)
+            const reference = await imagesById(clean, ids)
             const y = measured ? gatherImages(measured.y, ids, measuredIds) : undefined
             try {
               const { perImage, sets } = await score(ctx.config, metrics, x, reference, y, process)

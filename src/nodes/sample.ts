@@ -1,7 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect, Option, Schema } from "effect"
-import { batchToTensor4D } from "../dirac/data/tensor.js"
-import type { ImageSource } from "../dirac/data/types.js"
+import { imagesById } from "../dirac/data/tensor.js"
 import { modelProcessMismatch } from "../dirac/io/checkpoint-expectations.js"
 import { perceptualMetric } from "../dirac/metrics/perceptual/index.js"
 import type { SamplerArgs } from "../dirac/sample/sampler.js"
@@ -137,17 +136,6 @@ const samplerArgs = (config: SampleConfig, rule?: StoppingRule): SamplerArgs => 
   output: rule?.output ?? config.output,
 })
 
-/** Clean images in the order of the given ids (the measurements' own ids). */
-const cleanFor = async (source: ImageSource, ids: ReadonlyArray<string>): Promise<tf.Tensor4D> => {
-  const position = new Map(source.ids.map((id, i) => [id, i]))
-  const indices = ids.map((id) => {
-    const i = position.get(id)
-    if (i === undefined) throw new Error(`the clean images have no image '${id}' (connect the images the measurements were made from)`)
-    return i
-  })
-  return batchToTensor4D(await source.load(indices))
-}
-
 const REPORT_ROWS = 6
 
 /** The per-step metrics a run records: eps_dc always; with clean images PSNR, SSIM and a perceptual distance. */
@@ -236,7 +224,7 @@ export const sample = defineKind({
         // Not ctx.seed: sample nodes that differ only in settings (a stopping rule, checkpointing) must draw the
         // same noise for the same image, so that comparing them is paired.
         seed: ctx.pipelineSeed,
-        ...(clean ? { clean: (ids: ReadonlyArray<string>) => cleanFor(clean, ids) } : {}),
+        ...(clean ? { clean: (ids: ReadonlyArray<string>) => imagesById(clean, ids) } : {}),
         ...(clean && perceptual ? { perceptual: (a: tf.Tensor4D, b: tf.Tensor4D) => perceptual.distance(a, b) } : {}),
       }
       let start = { x: new Float32Array(count * n * per), state: samplingStart(job) }
@@ -275,7 +263,7 @@ export const sample = defineKind({
       const shown = Math.min(count, REPORT_ROWS)
       const measured = tf.slice(y, [0, 0, 0, 0], [shown, -1, -1, -1])
       const cleanShown = clean
-        ? yield* Effect.tryPromise({ try: () => cleanFor(clean, repeatEach(allIds.slice(0, shown), n)), catch: failure })
+        ? yield* Effect.tryPromise({ try: () => imagesById(clean, repeatEach(allIds.slice(0, shown), n)), catch: failure })
         : undefined
       yield* Effect.tryPromise({
         try: () =>
