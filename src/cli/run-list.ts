@@ -2,6 +2,7 @@ import { open, readdir, readFile } from "node:fs/promises"
 import { join } from "node:path"
 import type { RunEvent } from "../runtime/events.js"
 import { parseRunLog } from "../runtime/RunLog.js"
+import { isAlive } from "../runtime/key-lock.js"
 
 /** `running` while its process lives; `stopped` when the process is gone without the log's end event (killed). */
 export type RunListStatus = "running" | "stopped" | Extract<RunEvent, { type: "run-finished" }>["status"]
@@ -15,15 +16,6 @@ export interface RunSummary {
   readonly status: RunListStatus
   /** To the end event; for a running run, so far; unknown for a stopped one. */
   readonly durationMs?: number
-}
-
-export const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM"
-  }
 }
 
 /** The end event is the log's last line; reading its tail spares reading long progress logs whole. */

@@ -6,7 +6,8 @@ import { parseRunLog } from "../../runtime/RunLog.js"
 import { chooseReporter } from "../../ui/choose.js"
 import { choiceFlag, UsageError } from "../args.js"
 import { cacheDir, commonFlags, exitCodes } from "../context.js"
-import { isAlive, listRuns, type RunSummary } from "../run-list.js"
+import { isAlive } from "../../runtime/key-lock.js"
+import { listRuns, type RunSummary } from "../run-list.js"
 import type { Command } from "./command.js"
 
 /** Reads whole lines appended to a file since the last call. */
