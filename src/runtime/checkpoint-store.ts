@@ -1,7 +1,8 @@
 import { Option } from "effect"
 import { randomUUID } from "node:crypto"
-import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises"
+import { mkdir, readFile, rename, rm, stat } from "node:fs/promises"
 import { join } from "node:path"
+import { writeFileAtomically } from "./atomic-file.js"
 import { hashFile, readValue, writeValue, type StoredValue } from "./stored-value.js"
 
 /**
@@ -51,9 +52,7 @@ const readManifest = async (dir: string): Promise<ReadonlyArray<Generation> | un
 }
 
 const writeManifest = async (dir: string, generations: ReadonlyArray<Generation>) => {
-  const partial = join(dir, `${manifestName}.${randomUUID()}.partial`)
-  await writeFile(partial, JSON.stringify({ generations } satisfies CheckpointManifest, null, 2))
-  await rename(partial, join(dir, manifestName))
+  await writeFileAtomically(join(dir, manifestName), JSON.stringify({ generations } satisfies CheckpointManifest, null, 2))
 }
 
 const setAsideFile = async (path: string, reason: string): Promise<SetAside> => {

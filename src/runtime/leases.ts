@@ -5,18 +5,12 @@
  * - `leases/RUN.json`: the keys a running pipeline reads or writes, which `cache gc` keeps.
  * - `tmp/PID-...`: what a process is writing; left over by a killed one, it is removed by the next run or gc.
  */
-import { randomUUID } from "node:crypto"
-import { lstat, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises"
+import { lstat, mkdir, readdir, readFile, rm } from "node:fs/promises"
 import { join } from "node:path"
+import { writeFileAtomically } from "./atomic-file.js"
 import { isAlive } from "./key-lock.js"
 
 const listDir = (path: string) => readdir(path).catch(() => [] as string[])
-
-const writeAtomically = async (path: string, text: string) => {
-  const partial = `${path}.${randomUUID()}.partial`
-  await writeFile(partial, text)
-  await rename(partial, path)
-}
 
 interface Lease {
   readonly pid: number
@@ -28,7 +22,7 @@ const leasePath = (root: string, runId: string) => join(root, "leases", `${runId
 /** Records (or updates) the keys a run uses, for as long as its process lives. */
 export const writeLease = async (root: string, runId: string, keys: Iterable<string>): Promise<void> => {
   await mkdir(join(root, "leases"), { recursive: true })
-  await writeAtomically(leasePath(root, runId), JSON.stringify({ pid: process.pid, keys: [...new Set(keys)] } satisfies Lease))
+  await writeFileAtomically(leasePath(root, runId), JSON.stringify({ pid: process.pid, keys: [...new Set(keys)] } satisfies Lease))
 }
 
 export const removeLease = (root: string, runId: string): Promise<void> => rm(leasePath(root, runId), { force: true })

@@ -1,6 +1,6 @@
-import { randomUUID } from "node:crypto"
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises"
+import { mkdir, readFile, rename, rm } from "node:fs/promises"
 import { join } from "node:path"
+import { writeFileAtomically } from "./atomic-file.js"
 import type { RunRecord } from "./planner.js"
 
 /**
@@ -56,11 +56,5 @@ export const loadRecordFile = async (path: string): Promise<LoadedRecord> => {
 
 export const writeRecordFile = async (path: string, record: RunRecord): Promise<void> => {
   await mkdir(join(path, ".."), { recursive: true })
-  const partial = `${path}.${randomUUID()}.partial`
-  try {
-    await writeFile(partial, JSON.stringify(record, null, 2))
-    await rename(partial, path)
-  } finally {
-    await rm(partial, { force: true })
-  }
+  await writeFileAtomically(path, JSON.stringify(record, null, 2))
 }
