@@ -15,7 +15,7 @@ import { modelPort, openNetwork } from "./ports/model.js"
 import { processPort } from "./ports/process.js"
 import { reconstructionsPort } from "./ports/reconstructions.js"
 import { stoppingRulePort, type StoppingRule } from "./ports/stopping-rule.js"
-import { trajectoriesPort } from "./ports/trajectories.js"
+import { TrajectoriesMeta, trajectoriesPort } from "./ports/trajectories.js"
 import { engineFingerprint, engineTypingErrors, openEngine } from "./sample-engine.js"
 
 const SampleConfig = Schema.Struct({
@@ -116,12 +116,7 @@ type SampleConfig = typeof SampleConfig.Type
 /** Where a resumed sample node stands: measurements done, and their trajectories. */
 const SampleProgress = Schema.Struct({
   done: Schema.Number,
-  trajectories: Schema.Struct({
-    dt: Schema.Number,
-    t: Schema.Array(Schema.Number),
-    metrics: Schema.Record(Schema.String, Schema.Array(Schema.Array(Schema.Number))),
-    noiseFloor: Schema.Number,
-  }),
+  trajectories: TrajectoriesMeta,
 })
 
 const encodeProgress = encodeMeta(SampleProgress)

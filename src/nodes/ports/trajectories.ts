@@ -2,7 +2,8 @@ import { Schema } from "effect"
 import type { Trajectories } from "../../dirac/sample/trajectories.js"
 import { metaCodec, type PortCodec } from "../kit/codec.js"
 
-const TrajectoriesMeta = Schema.Struct({
+/** How trajectories are stored (also inside the sample node's checkpoints). */
+export const TrajectoriesMeta = Schema.Struct({
   dt: Schema.Number,
   t: Schema.Array(Schema.Number),
   metrics: Schema.Record(Schema.String, Schema.Array(Schema.Array(Schema.Number))),
