@@ -1,18 +1,15 @@
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import { mkdtempSync, readdirSync, readFileSync, renameSync, truncateSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { loadPipeline } from "../../src/dsl/load.js"
-import { initBackend } from "../../src/runtime/backend/index.js"
-import { ArtifactStore, makeArtifactStore } from "../../src/runtime/ArtifactStore.js"
+import { makeArtifactStore } from "../../src/runtime/ArtifactStore.js"
 import { EventBus } from "../../src/runtime/EventBus.js"
 import type { RunEvent } from "../../src/runtime/events.js"
-import { NodeRegistry } from "../../src/runtime/NodeRegistry.js"
 import { planRun, runPipeline } from "../../src/runtime/run.js"
-import { Seeds } from "../../src/runtime/Seeds.js"
-import { TensorBackend } from "../../src/runtime/TensorBackend.js"
 import { testKinds } from "../fixtures/kinds.js"
+import { testRuntimeLayer } from "./test-runtime.js"
 
 const graphOf = (failAt: number) =>
   loadPipeline(
@@ -21,17 +18,7 @@ const graphOf = (failAt: number) =>
     testKinds,
   ).graph!
 
-const layerFor = (cache: string) =>
-  Layer.mergeAll(
-    ArtifactStore.layer(cache),
-    EventBus.layer,
-    Layer.effect(
-      TensorBackend,
-      TensorBackend.make(undefined, () => initBackend("cpu")),
-    ),
-    NodeRegistry.layer(testKinds),
-    Seeds.layer(graphOf(-1).seed),
-  )
+const layerFor = (cache: string) => testRuntimeLayer(cache, graphOf(-1).seed)
 
 /** Runs `c`; returns its warnings and, when it finished, the step it resumed from. */
 const run = async (cache: string, failAt: number) => {

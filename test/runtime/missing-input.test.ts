@@ -1,18 +1,14 @@
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { expect, it } from "vitest"
 import { loadPipeline } from "../../src/dsl/load.js"
-import { initBackend } from "../../src/runtime/backend/index.js"
-import { ArtifactStore } from "../../src/runtime/ArtifactStore.js"
 import { EventBus } from "../../src/runtime/EventBus.js"
 import type { RunEvent } from "../../src/runtime/events.js"
-import { NodeRegistry } from "../../src/runtime/NodeRegistry.js"
 import { planRun, runPipeline } from "../../src/runtime/run.js"
-import { Seeds } from "../../src/runtime/Seeds.js"
-import { TensorBackend } from "../../src/runtime/TensorBackend.js"
 import { testKinds } from "../fixtures/kinds.js"
+import { testRuntimeLayer } from "./test-runtime.js"
 
 const graph = loadPipeline(
   "p.yaml",
@@ -22,16 +18,7 @@ const graph = loadPipeline(
 
 it("an input removed after planning is reported as not cached, with the way to compute it, not as corruption", async () => {
   const cache = mkdtempSync(join(tmpdir(), "missing-input-"))
-  const layer = Layer.mergeAll(
-    ArtifactStore.layer(cache),
-    EventBus.layer,
-    Layer.effect(
-      TensorBackend,
-      TensorBackend.make(undefined, () => initBackend("cpu")),
-    ),
-    NodeRegistry.layer(testKinds),
-    Seeds.layer(graph.seed),
-  )
+  const layer = testRuntimeLayer(cache, graph.seed)
   const events: RunEvent[] = []
   const program = Effect.gen(function* () {
     yield* runPipeline(graph, { runId: "first", selected: new Set(["a"]) })
