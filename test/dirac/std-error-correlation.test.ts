@@ -68,14 +68,14 @@ describe("correlation of the pixelwise std over samples with the error of their 
     expect(isUncertaintyMap(c)).toBe(false)
   })
 
-  it("is undefined, not NaN, where the std is constant or zero", () => {
+  it("is null, not NaN, where the std is constant or zero", () => {
     const none: StdErrorCorrelation = {
-      perImage: [undefined, undefined, undefined],
-      pooled: undefined,
+      perImage: [null, null, null],
+      pooled: null,
       images: 0,
-      mean: undefined,
-      std: undefined,
-      interval: undefined,
+      mean: null,
+      std: null,
+      interval: null,
     }
     for (const spread of [() => 0.05, () => 0]) {
       const c = pairs((k) => offsets[k]!, spread)

@@ -3,19 +3,20 @@ import { clippedImages, type ImagePixels } from "./image-pixels.js"
 /**
  * Does the pixelwise std over the samples of a measurement say where their mean is wrong? Pearson's r between
  * the std and the absolute error of the mean against the clean image (both clipped to [0, 1]), per image and
- * pooled over all pixels. r is undefined where either has no spread (a constant std): never NaN.
+ * pooled over all pixels. r is null (undefined) where either has no spread (a constant std): never NaN.
  */
-export interface StdErrorCorrelation {
+/** A type, not an interface: it travels as JSON in the metric node's table. */
+export type StdErrorCorrelation = {
   /** r of each measurement, in order. */
-  readonly perImage: ReadonlyArray<number | undefined>
+  readonly perImage: ReadonlyArray<number | null>
   /** r over the pixels of all measurements together. */
-  readonly pooled: number | undefined
+  readonly pooled: number | null
   /** Measurements whose r is defined; mean, std (over them, divided by their count) and interval are theirs. */
   readonly images: number
-  readonly mean: number | undefined
-  readonly std: number | undefined
+  readonly mean: number | null
+  readonly std: number | null
   /** The 95% Student-t interval of the mean per-image r (at least two defined). */
-  readonly interval: readonly [number, number] | undefined
+  readonly interval: readonly [number, number] | null
 }
 
 /** Count, means, sums of squared deviations and of products of two paired series: what Pearson's r needs. */
@@ -34,9 +35,9 @@ export interface PairMoments {
  */
 const SPREAD_FLOOR = 1e-6
 
-const pearson = (m: PairMoments): number | undefined => {
+const pearson = (m: PairMoments): number | null => {
   const flat = (ss: number) => Math.sqrt(ss / m.n) <= SPREAD_FLOOR
-  if (m.n < 2 || flat(m.ssA) || flat(m.ssB)) return undefined
+  if (m.n < 2 || flat(m.ssA) || flat(m.ssB)) return null
   return Math.max(-1, Math.min(1, m.sAB / Math.sqrt(m.ssA * m.ssB)))
 }
 
@@ -110,18 +111,18 @@ export const tQuantile975 = (df: number): number => {
 /** Per-image and pooled r, with the mean, spread and 95% interval of the per-image values. */
 export const summariseStdError = (moments: ReadonlyArray<PairMoments>): StdErrorCorrelation => {
   const perImage = moments.map(pearson)
-  const defined = perImage.filter((r): r is number => r !== undefined)
+  const defined = perImage.filter((r): r is number => r !== null)
   const k = defined.length
-  const mean = k ? defined.reduce((s, r) => s + r, 0) / k : undefined
-  const squares = mean === undefined ? 0 : defined.reduce((s, r) => s + (r - mean) ** 2, 0)
-  const half = mean !== undefined && k >= 2 ? tQuantile975(k - 1) * Math.sqrt(squares / (k - 1) / k) : undefined
+  const mean = k ? defined.reduce((s, r) => s + r, 0) / k : null
+  const squares = mean === null ? 0 : defined.reduce((s, r) => s + (r - mean) ** 2, 0)
+  const half = mean !== null && k >= 2 ? tQuantile975(k - 1) * Math.sqrt(squares / (k - 1) / k) : null
   return {
     perImage,
-    pooled: moments.length ? pearson(moments.reduce(merge)) : undefined,
+    pooled: moments.length ? pearson(moments.reduce(merge)) : null,
     images: k,
     mean,
-    std: mean === undefined ? undefined : Math.sqrt(squares / k),
-    interval: mean !== undefined && half !== undefined ? [mean - half, mean + half] : undefined,
+    std: mean === null ? null : Math.sqrt(squares / k),
+    interval: mean !== null && half !== null ? [mean - half, mean + half] : null,
   }
 }
 
@@ -130,4 +131,4 @@ export const UNCERTAINTY_MAP_RULE = "pooled r >= 0.3 and the 95% interval of the
 
 /** Whether the std is clearly positively correlated with the error: see UNCERTAINTY_MAP_RULE. */
 export const isUncertaintyMap = (c: StdErrorCorrelation): boolean =>
-  c.pooled !== undefined && c.pooled >= 0.3 && c.interval !== undefined && c.interval[0] > 0
+  c.pooled !== null && c.pooled >= 0.3 && c.interval !== null && c.interval[0] > 0
