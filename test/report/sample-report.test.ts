@@ -60,7 +60,7 @@ describe("the sample report", () => {
     ).toBe(
       "Pearson's r of the pixelwise std over samples with the absolute error of their mean, over 16 measurements: " +
         "0.02 pooled, 0.45 ± 0.05 per image (95% interval of the per-image mean -0.10 to 0.20). " +
-        "The std is called an uncertainty map only when pooled r >= 0.3 and the 95% interval of the mean per-image r above 0.",
+        "The std is called an uncertainty map only when pooled r >= 0.3 and the 95% interval of the mean per-image r lies above 0.",
     )
   })
 })

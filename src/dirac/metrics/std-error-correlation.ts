@@ -127,7 +127,7 @@ export const summariseStdError = (moments: ReadonlyArray<PairMoments>): StdError
 }
 
 /** The rule by which a std map is called an uncertainty map, in words. */
-export const UNCERTAINTY_MAP_RULE = "pooled r >= 0.3 and the 95% interval of the mean per-image r above 0"
+export const UNCERTAINTY_MAP_RULE = "pooled r >= 0.3 and the 95% interval of the mean per-image r lies above 0"
 
 /** Whether the std is clearly positively correlated with the error: see UNCERTAINTY_MAP_RULE. */
 export const isUncertaintyMap = (c: StdErrorCorrelation): boolean =>
