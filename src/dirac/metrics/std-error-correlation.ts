@@ -4,8 +4,8 @@ import { clippedImages, type ImagePixels } from "./image-pixels.js"
  * Does the pixelwise std over the samples of a measurement say where their mean is wrong? Pearson's r between
  * the std and the absolute error of the mean against the clean image (both clipped to [0, 1]), per image and
  * pooled over all pixels. r is null (undefined) where either has no spread (a constant std): never NaN.
+ * A type, not an interface: it travels as JSON in the metric node's table.
  */
-/** A type, not an interface: it travels as JSON in the metric node's table. */
 export type StdErrorCorrelation = {
   /** r of each measurement, in order. */
   readonly perImage: ReadonlyArray<number | null>
@@ -44,13 +44,23 @@ const pearson = (m: PairMoments): number | null => {
 /** Two-pass moments of two equally long series. */
 const pairMoments = (a: Float64Array, b: Float64Array): PairMoments => {
   const n = a.length
-  let [meanA, meanB] = [0, 0]
-  for (let i = 0; i < n; i++) [meanA, meanB] = [meanA + a[i]!, meanB + b[i]!]
-  ;[meanA, meanB] = [meanA / n, meanB / n]
-  let [ssA, ssB, sAB] = [0, 0, 0]
+  let sumA = 0
+  let sumB = 0
   for (let i = 0; i < n; i++) {
-    const [da, db] = [a[i]! - meanA, b[i]! - meanB]
-    ;[ssA, ssB, sAB] = [ssA + da * da, ssB + db * db, sAB + da * db]
+    sumA += a[i]!
+    sumB += b[i]!
+  }
+  const meanA = sumA / n
+  const meanB = sumB / n
+  let ssA = 0
+  let ssB = 0
+  let sAB = 0
+  for (let i = 0; i < n; i++) {
+    const da = a[i]! - meanA
+    const db = b[i]! - meanB
+    ssA += da * da
+    ssB += db * db
+    sAB += da * db
   }
   return { n, meanA, meanB, ssA, ssB, sAB }
 }
