@@ -94,7 +94,7 @@ describe("correlation of the pixelwise std over samples with the error of their 
     expect(c.interval![0]).toBeCloseTo(0.4 - half, 12)
     expect(c.interval![1]).toBeCloseTo(0.4 + half, 12)
     expect(isUncertaintyMap(c)).toBe(false)
-    expect(summariseStdError([withR(0.5)]).interval).toBeUndefined()
+    expect(summariseStdError([withR(0.5)]).interval).toBeNull()
   })
 
   it("takes t quantiles from the table up to 30 degrees of freedom and from the expansion beyond", () => {
