@@ -44,6 +44,7 @@ describe.each(["quickstart-blur.yaml", "quickstart-inpaint.yaml"])("%s, shortene
       "distortion_optimised/grid.png",
       "perception_optimised/grid.png",
       "distortion_rule/early-stop.png",
+      "scores/perception-distortion-mobilenet-perceptual.png",
     ]) {
       expect(existsSync(join(report, f)), f).toBe(true)
     }
@@ -51,7 +52,9 @@ describe.each(["quickstart-blur.yaml", "quickstart-inpaint.yaml"])("%s, shortene
       name: string
       count: number
       metrics: Record<string, { mean: number }>
+      std_error_r?: { perImage: unknown[] }
     }>
+    expect(rows.map((r) => r.std_error_r?.perImage.length)).toEqual([undefined, undefined, 4])
     expect(rows.map((r) => r.name)).toEqual(["measurement", "distortion_optimised", "perception_optimised"])
     expect(rows[2].count).toBe(8)
     for (const row of rows) {
