@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import { existsSync } from "node:fs"
-import { mkdir, writeFile } from "node:fs/promises"
+import { mkdir } from "node:fs/promises"
 import { join } from "node:path"
 import { settingOf, type PipelineGraph } from "../dsl/graph.js"
 import { ArtifactStore } from "./ArtifactStore.js"
@@ -12,6 +12,7 @@ import { execute, type NodeOutcome } from "./executor.js"
 import { removeLease, removeOrphans, writeLease } from "./leases.js"
 import { plan, upstreamOf, type PlannedNode, type RunRecord } from "./planner.js"
 import { assembleReport } from "./report-index.js"
+import { writeRunInfo, type SweepMembership } from "./run-info.js"
 import { loadRecordFile, recordPath, writeRecordFile } from "./run-record.js"
 import { makeRunLogWriter } from "./RunLog.js"
 import { TensorBackend, type ReadyBackend, type TensorBackendShape } from "./TensorBackend.js"
@@ -23,6 +24,10 @@ export interface RunOptions {
   readonly selected?: ReadonlySet<string>
   readonly force?: ReadonlyArray<string>
   readonly jobs?: number
+  /** The values overridden on the command line, recorded with the run. */
+  readonly settings?: Readonly<Record<string, string>>
+  /** When the run is a variant of a sweep. */
+  readonly sweep?: SweepMembership
 }
 
 export interface RunResult {
@@ -83,14 +88,15 @@ export const runPipeline = Effect.fn("runPipeline")(function* (graph: PipelineGr
   yield* Effect.promise(async () => {
     await removeOrphans(store.root)
     await mkdir(runDir, { recursive: true })
-    await writeFile(
-      join(runDir, "run.json"),
-      JSON.stringify(
-        { runId: options.runId, pipeline: graph.name, file: graph.file, pid: process.pid, startedAt: new Date().toISOString() },
-        null,
-        2,
-      ),
-    )
+    await writeRunInfo(runDir, {
+      runId: options.runId,
+      pipeline: graph.name,
+      file: graph.file,
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      ...(options.settings ? { settings: options.settings } : {}),
+      ...(options.sweep ? { sweep: options.sweep } : {}),
+    })
   })
   yield* bus.subscribe(makeRunLogWriter(join(runDir, "events.ndjson")))
   const started = Date.now()
@@ -113,6 +119,7 @@ export const runPipeline = Effect.fn("runPipeline")(function* (graph: PipelineGr
     at: started,
     runId: options.runId,
     pipeline: { name: graph.name, file: graph.file },
+    ...(options.sweep ? { sweep: options.sweep } : {}),
     backend: summary(backend.current()?.info ?? backend.expected),
     nodes: graph.order
       .filter((id) => !options.selected || options.selected.has(id))
