@@ -65,7 +65,10 @@ export const parseSweep = (flags: ReadonlyArray<string>, sets: ReadonlyArray<str
 
 /** Every combination of the axes' values, the last axis varying fastest. */
 export const sweepVariants = (axes: ReadonlyArray<SweepAxis>): SweepVariant[] =>
-  axes.reduce<SweepVariant[]>((variants, axis) => variants.flatMap((v) => axis.values.map((value) => [...v, [axis.path, value] as const])), [[]])
+  axes.reduce<SweepVariant[]>(
+    (variants, axis) => variants.flatMap((v) => axis.values.map((value) => [...v, [axis.path, value] as const])),
+    [[]],
+  )
 
 /** A variant as `--set` assignments. */
 export const variantAssignments = (variant: SweepVariant): string[] => variant.map(([path, value]) => `${path}=${value}`)

@@ -18,6 +18,8 @@ export interface LinePlot {
   readonly logY?: boolean
   /** The y-axis range; by default the data's, without zero. */
   readonly yDomain?: readonly [number, number]
+  /** Legend entries per row (default: all in one row); 1 lists long series names one under the other. */
+  readonly legendColumns?: number
   /** Labelled vertical lines, e.g. a chosen t. */
   readonly rules?: ReadonlyArray<{ readonly x: number; readonly label: string }>
 }
@@ -51,7 +53,10 @@ export const plotSpec = (plot: LinePlot): TopLevelSpec => {
             field: "series",
             type: "nominal",
             title: null,
-            legend: plot.series.length > 1 ? { orient: "bottom", labelLimit: 400 } : null,
+            legend:
+              plot.series.length > 1
+                ? { orient: "bottom", labelLimit: 400, ...(plot.legendColumns ? { columns: plot.legendColumns } : {}) }
+                : null,
           },
         },
       },

@@ -142,7 +142,9 @@ const onlyInputsCached = (args: ParsedArgs, graph: PipelineGraph, selected: Read
         for (const r of [ref].flat()) {
           if (!selected.has(r.node) && !existsSync(join(store.dirOf(keys.get(r.node)!), "manifest.json"))) {
             return yield* Effect.fail(
-              new UsageError(`--only ${id}: its input '${port}' comes from '${r.node}', which is not cached; use --to ${id} to run what it needs`),
+              new UsageError(
+                `--only ${id}: its input '${port}' comes from '${r.node}', which is not cached; use --to ${id} to run what it needs`,
+              ),
             )
           }
         }
