@@ -1,7 +1,7 @@
-import { existsSync } from "node:fs"
+import { existsSync, readdirSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { events, pipe, workspace } from "./cli.js"
+import { events, pipe, pipeAsync, waitFor, workspace } from "./cli.js"
 
 const pipeline = `version: 1
 name: baselines
@@ -131,5 +131,30 @@ describe("pipe run --sweep and pipe compare", () => {
     const none = pipe(ws, ["compare"])
     expect(none.code).toBe(2)
     expect(none.stderr).toContain("no sweep in")
+  })
+
+  it("pipe watch follows a sweep from its first variant to its last, one line per variant", async () => {
+    const ws = workspace()
+    ws.write("p.yaml", "version: 1\nname: slow\nnodes:\n  counter: { use: count, with: { steps: 6, delay_ms: 100 } }\n")
+    const run = pipeAsync(ws, ["run", "p.yaml", "--sweep", "counter.with.delay_ms=100,101,102", "--threads", "1"])
+    const runs = join(ws.dir, ".pipe", "runs")
+    await waitFor(() => existsSync(runs) && readdirSync(runs).some((id) => existsSync(join(runs, id, "run.json"))))
+    const watch = await pipeAsync(ws, ["watch", "--ui", "lines"]).done
+    expect((await run.done).code).toBe(0)
+    expect(watch.code, watch.stderr).toBe(0)
+    expect(
+      watch.stderr
+        .split("\n")
+        .filter((l) => l.startsWith("[variant"))
+        .map((l) => l.replace(/: .*/, "")),
+    ).toEqual([
+      "[variant 1/3] counter.with.delay_ms=100",
+      "[variant 1/3] counter.with.delay_ms=100",
+      "[variant 2/3] counter.with.delay_ms=101",
+      "[variant 2/3] counter.with.delay_ms=101",
+      "[variant 3/3] counter.with.delay_ms=102",
+      "[variant 3/3] counter.with.delay_ms=102",
+    ])
+    expect(watch.stderr).toMatch(/\[variant 3\/3\] counter.with.delay_ms=102: succeeded in /)
   })
 })
