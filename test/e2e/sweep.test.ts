@@ -157,4 +157,16 @@ describe("pipe run --sweep and pipe compare", () => {
     ])
     expect(watch.stderr).toMatch(/\[variant 3\/3\] counter.with.delay_ms=102: succeeded in /)
   })
+
+  it("--force recomputes a shared node once per sweep, not once per variant", () => {
+    const ws = workspace()
+    ws.write("p.yaml", "version: 1\nname: f\nnodes:\n  a: { use: make }\n  b: { use: make }\n  sum: { use: add, in: { a: a, b: b } }\n")
+    expect(pipe(ws, ["run", "p.yaml"]).code).toBe(0)
+    const r = pipe(ws, ["run", "p.yaml", "--sweep", "sum.with.offset=1,2", "--force", "*", "--json"])
+    expect(r.code, r.stderr).toBe(0)
+    const started = events(r.stdout)
+      .filter((e) => e.type === "node-started")
+      .map((e) => e.id)
+    expect(started.sort()).toEqual(["a", "b", "sum", "sum"])
+  })
 })

@@ -101,17 +101,24 @@ export const run: Command = {
         const reporter = yield* Effect.promise(() => chooseReporter(mode, { debug: hasFlag(args, "debug") }))
         const bus = yield* EventBus
         yield* bus.subscribe(reporter.onEvent)
+        /** Keys computed by earlier variants: --force recomputes a node once per sweep, not once per variant. */
+        const computed = new Set<string>()
         const results = yield* Effect.forEach(variants, ({ graph, values, settings }, index) =>
-          runPipeline(graph, {
-            runId: newRunId(),
-            // A later variant plans again: an earlier one may have computed what it shares.
-            planned: index === 0 ? plans[0] : undefined,
-            selected,
-            force: flags(args, "force"),
-            jobs: integerFlag(args, "jobs", 1),
-            settings,
-            ...(sweepId ? { sweep: { id: sweepId, index, count: variants.length, params: Object.fromEntries(values) } } : {}),
-          }).pipe(Effect.provide(Seeds.layer(graph.seed)), Effect.scoped),
+          Effect.gen(function* () {
+            const force = index === 0 ? flags(args, "force") : yield* notComputed(graph, flags(args, "force"), computed)
+            const result = yield* runPipeline(graph, {
+              runId: newRunId(),
+              // A later variant plans again: an earlier one may have computed what it shares.
+              planned: index === 0 ? plans[0] : undefined,
+              selected,
+              force,
+              jobs: integerFlag(args, "jobs", 1),
+              settings,
+              ...(sweepId ? { sweep: { id: sweepId, index, count: variants.length, params: Object.fromEntries(values) } } : {}),
+            }).pipe(Effect.provide(Seeds.layer(graph.seed)), Effect.scoped)
+            for (const p of result.planned) if (result.outcomes.some((o) => o.id === p.id && o.result === "ran")) computed.add(p.key)
+            return result
+          }),
         ).pipe(Effect.ensuring(Effect.promise(() => reporter.close())))
         if (mode !== "json") {
           const shown = (path: string) => relative(process.cwd(), path) || "."
@@ -151,3 +158,13 @@ const onlyInputsCached = (args: ParsedArgs, graph: PipelineGraph, selected: Read
       }
     }
   })
+
+/** The nodes of `force` ('*': all) whose results no earlier variant of the sweep computed. */
+const notComputed = (graph: PipelineGraph, force: ReadonlyArray<string>, computed: ReadonlySet<string>) =>
+  force.length === 0
+    ? Effect.succeed(force)
+    : planRun(graph, {}).pipe(
+        Effect.map((planned) =>
+          planned.filter((p) => (force.includes("*") || force.includes(p.id)) && !computed.has(p.key)).map((p) => p.id),
+        ),
+      )
