@@ -100,7 +100,7 @@ describe("pipe run --sweep and pipe compare", () => {
     const plotted = /^plot: (.+\.png)$/m.exec(two.stdout)?.[1]
     expect(plotted).toMatch(/psnr-by-params\.lambda\.png$/)
     expect(existsSync(join(ws.dir, plotted!))).toBe(true)
-  })
+  }, 180_000)
 
   it("combines with --set, and refuses bad sweeps before anything runs (exit 2)", () => {
     const ws = workspace()
@@ -131,7 +131,7 @@ describe("pipe run --sweep and pipe compare", () => {
     const none = pipe(ws, ["compare"])
     expect(none.code).toBe(2)
     expect(none.stderr).toContain("no sweep in")
-  })
+  }, 180_000)
 
   it("pipe watch follows a sweep from its first variant to its last, one line per variant", async () => {
     const ws = workspace()
