@@ -2,7 +2,6 @@ import { Effect } from "effect"
 import type { PipelineGraph } from "../dsl/graph.js"
 import { parseSweep, sweepVariants, variantAssignments, type SweepVariant } from "../dsl/sweep.js"
 import type { NodeKind } from "../nodes/contract.js"
-import { settingsOf } from "../runtime/run-info.js"
 import { flags, UsageError, type FlagSpec, type ParsedArgs } from "./args.js"
 import { loadGraph } from "./context.js"
 
@@ -40,6 +39,10 @@ export const loadVariants = (args: ParsedArgs, kinds: ReadonlyArray<NodeKind>) =
       }),
     )
   })
+
+/** `path=value` assignments as a record, in their order; a later one of a path wins, as with `--set`. */
+const settingsOf = (assignments: ReadonlyArray<string>): Record<string, string> =>
+  Object.fromEntries(assignments.map((a) => [a.slice(0, a.indexOf("=")).trim(), a.slice(a.indexOf("=") + 1)]))
 
 /** How a variant is named in lines: its swept values. */
 export const variantLabel = (values: SweepVariant): string => values.map(([path, value]) => `${path}=${value}`).join(" ")

@@ -36,7 +36,3 @@ export const readRunInfo = async (runDir: string): Promise<RunInfo | undefined> 
   if (typeof parsed?.pipeline !== "string" || typeof parsed.pid !== "number" || typeof parsed.startedAt !== "string") return undefined
   return parsed as RunInfo
 }
-
-/** `path=value` assignments as a record, in their order; a later one of a path wins, as with `--set`. */
-export const settingsOf = (assignments: ReadonlyArray<string>): Record<string, string> =>
-  Object.fromEntries(assignments.map((a) => [a.slice(0, a.indexOf("=")).trim(), a.slice(a.indexOf("=") + 1)]))
