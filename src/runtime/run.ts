@@ -141,7 +141,7 @@ export const runPipeline = Effect.fn("runPipeline")(function* (graph: PipelineGr
     const outcomes = yield* execute(graph, final, { jobs: options.jobs ?? 2, backend: ready, onOutcome: (o) => settled.push(o) }).pipe(
       Effect.onInterrupt(() => finish("interrupted", settled)),
     )
-    yield* saveRecord(store.root, graph, options.runId, final, outcomes)
+    yield* saveRecord(store.root, graph, options, final, outcomes)
     const status: RunStatus = outcomes.some((o) => o.result !== "ran" && o.result !== "cached") ? "failed" : "succeeded"
     const completed = final.filter((p) => outcomes.some((o) => o.id === p.id && (o.result === "ran" || o.result === "cached")))
     const report = yield* Effect.promise(() =>
@@ -192,7 +192,7 @@ const announced = (backend: TensorBackendShape, bus: EventBusShape): Effect.Effe
 const saveRecord = (
   root: string,
   graph: PipelineGraph,
-  runId: string,
+  { runId, sweep }: RunOptions,
   planned: ReadonlyArray<PlannedNode>,
   outcomes: ReadonlyArray<NodeOutcome>,
 ) =>
@@ -202,6 +202,8 @@ const saveRecord = (
     const completed = new Set(outcomes.filter((o) => o.result === "ran" || o.result === "cached").map((o) => o.id))
     const nodes = Object.fromEntries(Object.entries(previous?.nodes ?? {}).filter(([id]) => graph.nodes.has(id)))
     for (const p of planned) if (completed.has(p.id)) nodes[p.id] = { key: p.key, material: p.material }
-    const record: RunRecord = { pipeline, runId, nodes }
+    const earlier = sweep && previous?.sweep?.id === sweep.id ? previous.sweep.keys : []
+    const keys = [...new Set([...earlier, ...Object.values(nodes).map((n) => n.key)])]
+    const record: RunRecord = { pipeline, runId, nodes, ...(sweep ? { sweep: { ...sweep, keys } } : {}) }
     yield* Effect.promise(() => writeRecordFile(recordPath(root, pipeline), record))
   })

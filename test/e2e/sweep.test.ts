@@ -22,7 +22,7 @@ nodes:
 const sweep = ["--sweep", "params.lambda=0.01,0.1", "--sweep", "tikhonov.with.iterations=range(5,15,5)"]
 
 describe("pipe run --sweep and pipe compare", () => {
-  it("runs a 2x2 sweep with the shared nodes once, and compare shows its four runs in every format", () => {
+  it("runs a 2x2 sweep with the shared nodes once, compare shows its four runs in every format, gc keeps them all", () => {
     const ws = workspace()
     ws.write("p.yaml", pipeline)
     const plan = pipe(ws, ["plan", "p.yaml", ...sweep])
@@ -100,6 +100,10 @@ describe("pipe run --sweep and pipe compare", () => {
     const plotted = /^plot: (.+\.png)$/m.exec(two.stdout)?.[1]
     expect(plotted).toMatch(/psnr-by-params\.lambda\.png$/)
     expect(existsSync(join(ws.dir, plotted!))).toBe(true)
+
+    expect(pipe(ws, ["cache", "gc"]).stdout).toMatch(/^removed 0 artifacts/)
+    const again = pipe(ws, ["plan", "p.yaml", ...sweep]).stdout.split("\n")
+    expect(again.filter((line) => /^(held|process|tikhonov|scores) /.test(line)).every((line) => line.endsWith(" cached"))).toBe(true)
   }, 180_000)
 
   it("combines with --set, and refuses bad sweeps before anything runs (exit 2)", () => {
