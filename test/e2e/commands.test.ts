@@ -112,7 +112,7 @@ describe("pipe graph, nodes, schema, help", () => {
       expect(r.code).toBe(0)
       expect(r.stdout).toMatch(new RegExp(`^Usage: pipe ${command}`))
     }
-  })
+  }, 120_000)
 })
 
 describe("pipe watch and the terminal view", () => {
