@@ -22,6 +22,8 @@ export interface LinePlot {
   readonly yDomain?: readonly [number, number]
   /** The x-axis range; by default the data's, from zero. */
   readonly xDomain?: readonly [number, number]
+  /** Legend entries per row (default: all in one row); 1 lists long series names one under the other. */
+  readonly legendColumns?: number
   /** Labelled vertical lines, e.g. a chosen t. */
   readonly rules?: ReadonlyArray<{ readonly x: number; readonly label: string }>
 }
@@ -42,7 +44,8 @@ export const plotSpec = (plot: LinePlot): TopLevelSpec => {
     field: "series",
     type: "nominal",
     title: null,
-    legend: plot.series.length > 1 ? { orient: "bottom", labelLimit: 400 } : null,
+    legend:
+      plot.series.length > 1 ? { orient: "bottom", labelLimit: 400, ...(plot.legendColumns ? { columns: plot.legendColumns } : {}) } : null,
   } as const
   const clouds = plot.series.flatMap((s) => (s.cloud ?? []).map((p) => ({ series: s.name, x: p.x, y: p.y })))
   return {
