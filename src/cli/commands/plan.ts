@@ -1,5 +1,7 @@
 import { Effect } from "effect"
+import { ArtifactStore } from "../../runtime/ArtifactStore.js"
 import { planRun } from "../../runtime/run.js"
+import { storeChoice, storeFlags, storeReady } from "../store-option.js"
 import { exitCodes, loadGraph, loadKinds, pipelineFlags } from "../context.js"
 import type { Command } from "./command.js"
 import { backendFlags, runtimeLayer } from "./run.js"
@@ -9,12 +11,15 @@ export const plan: Command = {
   summary: "say, for each node, 'cached' or why it will run",
   usage: "pipe plan FILE [--set PATH=VALUE]... [--backend NAME]",
   maxArguments: 1,
-  flags: [...backendFlags, { name: "json", description: "one JSON object per node on stdout" }, ...pipelineFlags],
+  flags: [...backendFlags, { name: "json", description: "one JSON object per node on stdout" }, ...storeFlags, ...pipelineFlags],
   run: (args) =>
     Effect.gen(function* () {
       const kinds = yield* loadKinds(args)
       const graph = yield* loadGraph(args, kinds)
-      const planned = yield* planRun(graph, {}).pipe(Effect.provide(runtimeLayer(args, graph, kinds)))
+      const planned = yield* Effect.gen(function* () {
+        yield* storeReady(yield* ArtifactStore)
+        return yield* planRun(graph, {})
+      }).pipe(Effect.provide(runtimeLayer(args, graph, kinds, storeChoice(args, graph.file))))
       const width = Math.max(...planned.map((p) => p.id.length))
       for (const p of planned) {
         if (args.flags.has("json"))

@@ -1,7 +1,6 @@
 import { Effect, Layer } from "effect"
 import { randomBytes } from "node:crypto"
-import { existsSync } from "node:fs"
-import { join, relative } from "node:path"
+import { isAbsolute, join, relative } from "node:path"
 import { cpus } from "node:os"
 import { didYouMean } from "../../dsl/suggest.js"
 import type { PipelineGraph } from "../../dsl/graph.js"
@@ -16,7 +15,8 @@ import { TensorBackend } from "../../runtime/TensorBackend.js"
 import { chooseReporter, type UiMode } from "../../ui/choose.js"
 import { autoPolicy } from "../auto-policy.js"
 import { choiceFlag, flags, hasFlag, integerFlag, UsageError, type FlagSpec, type ParsedArgs } from "../args.js"
-import { cacheDir, exitCodes, loadGraph, loadKinds, pipelineFlags, writableCacheDir } from "../context.js"
+import { exitCodes, loadGraph, loadKinds, pipelineFlags, writableCacheDir } from "../context.js"
+import { storeChoice, storeFlags, storeReady, type StoreChoice } from "../store-option.js"
 import type { Command } from "./command.js"
 
 const backends = ["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const
@@ -34,9 +34,9 @@ export const backendFlags: ReadonlyArray<FlagSpec> = [
 /** --threads, default the number of cores, at most 8 (wasm's and native TensorFlow's CPU threads). */
 export const cpuThreads = (args: ParsedArgs): number => integerFlag(args, "threads", 1) ?? Math.min(8, cpus().length)
 
-export const runtimeLayer = (args: ParsedArgs, graph: PipelineGraph, kinds: ReadonlyArray<NodeKind>) =>
+export const runtimeLayer = (args: ParsedArgs, graph: PipelineGraph, kinds: ReadonlyArray<NodeKind>, store: StoreChoice) =>
   Layer.mergeAll(
-    ArtifactStore.layer(cacheDir(args, graph.file)),
+    ArtifactStore.layerAt(store.location, store.root, store.s3),
     EventBus.layer,
     TensorBackend.layer(choiceFlag(args, "backend", backends) ?? "auto", {
       threads: cpuThreads(args),
@@ -76,6 +76,7 @@ export const run: Command = {
     { name: "json", description: "NDJSON events on stdout (same as --ui json)" },
     { name: "debug", description: "debug logs, tensor memory per node, stack traces" },
     { name: "verbose", description: "also print each finished node's artifact folder" },
+    ...storeFlags,
     ...pipelineFlags,
   ],
   details: "Exit codes: 0 all nodes done, 1 a node failed, 2 invalid pipeline or options, 130 interrupted.",
@@ -84,18 +85,20 @@ export const run: Command = {
       const kinds = yield* loadKinds(args)
       const graph = yield* loadGraph(args, kinds)
       const selected = selection(args, graph)
-      yield* writableCacheDir(cacheDir(args, graph.file))
-      const layer = runtimeLayer(args, graph, kinds)
+      const choice = storeChoice(args, graph.file)
+      yield* writableCacheDir(choice.root)
+      const layer = runtimeLayer(args, graph, kinds, choice)
       const mode: UiMode = hasFlag(args, "json") ? "json" : (choiceFlag(args, "ui", ["auto", "tui", "lines", "json"] as const) ?? "auto")
       return yield* Effect.gen(function* () {
         const store = yield* ArtifactStore
+        yield* storeReady(store)
         const planned = yield* planRun(graph, { selected, force: flags(args, "force") })
         if (flags(args, "only").length > 0) {
           const keys = new Map((yield* planRun(graph, {})).map((p) => [p.id, p.key]))
           for (const id of flags(args, "only")) {
             for (const [port, ref] of Object.entries(graph.nodes.get(id)!.inputs)) {
               for (const r of [ref].flat()) {
-                if (!selected!.has(r.node) && !existsSync(join(store.dirOf(keys.get(r.node)!), "manifest.json"))) {
+                if (!selected!.has(r.node) && !(yield* store.has(keys.get(r.node)!))) {
                   return yield* Effect.fail(
                     new UsageError(
                       `--only ${id}: its input '${port}' comes from '${r.node}', which is not cached; use --to ${id} to run what it needs`,
@@ -113,13 +116,13 @@ export const run: Command = {
           Effect.ensuring(Effect.promise(() => reporter.close())),
         )
         if (mode !== "json") {
-          const shown = (path: string) => relative(process.cwd(), path) || "."
+          const shown = (path: string) => (isAbsolute(path) ? relative(process.cwd(), path) || "." : path)
           process.stdout.write(`run ${result.runId} ${result.status}\n`)
           if (result.report !== undefined) process.stdout.write(`report: ${shown(result.report)}\n`)
           process.stdout.write(`events: ${shown(join(result.runDir, "events.ndjson"))}\n`)
           for (const p of hasFlag(args, "verbose") ? result.planned : []) {
             const outcome = result.outcomes.find((o) => o.id === p.id)?.result
-            if (outcome === "ran" || outcome === "cached") process.stdout.write(`${p.id}: ${shown(store.dirOf(p.key))}\n`)
+            if (outcome === "ran" || outcome === "cached") process.stdout.write(`${p.id}: ${shown(store.locationOf(p.key))}\n`)
           }
         }
         return result.status === "succeeded" ? exitCodes.ok : exitCodes.failed
