@@ -1,7 +1,7 @@
 import { Effect } from "effect"
 import { ArtifactStore } from "../../runtime/ArtifactStore.js"
 import { planRun } from "../../runtime/run.js"
-import { storeChoice, storeFlags, storeReady } from "../store-option.js"
+import { storeFlags, storeReady } from "../store-option.js"
 import { exitCodes, loadGraph, loadKinds, pipelineFlags } from "../context.js"
 import type { Command } from "./command.js"
 import { backendFlags, runtimeLayer } from "./run.js"
@@ -19,7 +19,7 @@ export const plan: Command = {
       const planned = yield* Effect.gen(function* () {
         yield* storeReady(yield* ArtifactStore)
         return yield* planRun(graph, {})
-      }).pipe(Effect.provide(runtimeLayer(args, graph, kinds, storeChoice(args, graph.file))))
+      }).pipe(Effect.provide(runtimeLayer(args, graph, kinds)))
       const width = Math.max(...planned.map((p) => p.id.length))
       for (const p of planned) {
         if (args.flags.has("json"))

@@ -34,7 +34,12 @@ export const backendFlags: ReadonlyArray<FlagSpec> = [
 /** --threads, default the number of cores, at most 8 (wasm's and native TensorFlow's CPU threads). */
 export const cpuThreads = (args: ParsedArgs): number => integerFlag(args, "threads", 1) ?? Math.min(8, cpus().length)
 
-export const runtimeLayer = (args: ParsedArgs, graph: PipelineGraph, kinds: ReadonlyArray<NodeKind>, store: StoreChoice) =>
+export const runtimeLayer = (
+  args: ParsedArgs,
+  graph: PipelineGraph,
+  kinds: ReadonlyArray<NodeKind>,
+  store: StoreChoice = storeChoice(args, graph.file),
+) =>
   Layer.mergeAll(
     ArtifactStore.layerAt(store.location, store.root, store.s3),
     EventBus.layer,
