@@ -88,7 +88,7 @@ describe("an s3:// store", () => {
     expect(gc.code, gc.stderr).toBe(0)
     expect(gc.stdout).toContain(`removed 0 artifacts`)
     expect(gc.stdout).toContain(`kept 4 (gc removes no entry from a shared ${store})`)
-  }, 120_000)
+  }, 180_000)
 
   it("finds a file damaged in the bucket, recomputes that node, and cache verify removes damaged entries", async () => {
     const store = `s3://${server.bucket}/runs-b`
@@ -120,7 +120,7 @@ describe("an s3:// store", () => {
     expect(verify.stdout).toContain("shared-bucket/b: artifact")
     expect(verify.stdout).toContain("3 of 4 artifacts intact")
     expect((await pipe(machine(), ["plan", "p.yaml", "--store", store])).stdout).toMatch(/^b +will run/m)
-  }, 120_000)
+  }, 180_000)
 
   it("says what is wrong with a store before any work (exit 2)", async () => {
     const ws = machine()
@@ -133,6 +133,12 @@ describe("an s3:// store", () => {
     expect(existsSync(join(ws.dir, ".pipe", "runs"))).toBe(false)
     const noBucket = await pipe(ws, ["plan", "p.yaml", "--store", "s3://no-such-bucket/x"])
     expect([noBucket.code, noBucket.stderr]).toEqual([2, expect.stringContaining("the store s3://no-such-bucket/x: no such bucket")])
+    const anonymous = machine()
+    delete anonymous.env.AWS_ACCESS_KEY_ID
+    delete anonymous.env.AWS_SECRET_ACCESS_KEY
+    anonymous.env.AWS_CONFIG_FILE = anonymous.env.AWS_SHARED_CREDENTIALS_FILE = join(anonymous.dir, "none")
+    const noCredentials = await pipe(anonymous, ["run", "p.yaml", "--store", `s3://${server.bucket}/x`])
+    expect([noCredentials.code, noCredentials.stderr]).toEqual([2, expect.stringContaining("no credentials: set AWS_ACCESS_KEY_ID")])
     const cases: Array<[string[], string]> = [
       [["--store", "ftp://host/x"], "--store: 'ftp://host/x' names no store: use file:PATH or s3://BUCKET/PREFIX"],
       [["--store", "s3://A_b/x"], "--store: 'A_b' is not a bucket name"],
@@ -150,7 +156,7 @@ describe("an s3:// store", () => {
       const r = await pipe(ws, ["run", "p.yaml", ...flags])
       expect([r.code, r.stderr]).toEqual([2, expect.stringContaining(message)])
     }
-  }, 120_000)
+  }, 180_000)
 
   it("file:DIR is the local store in DIR, as --cache-dir DIR", async () => {
     const ws = machine()
@@ -160,5 +166,5 @@ describe("an s3:// store", () => {
     const again = events((await pipe(ws, ["run", "p.yaml", "--cache-dir", "elsewhere", "--json"])).stdout)
     expect(byType(again, "node-cached").sort()).toEqual(nodes)
     expect((await pipe(ws, ["cache", "ls", "--store", "file:elsewhere"])).stdout.trim().split("\n")).toHaveLength(4)
-  }, 120_000)
+  }, 180_000)
 })

@@ -177,5 +177,6 @@ const describeUnreachable = (cause: unknown): string => {
   const status = e.$metadata?.httpStatusCode
   if (status === 404) return "no such bucket"
   if (status === 403) return "access denied (check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+  if (e.name === "CredentialsProviderError") return "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
   return `cannot be reached (${e.code ?? e.message ?? e.name ?? String(cause)}; is the endpoint right? --s3-endpoint or AWS_ENDPOINT_URL)`
 }
