@@ -1,32 +1,23 @@
-import { cp, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises"
+import { readdir, readFile, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import type { PipelineGraph } from "../dsl/graph.js"
 
-const exists = (path: string) =>
-  stat(path).then(
-    () => true,
-    () => false,
-  )
-
 /**
- * Gathers the report files of every node of a run (each stored with its node's cached result, so a cached
- * node's plots come along too) into `runDir/report/NODE/`, and writes `report/README.md`, which shows them
- * in graph order: images inline, Markdown tables included.
+ * Indexes the report files of the nodes of a run, copied from the store (each stored with its node's cached result,
+ * so a cached node's plots come along too) into `reportDir/NODE/`: writes `reportDir/README.md`, which shows them
+ * in graph order, images inline, Markdown tables included.
  */
 export const assembleReport = async (
   graph: PipelineGraph,
-  completed: ReadonlyArray<{ readonly id: string; readonly dir: string }>,
+  nodes: ReadonlyArray<string>,
   reportDir: string,
 ): Promise<string | undefined> => {
   const sections: string[] = []
-  const tablesFirst = [...completed].sort(
-    (a, b) => Number(graph.nodes.get(b.id)?.kind.kind === "metric") - Number(graph.nodes.get(a.id)?.kind.kind === "metric"),
+  const tablesFirst = [...nodes].sort(
+    (a, b) => Number(graph.nodes.get(b)?.kind.kind === "metric") - Number(graph.nodes.get(a)?.kind.kind === "metric"),
   )
-  for (const { id, dir } of tablesFirst) {
-    const source = join(dir, "report")
-    if (!(await exists(source))) continue
-    await mkdir(reportDir, { recursive: true })
-    await cp(source, join(reportDir, id), { recursive: true })
+  for (const id of tablesFirst) {
+    const source = join(reportDir, id)
     const files = (await readdir(source)).sort()
     const lines = [`## ${id} (${graph.nodes.get(id)?.kind.kind})`, ""]
     for (const file of files.filter((f) => f.endsWith(".md"))) lines.push((await readFile(join(source, file), "utf8")).trim(), "")

@@ -1,5 +1,4 @@
 import { Effect } from "effect"
-import { existsSync } from "node:fs"
 import { mkdir } from "node:fs/promises"
 import { join } from "node:path"
 import { settingOf, type PipelineGraph } from "../dsl/graph.js"
@@ -49,14 +48,19 @@ export const planRun = Effect.fn("planRun")(function* (graph: PipelineGraph, opt
   const backend = yield* TensorBackend
   const previous = yield* readRecord(store.root, graph.name)
   const external = yield* externalFingerprints(graph, options.selected)
-  return plan(graph, {
-    external,
-    backend: (backend.current()?.info ?? backend.expected).fingerprint,
-    isStored: (key) => existsSync(join(store.dirOf(key), "manifest.json")),
-    previous,
-    force: options.force,
-    selected: options.selected,
-  })
+  const planWith = (isStored: (key: string) => boolean) =>
+    plan(graph, {
+      external,
+      backend: (backend.current()?.info ?? backend.expected).fingerprint,
+      isStored,
+      previous,
+      force: options.force,
+      selected: options.selected,
+    })
+  // The keys do not depend on what is stored: ask the store about all of them at once.
+  const keys = planWith(() => false).map((p) => p.key)
+  const stored = yield* Effect.forEach(keys, (key) => Effect.map(store.has(key), (has) => (has ? [key] : [])), { concurrency: 8 })
+  return planWith((key) => stored.flat().includes(key))
 })
 
 /** The external-data fingerprints of the selected nodes and of everything upstream of them (their keys need them). */
@@ -144,11 +148,24 @@ export const runPipeline = Effect.fn("runPipeline")(function* (graph: PipelineGr
     yield* saveRecord(store.root, graph, options, final, outcomes)
     const status: RunStatus = outcomes.some((o) => o.result !== "ran" && o.result !== "cached") ? "failed" : "succeeded"
     const completed = final.filter((p) => outcomes.some((o) => o.id === p.id && (o.result === "ran" || o.result === "cached")))
+    const reportDir = join(runDir, "report")
+    const withReports = yield* Effect.filter(completed, (p) =>
+      store
+        .copyReport(p.key, join(reportDir, p.id))
+        .pipe(
+          Effect.catch((e) =>
+            Effect.as(
+              bus.publish({ type: "node-log", at: Date.now(), id: p.id, level: "warn", message: `its report is left out: ${e.message}` }),
+              false,
+            ),
+          ),
+        ),
+    )
     const report = yield* Effect.promise(() =>
       assembleReport(
         graph,
-        completed.map((p) => ({ id: p.id, dir: store.dirOf(p.key) })),
-        join(runDir, "report"),
+        withReports.map((p) => p.id),
+        reportDir,
       ),
     )
     yield* finish(status, outcomes, report)

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { loadPipeline } from "../../src/dsl/load.js"
-import { makeArtifactStore } from "../../src/runtime/ArtifactStore.js"
+import { makeFileStore } from "../../src/runtime/store/file-store.js"
 import { EventBus } from "../../src/runtime/EventBus.js"
 import type { RunEvent } from "../../src/runtime/events.js"
 import { planRun, runPipeline } from "../../src/runtime/run.js"
@@ -31,7 +31,7 @@ const run = async (cache: string, failAt: number) => {
     return planned[0]!.key
   })
   const key = await Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(layerFor(cache))))
-  const total = await Effect.runPromise(makeArtifactStore(cache).read(key, "total")).catch(() => undefined)
+  const total = await Effect.runPromise(makeFileStore(cache).read(key, "total")).catch(() => undefined)
   const warnings = events.flatMap((e) => (e.type === "node-log" && e.level === "warn" ? [e.message] : []))
   return { key, warnings, resumedFrom: (total?.meta as { resumedFrom?: number } | undefined)?.resumedFrom }
 }

@@ -3,7 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { makeArtifactStore, type StoredValue } from "../../src/runtime/ArtifactStore.js"
+import type { StoredValue } from "../../src/runtime/ArtifactStore.js"
+import { makeFileStore } from "../../src/runtime/store/file-store.js"
 import { readSafetensors, writeSafetensors } from "../../src/dirac/io/safetensors.js"
 
 const value: StoredValue = {
@@ -56,7 +57,7 @@ describe("safetensors", () => {
 describe("ArtifactStore", () => {
   it("writes atomically, reads back, and verifies checksums", async () => {
     const root = mkdtempSync(join(tmpdir(), "store-"))
-    const store = makeArtifactStore(root)
+    const store = makeFileStore(root)
     await Effect.runPromise(store.write(info, { out: value }))
     expect(readdirSync(join(root, "tmp"))).toEqual([])
     const back = await Effect.runPromise(store.read("k1", "out"))
@@ -74,7 +75,7 @@ describe("ArtifactStore", () => {
 
   it("never leaves a half-written entry when writing fails", async () => {
     const root = mkdtempSync(join(tmpdir(), "store-"))
-    const store = makeArtifactStore(root)
+    const store = makeFileStore(root)
     const bad: StoredValue = { meta: {}, tensors: { x: { dtype: "float32", shape: [2], data: null as unknown as Float32Array } } }
     const exit = await Effect.runPromiseExit(store.write(info, { out: bad }))
     expect(Exit.isFailure(exit)).toBe(true)
@@ -83,7 +84,7 @@ describe("ArtifactStore", () => {
   })
 
   it("saves, loads and clears checkpoints", async () => {
-    const store = makeArtifactStore(mkdtempSync(join(tmpdir(), "store-")))
+    const store = makeFileStore(mkdtempSync(join(tmpdir(), "store-")))
     expect(Option.isNone((await Effect.runPromise(store.checkpoint.load("k"))).state)).toBe(true)
     await Effect.runPromise(store.checkpoint.save("k", value))
     await Effect.runPromise(store.checkpoint.save("k", { ...value, meta: { step: 2 } }))

@@ -6,7 +6,8 @@ import { leasedKeys, removeOrphans } from "../../runtime/leases.js"
 import { loadRecordFile } from "../../runtime/run-record.js"
 import { formatBytes } from "../../ui/format.js"
 import { UsageError } from "../args.js"
-import { cacheDir, commonFlags, exitCodes } from "../context.js"
+import { commonFlags, exitCodes } from "../context.js"
+import { storeChoice, storeFlags, storeReady } from "../store-option.js"
 import type { Command } from "./command.js"
 
 const sizeOf = (files: Record<string, { bytes: number }>) => Object.values(files).reduce((sum, f) => sum + f.bytes, 0)
@@ -36,22 +37,26 @@ const keptKeys = async (root: string, manifests: ReadonlyArray<Manifest>): Promi
 export const cache: Command = {
   name: "cache",
   summary: "list, verify or garbage-collect the cache",
-  usage: "pipe cache ls|verify|gc [--cache-dir DIR]",
+  usage: "pipe cache ls|verify|gc [--cache-dir DIR | --store WHERE]",
   maxArguments: 1,
   flags: [
     { name: "checkpoints", description: "gc: also delete checkpoints of unfinished nodes" },
     { name: "dry-run", description: "gc: say what would be removed, and remove nothing" },
+    ...storeFlags,
     ...commonFlags,
   ],
   details: [
     "ls      every stored artifact: key, pipeline, node, size, date",
     "verify  re-hash every artifact; corrupted ones are removed (they would be recomputed anyway); exit 1 if any",
     "gc      delete artifacts that neither the latest run of a pipeline nor a running one uses, and what killed runs left",
+    "        (on an s3:// store, which other machines share, only what interrupted writes left and the local read cache)",
   ].join("\n"),
   run: (args) =>
     Effect.gen(function* () {
-      const root = cacheDir(args)
-      const store = makeArtifactStore(root)
+      const choice = storeChoice(args)
+      const root = choice.root
+      const store = makeArtifactStore(choice.location, root, choice.s3)
+      const shared = choice.location.kind === "s3"
       const action = args.positional[0]
       if (action !== "ls" && action !== "verify" && action !== "gc") {
         return yield* Effect.fail(
@@ -65,13 +70,14 @@ export const cache: Command = {
         ),
       )
       if (found === "file") return yield* Effect.fail(new UsageError(`the cache folder ${root} is a file; name a folder with --cache-dir`))
-      if (found === "nothing") {
+      if (shared) yield* storeReady(store)
+      else if (found === "nothing") {
         process.stdout.write(`${root}: no cache here (nothing to ${action === "ls" ? "list" : action})\n`)
         return exitCodes.ok
       }
       const manifests = yield* store.list
       if (action === "ls") {
-        if (manifests.length === 0) process.stdout.write(`${root}: empty\n`)
+        if (manifests.length === 0) process.stdout.write(`${shared ? store.location : root}: empty\n`)
         for (const m of [...manifests].sort((a, b) => a.createdAt.localeCompare(b.createdAt))) {
           process.stdout.write(
             `${m.key.slice(0, 12)}  ${m.pipeline}/${m.node}  ${m.material.kind}  ${formatBytes(sizeOf(m.files))}  ${m.createdAt}\n`,
@@ -98,7 +104,10 @@ export const cache: Command = {
       // gc
       const dryRun = args.flags.has("dry-run")
       const inUse = yield* Effect.promise(() => leasedKeys(root))
-      const keep = new Set([...(yield* Effect.promise(() => keptKeys(root, manifests))), ...inUse])
+      // Other machines' runs use a shared store, and their records are not here: it keeps every entry.
+      const keep = shared
+        ? new Set(manifests.map((m) => m.key))
+        : new Set([...(yield* Effect.promise(() => keptKeys(root, manifests))), ...inUse])
       let freed = 0
       let removed = 0
       for (const m of manifests) {
@@ -108,6 +117,7 @@ export const cache: Command = {
         if (dryRun) process.stdout.write(`would remove ${m.key.slice(0, 12)}  ${m.pipeline}/${m.node}  ${formatBytes(sizeOf(m.files))}\n`)
         else yield* store.remove(m.key)
       }
+      freed += yield* store.removeLeftovers(dryRun)
       yield* Effect.promise(async () => {
         freed += await removeOrphans(root, dryRun)
         if (!args.flags.has("checkpoints")) return
@@ -122,7 +132,7 @@ export const cache: Command = {
       process.stdout.write(
         dryRun
           ? `would remove ${artifacts} and free ${formatBytes(freed)}; nothing was removed (--dry-run)\n`
-          : `removed ${artifacts}, freed ${formatBytes(freed)}; kept ${manifests.length - removed}\n`,
+          : `removed ${artifacts}, freed ${formatBytes(freed)}; kept ${manifests.length - removed}${shared ? ` (gc removes no entry from a shared ${store.location})` : ""}\n`,
       )
       return exitCodes.ok
     }),

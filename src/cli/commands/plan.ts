@@ -1,7 +1,9 @@
 import { Effect } from "effect"
+import { ArtifactStore } from "../../runtime/ArtifactStore.js"
 import { planRun } from "../../runtime/run.js"
 import { exitCodes, loadKinds, pipelineFlags } from "../context.js"
 import { loadVariants, sweepFlag, variantLabel } from "../sweep.js"
+import { storeFlags, storeReady } from "../store-option.js"
 import type { Command } from "./command.js"
 import { backendFlags, runtimeLayer } from "./run.js"
 
@@ -10,7 +12,7 @@ export const plan: Command = {
   summary: "say, for each node, 'cached' or why it will run",
   usage: "pipe plan FILE [--set PATH=VALUE]... [--sweep PATH=V1,V2]... [--backend NAME]",
   maxArguments: 1,
-  flags: [...backendFlags, { name: "json", description: "one JSON object per node on stdout" }, sweepFlag, ...pipelineFlags],
+  flags: [...backendFlags, { name: "json", description: "one JSON object per node on stdout" }, sweepFlag, ...storeFlags, ...pipelineFlags],
   details: "With --sweep, the plan of each variant; a node an earlier variant computes is shared with it, not run again.",
   run: (args) =>
     Effect.gen(function* () {
@@ -18,6 +20,9 @@ export const plan: Command = {
       const variants = yield* loadVariants(args, kinds)
       const sweep = args.flags.has("sweep")
       const layer = runtimeLayer(args, variants[0].graph, kinds)
+      yield* Effect.gen(function* () {
+        yield* storeReady(yield* ArtifactStore)
+      }).pipe(Effect.provide(layer))
       /** Key -> the number (from 1) of the variant that computes it. */
       const computedBy = new Map<string, number>()
       for (const [index, { graph, values }] of variants.entries()) {

@@ -1,7 +1,6 @@
 import { Effect, Layer } from "effect"
 import { randomBytes } from "node:crypto"
-import { existsSync } from "node:fs"
-import { join, relative } from "node:path"
+import { isAbsolute, join, relative } from "node:path"
 import { cpus } from "node:os"
 import { didYouMean } from "../../dsl/suggest.js"
 import type { PipelineGraph } from "../../dsl/graph.js"
@@ -16,7 +15,8 @@ import { TensorBackend } from "../../runtime/TensorBackend.js"
 import { chooseReporter, type UiMode } from "../../ui/choose.js"
 import { autoPolicy } from "../auto-policy.js"
 import { choiceFlag, flags, hasFlag, integerFlag, UsageError, type FlagSpec, type ParsedArgs } from "../args.js"
-import { cacheDir, exitCodes, loadKinds, pipelineFlags, writableCacheDir } from "../context.js"
+import { exitCodes, loadKinds, pipelineFlags, writableCacheDir } from "../context.js"
+import { storeChoice, storeFlags, storeReady, type StoreChoice } from "../store-option.js"
 import { loadVariants, sweepFlag, variantLabel } from "../sweep.js"
 import type { Command } from "./command.js"
 
@@ -35,9 +35,14 @@ export const backendFlags: ReadonlyArray<FlagSpec> = [
 /** --threads, default the number of cores, at most 8 (wasm's and native TensorFlow's CPU threads). */
 export const cpuThreads = (args: ParsedArgs): number => integerFlag(args, "threads", 1) ?? Math.min(8, cpus().length)
 
-export const runtimeLayer = (args: ParsedArgs, graph: PipelineGraph, kinds: ReadonlyArray<NodeKind>) =>
+export const runtimeLayer = (
+  args: ParsedArgs,
+  graph: PipelineGraph,
+  kinds: ReadonlyArray<NodeKind>,
+  store: StoreChoice = storeChoice(args, graph.file),
+) =>
   Layer.mergeAll(
-    ArtifactStore.layer(cacheDir(args, graph.file)),
+    ArtifactStore.layerAt(store.location, store.root, store.s3),
     EventBus.layer,
     TensorBackend.layer(choiceFlag(args, "backend", backends) ?? "auto", {
       threads: cpuThreads(args),
@@ -78,6 +83,7 @@ export const run: Command = {
     { name: "debug", description: "debug logs, tensor memory per node, stack traces" },
     { name: "verbose", description: "also print each finished node's artifact folder" },
     sweepFlag,
+    ...storeFlags,
     ...pipelineFlags,
   ],
   details: "Exit codes: 0 all nodes done, 1 a node failed, 2 invalid pipeline or options, 130 interrupted.",
@@ -87,12 +93,14 @@ export const run: Command = {
       const variants = yield* loadVariants(args, kinds)
       const graph = variants[0].graph
       const selected = selection(args, graph)
-      yield* writableCacheDir(cacheDir(args, graph.file))
-      const layer = runtimeLayer(args, graph, kinds)
+      const choice = storeChoice(args, graph.file)
+      yield* writableCacheDir(choice.root)
+      const layer = runtimeLayer(args, graph, kinds, choice)
       const mode: UiMode = hasFlag(args, "json") ? "json" : (choiceFlag(args, "ui", ["auto", "tui", "lines", "json"] as const) ?? "auto")
       const sweepId = hasFlag(args, "sweep") ? `sweep-${newRunId()}` : undefined
       return yield* Effect.gen(function* () {
         const store = yield* ArtifactStore
+        yield* storeReady(store)
         const plans: Array<ReadonlyArray<PlannedNode>> = []
         for (const { graph } of variants) {
           plans.push(yield* planRun(graph, { selected, force: flags(args, "force") }))
@@ -121,7 +129,7 @@ export const run: Command = {
           }),
         ).pipe(Effect.ensuring(Effect.promise(() => reporter.close())))
         if (mode !== "json") {
-          const shown = (path: string) => relative(process.cwd(), path) || "."
+          const shown = (path: string) => (isAbsolute(path) ? relative(process.cwd(), path) || "." : path)
           for (const [index, result] of results.entries()) {
             const label = sweepId ? ` (${variantLabel(variants[index].values)})` : ""
             process.stdout.write(`run ${result.runId} ${result.status}${label}\n`)
@@ -129,7 +137,7 @@ export const run: Command = {
             if (!sweepId) process.stdout.write(`events: ${shown(join(result.runDir, "events.ndjson"))}\n`)
             for (const p of hasFlag(args, "verbose") ? result.planned : []) {
               const outcome = result.outcomes.find((o) => o.id === p.id)?.result
-              if (outcome === "ran" || outcome === "cached") process.stdout.write(`${p.id}: ${shown(store.dirOf(p.key))}\n`)
+              if (outcome === "ran" || outcome === "cached") process.stdout.write(`${p.id}: ${shown(store.locationOf(p.key))}\n`)
             }
           }
           if (sweepId) process.stdout.write(`sweep ${sweepId}: ${results.length} variants; compare them with 'pipe compare'\n`)
@@ -147,7 +155,7 @@ const onlyInputsCached = (args: ParsedArgs, graph: PipelineGraph, selected: Read
     for (const id of flags(args, "only")) {
       for (const [port, ref] of Object.entries(graph.nodes.get(id)!.inputs)) {
         for (const r of [ref].flat()) {
-          if (!selected.has(r.node) && !existsSync(join(store.dirOf(keys.get(r.node)!), "manifest.json"))) {
+          if (!selected.has(r.node) && !(yield* store.has(keys.get(r.node)!))) {
             return yield* Effect.fail(
               new UsageError(
                 `--only ${id}: its input '${port}' comes from '${r.node}', which is not cached; use --to ${id} to run what it needs`,
