@@ -17,6 +17,7 @@ import { chooseReporter, type UiMode } from "../../ui/choose.js"
 import { autoPolicy } from "../auto-policy.js"
 import { choiceFlag, flags, hasFlag, integerFlag, UsageError, type FlagSpec, type ParsedArgs } from "../args.js"
 import { cacheDir, exitCodes, loadGraph, loadKinds, pipelineFlags, writableCacheDir } from "../context.js"
+import { shardFlags, shardOptions } from "../shard-flags.js"
 import type { Command } from "./command.js"
 
 const backends = ["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const
@@ -72,6 +73,7 @@ export const run: Command = {
     { name: "to", value: "NODE", repeatable: true, description: "run this node and what it needs" },
     { name: "force", value: "NODE", repeatable: true, description: "recompute this node even if cached ('*' for all)" },
     { name: "jobs", value: "N", description: "nodes that may run at once (default 2; tensor work is serialised)" },
+    ...shardFlags,
     { name: "ui", value: "MODE", description: "auto, tui, lines or json (default auto: tui on a terminal)" },
     { name: "json", description: "NDJSON events on stdout (same as --ui json)" },
     { name: "debug", description: "debug logs, tensor memory per node, stack traces" },
@@ -84,6 +86,7 @@ export const run: Command = {
       const kinds = yield* loadKinds(args)
       const graph = yield* loadGraph(args, kinds)
       const selected = selection(args, graph)
+      const shards = shardOptions(args, graph)
       yield* writableCacheDir(cacheDir(args, graph.file))
       const layer = runtimeLayer(args, graph, kinds)
       const mode: UiMode = hasFlag(args, "json") ? "json" : (choiceFlag(args, "ui", ["auto", "tui", "lines", "json"] as const) ?? "auto")
@@ -109,9 +112,12 @@ export const run: Command = {
         const reporter = yield* Effect.promise(() => chooseReporter(mode, { debug: hasFlag(args, "debug") }))
         const bus = yield* EventBus
         yield* bus.subscribe(reporter.onEvent)
-        const result = yield* runPipeline(graph, { runId: newRunId(), planned, jobs: integerFlag(args, "jobs", 1) }).pipe(
-          Effect.ensuring(Effect.promise(() => reporter.close())),
-        )
+        const result = yield* runPipeline(graph, {
+          runId: newRunId(),
+          planned,
+          jobs: integerFlag(args, "jobs", 1),
+          ...(shards ? { shards } : {}),
+        }).pipe(Effect.ensuring(Effect.promise(() => reporter.close())))
         if (mode !== "json") {
           const shown = (path: string) => relative(process.cwd(), path) || "."
           process.stdout.write(`run ${result.runId} ${result.status}\n`)
