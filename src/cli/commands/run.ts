@@ -17,7 +17,7 @@ import { chooseReporter, type UiMode } from "../../ui/choose.js"
 import { autoPolicy } from "../auto-policy.js"
 import { choiceFlag, flags, hasFlag, integerFlag, UsageError, type FlagSpec, type ParsedArgs } from "../args.js"
 import { cacheDir, exitCodes, loadGraph, loadKinds, pipelineFlags, writableCacheDir } from "../context.js"
-import { shardFlags, shardOptions } from "../shard-flags.js"
+import { queueAddress, queuedShards, queueFlags, shardFlags, shardOptions } from "../shard-flags.js"
 import type { Command } from "./command.js"
 
 const backends = ["auto", "tensorflow", "webgpu", "wasm", "cpu"] as const
@@ -74,6 +74,7 @@ export const run: Command = {
     { name: "force", value: "NODE", repeatable: true, description: "recompute this node even if cached ('*' for all)" },
     { name: "jobs", value: "N", description: "nodes that may run at once (default 2; tensor work is serialised)" },
     ...shardFlags,
+    ...queueFlags,
     { name: "ui", value: "MODE", description: "auto, tui, lines or json (default auto: tui on a terminal)" },
     { name: "json", description: "NDJSON events on stdout (same as --ui json)" },
     { name: "debug", description: "debug logs, tensor memory per node, stack traces" },
@@ -86,7 +87,8 @@ export const run: Command = {
       const kinds = yield* loadKinds(args)
       const graph = yield* loadGraph(args, kinds)
       const selected = selection(args, graph)
-      const shards = shardOptions(args, graph)
+      const local = shardOptions(args, graph)
+      const queue = yield* queueAddress(args, local, graph)
       yield* writableCacheDir(cacheDir(args, graph.file))
       const layer = runtimeLayer(args, graph, kinds)
       const mode: UiMode = hasFlag(args, "json") ? "json" : (choiceFlag(args, "ui", ["auto", "tui", "lines", "json"] as const) ?? "auto")
@@ -109,6 +111,7 @@ export const run: Command = {
             }
           }
         }
+        const shards = queue ? yield* queuedShards(queue, args, graph, local) : local
         const reporter = yield* Effect.promise(() => chooseReporter(mode, { debug: hasFlag(args, "debug") }))
         const bus = yield* EventBus
         yield* bus.subscribe(reporter.onEvent)
