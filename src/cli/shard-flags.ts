@@ -3,6 +3,7 @@ import { Effect } from "effect"
 import { resolve } from "node:path"
 import type { PipelineGraph } from "../dsl/graph.js"
 import { ArtifactStore } from "../runtime/ArtifactStore.js"
+import { EventBus } from "../runtime/EventBus.js"
 import { parseRedisUrl, probeRedis, type RedisAddress } from "../runtime/queue/redis-address.js"
 import { connectionOf, QUEUE_NAME, queueShards } from "../runtime/queue/shard-jobs.js"
 import type { ShardOptions } from "../runtime/shards.js"
@@ -80,5 +81,11 @@ export const queuedShards = (address: RedisAddress, args: ParsedArgs, graph: Pip
       root: store.root,
       ...(shards?.size !== undefined ? { size: shards.size } : {}),
     }
-    return { ...shards, delegate: queueShards(queue, base, isStored) } satisfies ShardOptions
+    const bus = yield* EventBus
+    const report = {
+      log: (id: string, message: string) => bus.publish({ type: "node-log", at: Date.now(), id, level: "info", message }),
+      progress: (id: string, done: number, total: number, message: string) =>
+        bus.publish({ type: "node-progress", at: Date.now(), id, done, total, unit: "shards", ...(message ? { message } : {}) }),
+    }
+    return { ...shards, delegate: queueShards(queue, base, isStored, report) } satisfies ShardOptions
   })

@@ -41,8 +41,18 @@ export const DEFAULT_LOCK_SECONDS = 30
  * Queues the missing shards of a node and waits until each is stored; Ctrl-C removes its jobs that no worker has
  * taken (those being computed finish and stay valid cache entries).
  */
-export const queueShards = (queue: Queue, base: JobBase, isStored: (key: string) => Effect.Effect<boolean>) =>
+/** Where a queued node's shards stand, for the run's live view. */
+export interface QueueReport {
+  readonly log: (node: string, message: string) => Effect.Effect<void>
+  readonly progress: (node: string, done: number, total: number, message: string) => Effect.Effect<void>
+}
+
+export const queueShards = (queue: Queue, base: JobBase, isStored: (key: string) => Effect.Effect<boolean>, reporter: QueueReport) =>
   Effect.fn("queueShards")(function* (node: PlannedNode, shards: ReadonlyArray<Shard>) {
+    const report = {
+      log: (message: string) => reporter.log(node.id, message),
+      progress: (done: number, total: number, message: string) => reporter.progress(node.id, done, total, message),
+    }
     const attempt = <A>(what: string, run: () => Promise<A>) =>
       Effect.tryPromise({ try: run, catch: (e) => new NodeFailure({ message: `${what}: ${e instanceof Error ? e.message : String(e)}` }) })
     // A job that failed in an earlier run would keep its id, and its failure, for good.
@@ -74,29 +84,56 @@ export const queueShards = (queue: Queue, base: JobBase, isStored: (key: string)
         if (job && ((await job.isWaiting()) || (await job.isDelayed()))) await job.remove().catch(() => undefined)
       }),
     )
-    const waitFor = (shard: Shard) =>
-      Effect.gen(function* () {
-        for (;;) {
-          const state = yield* attempt("asking the queue", () => queue.getJobState(shard.key))
-          if (state === "failed") {
-            const job = yield* attempt("asking the queue", () => queue.getJob(shard.key))
-            yield* Effect.promise(() => job?.remove().catch(() => undefined) ?? Promise.resolve())
-            return yield* Effect.fail(
-              new NodeFailure({
-                message: `shard ${shard.index + 1}/${shard.count} failed on a worker: ${job?.failedReason ?? "no reason given"}`,
-              }),
-            )
-          }
-          if (state === "completed" || state === "unknown") {
-            if (yield* isStored(shard.key)) return
-            return yield* Effect.fail(
-              new NodeFailure({
-                message: `a worker finished shard ${shard.index + 1}/${shard.count}, but it is not in ${base.root}: workers must share the cache folder (--cache-dir)`,
-              }),
-            )
-          }
-          yield* Effect.sleep(POLL_MS)
+    const pending = new Map(shards.map((shard) => [shard.key, shard]))
+    const holders = new Map<string, string>()
+    const name = (shard: Shard) => `shard ${shard.index + 1}/${shard.count}`
+    const poll = Effect.gen(function* () {
+      const running: string[] = []
+      for (const shard of [...pending.values()]) {
+        const job = yield* attempt("asking the queue", () => queue.getJob(shard.key))
+        const state = job ? yield* attempt("asking the queue", () => job.getState()) : "unknown"
+        if (state === "failed") {
+          yield* Effect.promise(() => job?.remove().catch(() => undefined) ?? Promise.resolve())
+          return yield* Effect.fail(
+            new NodeFailure({ message: `${name(shard)} failed on a worker: ${job?.failedReason ?? "no reason given"}` }),
+          )
         }
-      })
-    yield* Effect.forEach(shards, waitFor, { concurrency: "unbounded", discard: true }).pipe(Effect.onInterrupt(() => removeWaiting))
+        if (state === "completed" || state === "unknown") {
+          if (!(yield* isStored(shard.key)))
+            return yield* Effect.fail(
+              new NodeFailure({
+                message: `a worker finished ${name(shard)}, but it is not in ${base.root}: workers must share the cache folder (--cache-dir)`,
+              }),
+            )
+          pending.delete(shard.key)
+          continue
+        }
+        if (state !== "active" || !job?.processedBy) continue
+        const progress = job.progress as { done?: number; total?: number }
+        running.push(
+          `${shard.index + 1} on ${job.processedBy}${progress.total ? ` ${Math.floor(progress.done ?? 0)}/${progress.total}` : ""}`,
+        )
+        const before = holders.get(shard.key)
+        if (before !== job.processedBy) {
+          holders.set(shard.key, job.processedBy)
+          const again = before !== undefined || job.stalledCounter > 0 || job.attemptsMade > 0
+          yield* report.log(
+            `${name(shard)} taken by worker ${job.processedBy}${again ? " (again: its last worker failed or stopped answering)" : ""}`,
+          )
+        }
+      }
+      const waiting = pending.size - running.length
+      yield* report.progress(
+        shards.length - pending.size,
+        shards.length,
+        [...running, ...(waiting > 0 ? [`${waiting} waiting`] : [])].join("; "),
+      )
+    })
+    const wait = Effect.gen(function* () {
+      while (pending.size > 0) {
+        yield* poll
+        if (pending.size > 0) yield* Effect.sleep(POLL_MS)
+      }
+    })
+    yield* wait.pipe(Effect.onInterrupt(() => removeWaiting))
   })

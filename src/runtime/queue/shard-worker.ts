@@ -1,5 +1,6 @@
 /** A BullMQ worker that computes queued shards, until interrupted. */
 import { Effect } from "effect"
+import { hostname } from "node:os"
 import { UnrecoverableError, Worker, type Job } from "bullmq"
 import { connectionOf, QUEUE_NAME, type ShardJob } from "./shard-jobs.js"
 import type { RedisAddress } from "./redis-address.js"
@@ -27,9 +28,13 @@ export const runShardWorker = (address: RedisAddress, options: WorkerOptions): E
         },
         {
           connection: connectionOf(address),
+          name: `${hostname()}:${process.pid}`,
           concurrency: options.concurrency,
           lockDuration: options.lockSeconds * 1000,
           stalledInterval: options.lockSeconds * 1000,
+          // A worker whose event loop was busy past its lock is taken for dead too: its shard's next taker waits on the
+          // shard's lock file, then finds it stored. Giving up after a few stalls would fail a sound job.
+          maxStalledCount: 10,
         },
       )
       worker.on("completed", (job) => options.onJob("done", job.data))
