@@ -1,11 +1,10 @@
-import { Queue } from "bullmq"
 import { Effect } from "effect"
 import { resolve } from "node:path"
 import type { PipelineGraph } from "../dsl/graph.js"
 import { ArtifactStore } from "../runtime/ArtifactStore.js"
 import { EventBus } from "../runtime/EventBus.js"
 import { parseRedisUrl, probeRedis, type RedisAddress } from "../runtime/queue/redis-address.js"
-import { connectionOf, QUEUE_NAME, queueShards } from "../runtime/queue/shard-jobs.js"
+import { openQueue, queueShards } from "../runtime/queue/shard-jobs.js"
 import type { ShardOptions } from "../runtime/shards.js"
 import { flag, flags, integerFlag, UsageError, type FlagSpec, type ParsedArgs } from "./args.js"
 import { pluginPaths } from "./context.js"
@@ -65,10 +64,7 @@ export const queueAddress = (args: ParsedArgs, shards: ShardOptions | undefined,
 export const queuedShards = (address: RedisAddress, args: ParsedArgs, graph: PipelineGraph, shards: ShardOptions | undefined) =>
   Effect.gen(function* () {
     const store = yield* ArtifactStore
-    const queue = yield* Effect.acquireRelease(
-      Effect.sync(() => new Queue(QUEUE_NAME, { connection: connectionOf(address) })),
-      (q) => Effect.promise(() => q.close()),
-    )
+    const queue = yield* openQueue(address)
     const isStored = (key: string) =>
       store.verify(key).pipe(
         Effect.as(true),

@@ -34,6 +34,13 @@ export type JobBase = Pick<ShardJob, "file" | "sets" | "plugins" | "root" | "siz
 
 export const connectionOf = (address: RedisAddress) => ({ host: address.host, port: address.port })
 
+/** The queue of shard jobs, closed with the scope. */
+export const openQueue = (address: RedisAddress) =>
+  Effect.acquireRelease(
+    Effect.sync(() => new Queue(QUEUE_NAME, { connection: connectionOf(address) })),
+    (queue) => Effect.promise(() => queue.close()),
+  )
+
 /** How long a job's lock lasts without renewal: a worker that died is noticed after it, and its job retried. */
 export const DEFAULT_LOCK_SECONDS = 30
 
@@ -86,6 +93,7 @@ export const queueShards = (queue: Queue, base: JobBase, isStored: (key: string)
     )
     const pending = new Map(shards.map((shard) => [shard.key, shard]))
     const holders = new Map<string, string>()
+    let lastShown = ""
     const name = (shard: Shard) => `shard ${shard.index + 1}/${shard.count}`
     const poll = Effect.gen(function* () {
       const running: string[] = []
@@ -123,11 +131,9 @@ export const queueShards = (queue: Queue, base: JobBase, isStored: (key: string)
         }
       }
       const waiting = pending.size - running.length
-      yield* report.progress(
-        shards.length - pending.size,
-        shards.length,
-        [...running, ...(waiting > 0 ? [`${waiting} waiting`] : [])].join("; "),
-      )
+      const message = [...running, ...(waiting > 0 ? [`${waiting} waiting`] : [])].join("; ")
+      if (`${pending.size} ${message}` !== lastShown) yield* report.progress(shards.length - pending.size, shards.length, message)
+      lastShown = `${pending.size} ${message}`
     })
     const wait = Effect.gen(function* () {
       while (pending.size > 0) {
