@@ -16,8 +16,9 @@ import { schema } from "./commands/schema.js"
 import { validate } from "./commands/validate.js"
 import { runs } from "./commands/runs.js"
 import { watch } from "./commands/watch.js"
+import { worker } from "./commands/worker.js"
 
-const commands: ReadonlyArray<Command> = [run, validate, plan, graph, nodes, schema, cache, convert, runs, compare, watch, backends]
+const commands: ReadonlyArray<Command> = [run, validate, plan, graph, nodes, schema, cache, convert, runs, compare, watch, backends, worker]
 
 const mainHelp = () =>
   [

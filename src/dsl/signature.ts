@@ -45,6 +45,11 @@ export interface KindSignature {
   readonly network?: (config: any) => { readonly preset: string; readonly args: UNetArgs }
   /** Does no heavy tensor work, so it may run while another node holds the backend. */
   readonly sharesBackend?: boolean
+  /**
+   * Its work divides over images into shards (config `shard_size`) that are cached on their own; `shard_size` is
+   * not part of its cache key, since the result does not depend on it.
+   */
+  readonly shardable?: boolean
 }
 
 export type KindLookup = (kind: string) => KindSignature | undefined

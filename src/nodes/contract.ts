@@ -65,7 +65,22 @@ export interface NodeContext<Config> {
 /** A node's run failed for a reason its user can act on; the message says what happened and what to do. */
 export class NodeFailure extends Data.TaggedError("NodeFailure")<{ readonly message: string }> {}
 
+/**
+ * A node's work divided over images: each shard's part is computed (and cached) on its own, then the parts merge
+ * into the outputs `run` gives, bit for bit.
+ */
+export interface ShardedWork {
+  /** The ids of the images the work divides over, in the order of the outputs. */
+  readonly units: ReadonlyArray<string>
+  /** One shard's part of the work: the node on the images `ids` only. `ctx` is the shard's own (its checkpoints). */
+  readonly part: (ctx: NodeContext<unknown>, ids: ReadonlyArray<string>) => Effect.Effect<PortValue, NodeFailure>
+  /** The node's outputs from the parts of consecutive shards that together cover `units`. */
+  readonly merge: (parts: ReadonlyArray<PortValue>) => Effect.Effect<Readonly<Record<string, PortValue>>, NodeFailure>
+}
+
 /** A node kind: its signature (what the DSL checks) and how it runs. Outputs are disposed by the runtime. */
 export interface NodeKind<Config = any> extends KindSignature {
   readonly run: (ctx: NodeContext<Config>) => Effect.Effect<Readonly<Record<string, PortValue>>, NodeFailure>
+  /** For a `shardable` kind: its work, to run in shards (the runtime disposes the parts it gets). */
+  readonly shards?: (ctx: NodeContext<Config>) => Effect.Effect<ShardedWork, NodeFailure>
 }

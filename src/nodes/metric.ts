@@ -2,21 +2,23 @@ import * as tf from "@tensorflow/tfjs-core"
 import { Effect, Schema } from "effect"
 import { imagesById } from "../dirac/data/tensor.js"
 import { dataConsistencyError } from "../dirac/metrics/data-consistency.js"
-import { readImages, type ImagePixels } from "../dirac/metrics/image-pixels.js"
+import { readImages } from "../dirac/metrics/image-pixels.js"
 import { psnr } from "../dirac/metrics/mse-psnr.js"
 import { ssim } from "../dirac/metrics/ssim.js"
 import { stdErrorMoments, summariseStdError } from "../dirac/metrics/std-error-correlation.js"
 import type { DegradationProcess } from "../dirac/operators/process.js"
 import { isPerceptualMetricName, isSetMetricName, perceptualMetric, setMetric } from "../dirac/metrics/perceptual/index.js"
+import { featureSet, type FeatureSet } from "../dirac/metrics/perceptual/set-statistics.js"
+import type { ImageSource } from "../dirac/data/types.js"
 import { metricsMarkdown, writeMetricsReport, type MetricRow, type SetScore, type Summary } from "../report/metrics-report.js"
-import { failure } from "./kit/codec.js"
-import { withDefault } from "./kit/config.js"
-import { defineKind } from "./kit/define.js"
+import { decodeMeta, encodeMeta, failure } from "./kit/codec.js"
+import { shardSize, withDefault } from "./kit/config.js"
+import { defineKind, type PartCodec } from "./kit/define.js"
 import { imagesPort } from "./ports/images.js"
-import { measurementsPort } from "./ports/measurements.js"
+import { measurementsPort, type Measurements } from "./ports/measurements.js"
 import { metricsPort } from "./ports/metrics.js"
 import { processPort } from "./ports/process.js"
-import { reconstructionsPort } from "./ports/reconstructions.js"
+import { reconstructionsPort, type Reconstructions } from "./ports/reconstructions.js"
 
 const MetricName = Schema.Literals([
   "psnr",
@@ -40,6 +42,7 @@ const MetricConfig = Schema.Struct({
     }),
     ["psnr", "ssim", "eps_dc", "mobilenet-perceptual", "std_error_r"],
   ),
+  shard_size: shardSize,
   weights: withDefault(
     Schema.Struct({
       "lpips-vgg": Schema.optionalKey(Schema.String),
@@ -57,34 +60,30 @@ const summary = (values: number[]): Summary => {
   return { mean, std, values }
 }
 
-/** Every n-th image: one of each measurement's n samples. */
-const everyNth = (images: ImagePixels, n: number): ImagePixels => {
-  const [count, h, w, c] = images.shape
-  const per = h * w * c
-  const pixels = new Float32Array((count / n) * per)
-  for (let i = 0; i < count / n; i++) pixels.set(images.pixels.subarray(i * n * per, (i * n + 1) * per), i * per)
-  return { pixels, shape: [count / n, h, w, c] }
+/** One row's share of a shard: per-image values of each metric, and the features of each set metric's two sets. */
+interface RowPart {
+  readonly perImage: Record<string, number[]>
+  readonly features: Record<string, { readonly a: FeatureSet; readonly b: FeatureSet }>
 }
 
-/**
- * Scores images against the clean ones, metric by metric: per image, and per set for FD/KID and, with `samples`
- * of each measurement, the correlation of their std with the error of their mean.
- */
+/** A shard's part: its images (units), and per row (measurement first, then each input) what they scored. */
+interface MetricPart {
+  readonly ids: ReadonlyArray<string>
+  readonly rows: ReadonlyArray<RowPart>
+}
+
+/** Scores images against the clean ones, metric by metric: per image, and the features for per-set FD/KID. */
 const score = async (
   config: MetricConfig,
   metrics: ReadonlyArray<MetricName>,
-  samples: number,
   x: tf.Tensor4D,
   clean: tf.Tensor4D,
   y?: tf.Tensor4D,
   process?: DegradationProcess,
-) => {
+): Promise<RowPart> => {
   const perImage: Record<string, number[]> = {}
-  const sets: Record<string, SetScore> = {}
-  const stochastic = samples > 1 && metrics.includes("std_error_r")
-  const pixels =
-    metrics.includes("psnr") || metrics.includes("ssim") || stochastic ? await Promise.all([readImages(x), readImages(clean)]) : undefined
-  const uncertainty = stochastic ? summariseStdError(stdErrorMoments(pixels![0], everyNth(pixels![1], samples), samples)) : undefined
+  const features: Record<string, { a: FeatureSet; b: FeatureSet }> = {}
+  const pixels = metrics.includes("psnr") || metrics.includes("ssim") ? await Promise.all([readImages(x), readImages(clean)]) : undefined
   for (const name of metrics) {
     if (name === "psnr") perImage.psnr = psnr(...pixels!)
     else if (name === "ssim") perImage.ssim = ssim(...pixels!)
@@ -96,11 +95,98 @@ const score = async (
       perImage[name] = await perceptualMetric(name, { weights: config.weights[name as "lpips-vgg"] }).distance(x, clean)
     else if (isSetMetricName(name)) {
       const set = await setMetric(name, { weights: config.weights[name as "tfjs-model-fd"] })
-      const report = await set.evaluate(x, clean)
-      sets[name] = { fd: report.fd, kid: report.kid, kid_std: report.kidStd, images: report.countA, label: report.label }
+      features[name] = { a: await set.features(x), b: await set.features(clean) }
     }
   }
-  return { perImage, sets, ...(uncertainty ? { std_error_r: uncertainty } : {}) }
+  return { perImage, features }
+}
+
+/** A row of the table: its name, its images (an id once per sample), and those images by position. */
+interface RowSource {
+  readonly name: string
+  /** Samples per measurement: each id appears this many times in a row. */
+  readonly samples: number
+  readonly ids: ReadonlyArray<string>
+  readonly x: (positions: ReadonlyArray<number>) => tf.Tensor4D
+}
+
+const PartMeta = Schema.Struct({
+  ids: Schema.Array(Schema.String),
+  rows: Schema.Array(
+    Schema.Struct({
+      /** metric -> the values as float64, base64 (exact, and Infinity for identical images survives). */
+      perImage: Schema.Record(Schema.String, Schema.String),
+      sets: Schema.Array(Schema.String),
+    }),
+  ),
+})
+
+const encodePartMeta = encodeMeta(PartMeta)
+const decodePartMeta = decodeMeta("state", PartMeta)
+
+const toBase64 = (values: ReadonlyArray<number>) => Buffer.from(Float64Array.from(values).buffer).toString("base64")
+const fromBase64 = (text: string) => {
+  const bytes = Buffer.from(text, "base64")
+  return Array.from(new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)))
+}
+
+const featureTensor = (set: FeatureSet) => tf.tensor2d(Float32Array.from(set.data), [set.count, set.dim])
+
+const metricPart: PartCodec<MetricPart> = {
+  encode: (part) =>
+    Effect.gen(function* () {
+      const tensors: Record<string, tf.Tensor> = {}
+      part.rows.forEach((row, i) =>
+        Object.entries(row.features).forEach(([name, { a, b }]) => {
+          tensors[`${i}/${name}/a`] = featureTensor(a)
+          tensors[`${i}/${name}/b`] = featureTensor(b)
+        }),
+      )
+      const meta = yield* encodePartMeta({
+        ids: part.ids,
+        rows: part.rows.map((row) => ({
+          perImage: Object.fromEntries(Object.entries(row.perImage).map(([m, v]) => [m, toBase64(v)])),
+          sets: Object.keys(row.features),
+        })),
+      })
+      return { meta, tensors }
+    }),
+  decode: (stored) =>
+    Effect.gen(function* () {
+      const meta = yield* decodePartMeta(stored.meta)
+      const features = (i: number, name: string, side: "a" | "b") =>
+        Effect.gen(function* () {
+          const t = stored.tensors[`${i}/${name}/${side}`]
+          if (t === undefined) return yield* Effect.fail(failure(new Error(`a stored metric shard has no features '${i}/${name}/${side}'`)))
+          return featureSet(yield* Effect.promise(() => t.data() as Promise<Float32Array>), t.shape[0]!, t.shape[1]!)
+        })
+      const rows = yield* Effect.forEach(meta.rows, (row, i) =>
+        Effect.gen(function* () {
+          const sets: Record<string, { a: FeatureSet; b: FeatureSet }> = {}
+          for (const name of row.sets) sets[name] = { a: yield* features(i, name, "a"), b: yield* features(i, name, "b") }
+          return { perImage: Object.fromEntries(Object.entries(row.perImage).map(([m, v]) => [m, fromBase64(v)])), features: sets }
+        }),
+      )
+      return { ids: meta.ids, rows }
+    }),
+}
+
+/** A row's values in its order, from the shards that each hold those of some of its images, in that order. */
+const interleave = <T>(ids: ReadonlyArray<string>, shardOf: ReadonlyMap<string, number>, parts: ReadonlyArray<ReadonlyArray<T>>): T[] => {
+  const next = parts.map(() => 0)
+  return ids.map((id) => {
+    const k = shardOf.get(id)!
+    return parts[k]![next[k]!++]!
+  })
+}
+
+const featureRows = (set: FeatureSet): Float32Array[] =>
+  Array.from({ length: set.count }, (_, i) => Float32Array.from(set.data.subarray(i * set.dim, (i + 1) * set.dim)))
+
+const joinRows = (rows: ReadonlyArray<Float32Array>, dim: number): FeatureSet => {
+  const data = new Float64Array(rows.length * dim)
+  rows.forEach((row, i) => data.set(row, i * dim))
+  return featureSet(data, rows.length, dim)
 }
 
 export const metric = defineKind({
@@ -126,50 +212,133 @@ export const metric = defineKind({
       .filter((m) => config.metrics.includes(m) && !config.weights[m])
       .map((m) => ({ path: ["with", "weights"], message: `${m} needs its weights: weights: { ${m}: PATH } (see README, Metrics)` })),
   }),
-  run: (ctx) =>
-    Effect.gen(function* () {
-      const { images: clean, process, measurements: measured } = ctx.inputs
-      const measuredIds = measured?.ids ?? []
-      const metrics = ctx.config.metrics.filter((m) => m !== "eps_dc" || (measured && process))
-      if (metrics.length < ctx.config.metrics.length)
-        yield* ctx.log("eps_dc needs the measurements and the process as inputs; it is left out", "warn")
-      const rowFor = (name: string, x: tf.Tensor4D, ids: string[], samples: number) =>
-        Effect.tryPromise({
-          try: async () => {
-            const reference = await imagesById(clean, ids)
-            const y = measured ? gatherImages(measured.y, ids, measuredIds) : undefined
-            try {
-              const { perImage, ...perSet } = await score(ctx.config, metrics, samples, x, reference, y, process)
-              return {
-                name,
-                count: ids.length,
-                metrics: Object.fromEntries(Object.entries(perImage).map(([m, v]) => [m, summary(v)])),
-                ...perSet,
-              } satisfies MetricRow
-            } finally {
-              tf.dispose([reference, ...(y ? [y] : [])])
+  shards: {
+    part: metricPart,
+    units: (ctx) => [...new Set(rowSources(ctx.inputs, ctx.sources.reconstructions).flatMap((row) => row.ids))],
+    compute: (ctx, units) =>
+      Effect.tryPromise({
+        try: async () => {
+          const { images: clean, process, measurements: measured } = ctx.inputs
+          const metrics = scoredMetrics(ctx.config.metrics, measured !== undefined && process !== undefined)
+          const mine = new Set(units)
+          const rows: RowPart[] = []
+          for (const row of rowSources(ctx.inputs, ctx.sources.reconstructions)) {
+            const positions = row.ids.flatMap((id, i) => (mine.has(id) ? [i] : []))
+            if (positions.length === 0) {
+              rows.push({ perImage: {}, features: {} })
+              continue
             }
-          },
-          catch: failure,
-        })
-      const rows: MetricRow[] = []
-      const inputs = ctx.inputs.reconstructions
-      const steps = inputs.map((r) => r.steps)
-      for (const [i, r] of inputs.entries()) {
-        const ids = r.ids.flatMap((id) => Array.from({ length: r.samples }, () => id))
-        rows.push(yield* rowFor(ctx.sources.reconstructions[i].replace(/\.reconstructions$/, ""), r.x, ids, r.samples))
-      }
-      if (measured) {
-        const ids = measuredIds.filter((id) => clean.ids.includes(id))
-        const y = gatherImages(measured.y, ids, measuredIds)
-        rows.unshift(yield* rowFor("measurement", y, ids, 1).pipe(Effect.ensuring(Effect.sync(() => y.dispose()))))
-      }
-      const table = metricsMarkdown(rows, metrics)
-      yield* ctx.log(`\n${table}`)
-      yield* Effect.tryPromise({ try: () => writeMetricsReport(ctx.reportDir, table, rows, metrics, steps), catch: failure })
-      return { table: rows }
-    }),
+            const ids = positions.map((i) => row.ids[i]!)
+            const x = row.x(positions)
+            const reference = await imagesById(clean, ids)
+            const y = measured ? gatherImages(measured.y, ids, measured.ids) : undefined
+            try {
+              rows.push(await score(ctx.config, metrics, x, reference, y, process))
+            } finally {
+              tf.dispose([x, reference, ...(y ? [y] : [])])
+            }
+          }
+          return { ids: units, rows }
+        },
+        catch: failure,
+      }),
+    merge: (ctx, parts) =>
+      Effect.gen(function* () {
+        const { process, measurements: measured } = ctx.inputs
+        const metrics = scoredMetrics(ctx.config.metrics, measured !== undefined && process !== undefined)
+        if (metrics.length < ctx.config.metrics.length)
+          yield* ctx.log("eps_dc needs the measurements and the process as inputs; it is left out", "warn")
+        const shardOf = new Map(parts.flatMap((part, k) => part.ids.map((id) => [id, k] as const)))
+        const rows: MetricRow[] = []
+        for (const [i, source] of rowSources(ctx.inputs, ctx.sources.reconstructions).entries()) {
+          const shares = parts.map((part) => part.rows[i]!)
+          const merged = <T>(of: (share: RowPart) => ReadonlyArray<T>) => interleave(source.ids, shardOf, shares.map(of))
+          const sets: Record<string, SetScore> = {}
+          for (const name of [...new Set(shares.flatMap((share) => Object.keys(share.features)))]) {
+            const dim = shares.find((share) => share.features[name])!.features[name]!.a.dim
+            const side = (s: "a" | "b") =>
+              joinRows(
+                merged((share) => (share.features[name] ? featureRows(share.features[name][s]) : [])),
+                dim,
+              )
+            const report = yield* Effect.tryPromise({
+              try: async () =>
+                (await setMetric(name, { weights: ctx.config.weights[name as "tfjs-model-fd"] })).evaluate(side("a"), side("b")),
+              catch: failure,
+            })
+            sets[name] = { fd: report.fd, kid: report.kid, kid_std: report.kidStd, images: report.countA, label: report.label }
+          }
+          const names = [...new Set(shares.flatMap((share) => Object.keys(share.perImage)))]
+          const perImage = names.map((m) => [m, summary(merged((share) => share.perImage[m] ?? []))] as const)
+          const uncertainty =
+            source.samples > 1 && metrics.includes("std_error_r") ? yield* stdErrorOf(source, ctx.inputs.images) : undefined
+          rows.push({
+            name: source.name,
+            count: source.ids.length,
+            metrics: Object.fromEntries(perImage),
+            sets,
+            ...(uncertainty ? { std_error_r: uncertainty } : {}),
+          })
+        }
+        const table = metricsMarkdown(rows, metrics)
+        yield* ctx.log(`\n${table}`)
+        const steps = ctx.inputs.reconstructions.map((r) => r.steps)
+        yield* Effect.tryPromise({ try: () => writeMetricsReport(ctx.reportDir, table, rows, metrics, steps), catch: failure })
+        return { table: rows }
+      }),
+    dispose: () => {},
+  },
 })
+
+/**
+ * The correlation of the pixelwise std over a row's samples with the error of their mean, over all its images
+ * (pooled statistics do not split into shards, so the merge computes it from the whole set).
+ */
+const stdErrorOf = (row: RowSource, clean: ImageSource) =>
+  Effect.tryPromise({
+    try: async () => {
+      const x = row.x(row.ids.map((_, i) => i))
+      const reference = await imagesById(
+        clean,
+        row.ids.filter((_, i) => i % row.samples === 0),
+      )
+      try {
+        const [samples, truth] = await Promise.all([readImages(x), readImages(reference)])
+        return summariseStdError(stdErrorMoments(samples, truth, row.samples))
+      } finally {
+        tf.dispose([x, reference])
+      }
+    },
+    catch: failure,
+  })
+
+/** The metrics scored: eps_dc only with the measurements and the process. */
+const scoredMetrics = (metrics: ReadonlyArray<MetricName>, dataConsistency: boolean) =>
+  metrics.filter((m) => m !== "eps_dc" || dataConsistency)
+
+/** The table's rows: the measurements (when given, those with clean images), then each reconstruction set. */
+const rowSources = (
+  inputs: { readonly reconstructions: ReadonlyArray<Reconstructions>; readonly images: ImageSource; readonly measurements?: Measurements },
+  sources: ReadonlyArray<string>,
+): RowSource[] => {
+  const { measurements: measured, images: clean } = inputs
+  const reconstructed = inputs.reconstructions.map((r, i) => ({
+    name: sources[i]!.replace(/\.reconstructions$/, ""),
+    samples: r.samples,
+    ids: r.ids.flatMap((id) => Array.from({ length: r.samples }, () => id)),
+    x: (positions: ReadonlyArray<number>) => tf.gather(r.x, [...positions]) as tf.Tensor4D,
+  }))
+  if (!measured) return reconstructed
+  const cleanIds = new Set(clean.ids)
+  const ids = measured.ids.filter((id) => cleanIds.has(id))
+  const x = (positions: ReadonlyArray<number>) =>
+    gatherImages(
+      measured.y,
+      positions.map((i) => ids[i]!),
+      measured.ids,
+    )
+  return [{ name: "measurement", samples: 1, ids, x }, ...reconstructed]
+}
 
 /** The images of `ids` from a batch whose images have the ids `all`, in the order of `ids`. */
 const gatherImages = (images: tf.Tensor4D, ids: ReadonlyArray<string>, all: ReadonlyArray<string>): tf.Tensor4D =>

@@ -8,10 +8,11 @@ import { perceptualMetric } from "../dirac/metrics/perceptual/index.js"
 import { stdErrorMoments, summariseStdError } from "../dirac/metrics/std-error-correlation.js"
 import type { SamplerArgs } from "../dirac/sample/sampler.js"
 import { repeatEach, sampleInBatches, samplingStart, type SampledSet } from "../dirac/sample/batches.js"
+import { concatTrajectories } from "../dirac/sample/trajectories.js"
 import { writeSampleReport } from "../report/sample-report.js"
 import { decodeMeta, encodeMeta, failure } from "./kit/codec.js"
-import { withDefault } from "./kit/config.js"
-import { defineKind } from "./kit/define.js"
+import { shardSize, withDefault } from "./kit/config.js"
+import { defineKind, type PartCodec } from "./kit/define.js"
 import { imagesPort } from "./ports/images.js"
 import { measurementsPort } from "./ports/measurements.js"
 import { modelPort, openNetwork } from "./ports/model.js"
@@ -110,6 +111,7 @@ const SampleConfig = Schema.Struct({
     }),
     "auto",
   ),
+  shard_size: shardSize,
   onnx_threads: Schema.optionalKey(
     Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)).annotate({ description: "CPU threads of ONNX Runtime (default: one per core)" }),
   ),
@@ -125,6 +127,27 @@ const SampleProgress = Schema.Struct({
 
 const encodeProgress = encodeMeta(SampleProgress)
 const decodeProgress = decodeMeta("state", SampleProgress)
+
+/** A shard's part: its measurements' samples (flattened, as `x` of the reconstructions) and trajectories. */
+const SamplePart = Schema.Struct({
+  ids: Schema.Array(Schema.String),
+  engine: Schema.String,
+  trajectories: TrajectoriesMeta,
+})
+
+const encodePart = encodeMeta(SamplePart)
+const decodePart = decodeMeta("state", SamplePart)
+
+const samplePart: PartCodec<typeof SamplePart.Type & { readonly x: tf.Tensor }> = {
+  encode: ({ x, ...meta }) => Effect.map(encodePart(meta), (json) => ({ meta: json, tensors: { x } })),
+  decode: (stored) =>
+    Effect.gen(function* () {
+      const meta = yield* decodePart(stored.meta)
+      const x = stored.tensors.x
+      if (x === undefined) return yield* Effect.fail(failure(new Error("a stored sample shard has no tensor 'x'")))
+      return { ...meta, x }
+    }),
+}
 
 const samplerArgs = (config: SampleConfig, rule?: StoppingRule): SamplerArgs => ({
   dt: config.dt,
@@ -188,124 +211,162 @@ export const sample = defineKind({
       trajectories: { kind: "trajectories", metrics: recordedMetrics(types.images !== undefined, config.perceptual !== "none") },
     },
   }),
-  run: (ctx) =>
-    Effect.gen(function* () {
-      const config = ctx.config
-      const { model, process, measurements, images: clean, stop: rule } = ctx.inputs
-      const mismatch = modelProcessMismatch(model.meta.task, process.family.kind, ctx.sources.model[0], ctx.sources.process[0])
-      if (mismatch) return yield* Effect.fail(failure(new Error(mismatch)))
-      const net = yield* Effect.acquireRelease(openNetwork(model, config.weights), (n) => Effect.sync(() => n.dispose()))
-      const engine = yield* openEngine(net, config, ctx.backend)
-      yield* ctx.log(`network forward passes on ${engine.description}`)
-      const allIds = measurements.ids
-      const count = Math.min(config.limit ?? allIds.length, allIds.length)
-      const y = measurements.y
-      const trainedAt = model.meta.args.img_resolution
-      if (y.shape[1] !== trainedAt)
-        yield* ctx.log(`the model was trained at ${trainedAt} px; the measurements are ${y.shape[1]} px`, "warn")
-      const args = samplerArgs(config, rule)
-      const perceptual =
-        clean && config.perceptual !== "none"
-          ? yield* Effect.try({ try: () => perceptualMetric(config.perceptual, { weights: config.perceptual_weights }), catch: failure })
-          : undefined
-      const n = config.samples
-      const per = y.shape[1] * y.shape[2] * 3
-      const job = {
-        denoiser: engine.denoiser,
-        process,
-        args,
-        y,
-        ids: allIds,
-        count,
-        samples: n,
-        batchSize: config.batch_size,
-        onStep: (done: number) => Effect.runFork(ctx.progress({ done, total: count, unit: "images" })),
-        // Not ctx.seed: sample nodes that differ only in settings (a stopping rule, checkpointing) must draw the
-        // same noise for the same image, so that comparing them is paired.
-        seed: ctx.pipelineSeed,
-        ...(clean ? { clean: (ids: ReadonlyArray<string>) => imagesById(clean, ids) } : {}),
-        ...(clean && perceptual ? { perceptual: (a: tf.Tensor4D, b: tf.Tensor4D) => perceptual.distance(a, b) } : {}),
-      }
-      let start = { x: new Float32Array(count * n * per), state: samplingStart(job) }
-      const saved = yield* ctx.checkpoints.load
-      if (Option.isSome(saved)) {
-        const state = yield* decodeProgress(saved.value.meta)
-        const partial = yield* Effect.promise(() => saved.value.tensors.x.data())
-        start.x.set(partial.subarray(0, state.done * n * per))
-        start = { x: start.x, state }
-        tf.dispose(Object.values(saved.value.tensors))
-        yield* ctx.log(`continuing after ${state.done} of ${count} measurements`)
-      }
-      if (rule) yield* ctx.log(`stopping rule: t_stop ${rule.t_stop}, output ${rule.output}`)
-      let lastCheckpoint = Date.now()
-      const checkpoint = (done: SampledSet) =>
-        Effect.gen(function* () {
-          const meta = yield* encodeProgress(done.state)
-          const partial = tf.tensor1d(done.x.subarray(0, done.state.done * n * per))
-          yield* ctx.checkpoints.save({ meta, tensors: { x: partial } }).pipe(Effect.ensuring(Effect.sync(() => partial.dispose())))
-          lastCheckpoint = Date.now()
-        })
-      const onBatch = (done: SampledSet, steps: number) =>
-        Effect.runPromise(
-          Effect.gen(function* () {
-            yield* ctx.progress({ done: done.state.done, total: count, unit: "images", scalars: { steps } })
-            if (done.state.done < count && Date.now() - lastCheckpoint >= config.checkpoint_seconds * 1000) yield* checkpoint(done)
-          }),
-        )
-      const { x: out, state } = yield* Effect.tryPromise({
-        try: (signal) => sampleInBatches({ ...job, signal }, start, onBatch),
-        catch: failure,
-      })
-      const x = tf.tensor4d(out, [count * n, y.shape[1], y.shape[2], 3])
-      const spread = n > 1 ? sampleSpread(x, count, n) : {}
-      const uncertainty =
-        clean && n > 1
-          ? yield* Effect.tryPromise({
-              try: () => stdErrorCorrelation(out, clean, allIds.slice(0, count), n, config.batch_size),
-              catch: failure,
-            })
-          : undefined
-      // The report shows the first few measurements only: load no more than those.
-      const shown = Math.min(count, REPORT_ROWS)
-      const measured = tf.slice(y, [0, 0, 0, 0], [shown, -1, -1, -1])
-      const cleanShown = clean
-        ? yield* Effect.tryPromise({ try: () => imagesById(clean, repeatEach(allIds.slice(0, shown), n)), catch: failure })
-        : undefined
-      yield* Effect.tryPromise({
-        try: () =>
-          writeSampleReport(
-            ctx.reportDir,
-            measured,
-            out,
-            cleanShown,
-            state.trajectories,
-            {
-              dt: args.dt,
-              tStop: args.stopT,
-              output: args.output,
-              samples: n,
-              seed: ctx.pipelineSeed,
-              engine: engine.description,
-              measurements: count,
-            },
-            uncertainty,
+  shards: {
+    part: samplePart,
+    units: (ctx) => {
+      const ids = ctx.inputs.measurements.ids
+      return ids.slice(0, Math.min(ctx.config.limit ?? ids.length, ids.length))
+    },
+    compute: (ctx, ids) =>
+      Effect.gen(function* () {
+        const config = ctx.config
+        const { model, process, measurements, images: clean, stop: rule } = ctx.inputs
+        const mismatch = modelProcessMismatch(model.meta.task, process.family.kind, ctx.sources.model[0], ctx.sources.process[0])
+        if (mismatch) return yield* Effect.fail(failure(new Error(mismatch)))
+        const net = yield* Effect.acquireRelease(openNetwork(model, config.weights), (n) => Effect.sync(() => n.dispose()))
+        const engine = yield* openEngine(net, config, ctx.backend)
+        yield* ctx.log(`network forward passes on ${engine.description}`)
+        const count = ids.length
+        const position = new Map(measurements.ids.map((id, i) => [id, i]))
+        const y = yield* Effect.acquireRelease(
+          Effect.sync(
+            () =>
+              tf.gather(
+                measurements.y,
+                ids.map((id) => position.get(id)!),
+              ) as tf.Tensor4D,
           ),
-        catch: failure,
-      }).pipe(Effect.ensuring(Effect.sync(() => tf.dispose([measured, ...(cleanShown ? [cleanShown] : [])]))))
-      const reconstructions = {
-        ids: allIds.slice(0, count),
-        samples: n,
-        output: args.output,
-        t_stop: args.stopT,
-        dt: args.dt,
-        steps: state.trajectories.t.length,
-        engine: engine.description,
-        x,
-        ...spread,
-      }
-      return { reconstructions, trajectories: state.trajectories }
-    }).pipe(Effect.scoped),
+          (t) => Effect.sync(() => t.dispose()),
+        )
+        const trainedAt = model.meta.args.img_resolution
+        if (y.shape[1] !== trainedAt)
+          yield* ctx.log(`the model was trained at ${trainedAt} px; the measurements are ${y.shape[1]} px`, "warn")
+        const args = samplerArgs(config, rule)
+        const perceptual =
+          clean && config.perceptual !== "none"
+            ? yield* Effect.try({ try: () => perceptualMetric(config.perceptual, { weights: config.perceptual_weights }), catch: failure })
+            : undefined
+        const n = config.samples
+        const per = y.shape[1] * y.shape[2] * 3
+        const job = {
+          denoiser: engine.denoiser,
+          process,
+          args,
+          y,
+          ids,
+          count,
+          samples: n,
+          batchSize: config.batch_size,
+          onStep: (done: number) => Effect.runFork(ctx.progress({ done, total: count, unit: "images" })),
+          // Not ctx.seed: sample nodes that differ only in settings (a stopping rule, checkpointing) must draw the
+          // same noise for the same image, so that comparing them is paired.
+          seed: ctx.pipelineSeed,
+          ...(clean ? { clean: (ids: ReadonlyArray<string>) => imagesById(clean, ids) } : {}),
+          ...(clean && perceptual ? { perceptual: (a: tf.Tensor4D, b: tf.Tensor4D) => perceptual.distance(a, b) } : {}),
+        }
+        let start = { x: new Float32Array(count * n * per), state: samplingStart(job) }
+        const saved = yield* ctx.checkpoints.load
+        if (Option.isSome(saved)) {
+          const state = yield* decodeProgress(saved.value.meta)
+          const partial = yield* Effect.promise(() => saved.value.tensors.x.data())
+          start.x.set(partial.subarray(0, state.done * n * per))
+          start = { x: start.x, state }
+          tf.dispose(Object.values(saved.value.tensors))
+          yield* ctx.log(`continuing after ${state.done} of ${count} measurements`)
+        }
+        if (rule) yield* ctx.log(`stopping rule: t_stop ${rule.t_stop}, output ${rule.output}`)
+        let lastCheckpoint = Date.now()
+        const checkpoint = (done: SampledSet) =>
+          Effect.gen(function* () {
+            const meta = yield* encodeProgress(done.state)
+            const partial = tf.tensor1d(done.x.subarray(0, done.state.done * n * per))
+            yield* ctx.checkpoints.save({ meta, tensors: { x: partial } }).pipe(Effect.ensuring(Effect.sync(() => partial.dispose())))
+            lastCheckpoint = Date.now()
+          })
+        const onBatch = (done: SampledSet, steps: number) =>
+          Effect.runPromise(
+            Effect.gen(function* () {
+              yield* ctx.progress({ done: done.state.done, total: count, unit: "images", scalars: { steps } })
+              if (done.state.done < count && Date.now() - lastCheckpoint >= config.checkpoint_seconds * 1000) yield* checkpoint(done)
+            }),
+          )
+        const { x, state } = yield* Effect.tryPromise({
+          try: (signal) => sampleInBatches({ ...job, signal }, start, onBatch),
+          catch: failure,
+        })
+        return { ids, engine: engine.description, trajectories: state.trajectories, x: tf.tensor1d(x) }
+      }).pipe(Effect.scoped),
+    merge: (ctx, parts) =>
+      Effect.gen(function* () {
+        const config = ctx.config
+        const { measurements, images: clean, stop: rule } = ctx.inputs
+        const args = samplerArgs(config, rule)
+        const n = config.samples
+        const y = measurements.y
+        const ids = parts.flatMap((p) => p.ids)
+        const count = ids.length
+        const out = concatFloat32(yield* Effect.forEach(parts, (p) => Effect.promise(() => p.x.data() as Promise<Float32Array>)))
+        const trajectories = concatTrajectories(parts.map((p) => p.trajectories))
+        const engine = parts[0]!.engine
+        const x = tf.tensor4d(out, [count * n, y.shape[1], y.shape[2], 3])
+        const spread = n > 1 ? sampleSpread(x, count, n) : {}
+        const uncertainty =
+          clean && n > 1
+            ? yield* Effect.tryPromise({ try: () => stdErrorCorrelation(out, clean, ids, n, config.batch_size), catch: failure })
+            : undefined
+        // The report shows the first few measurements only: load no more than those.
+        const shown = Math.min(count, REPORT_ROWS)
+        const measured = tf.slice(y, [0, 0, 0, 0], [shown, -1, -1, -1])
+        const cleanShown = clean
+          ? yield* Effect.tryPromise({ try: () => imagesById(clean, repeatEach(ids.slice(0, shown), n)), catch: failure })
+          : undefined
+        yield* Effect.tryPromise({
+          try: () =>
+            writeSampleReport(
+              ctx.reportDir,
+              measured,
+              out,
+              cleanShown,
+              trajectories,
+              {
+                dt: args.dt,
+                tStop: args.stopT,
+                output: args.output,
+                samples: n,
+                seed: ctx.pipelineSeed,
+                engine,
+                measurements: count,
+              },
+              uncertainty,
+            ),
+          catch: failure,
+        }).pipe(Effect.ensuring(Effect.sync(() => tf.dispose([measured, ...(cleanShown ? [cleanShown] : [])]))))
+        const reconstructions = {
+          ids,
+          samples: n,
+          output: args.output,
+          t_stop: args.stopT,
+          dt: args.dt,
+          steps: trajectories.t.length,
+          engine,
+          x,
+          ...spread,
+        }
+        return { reconstructions, trajectories }
+      }),
+    dispose: (part) => part.x.dispose(),
+  },
 })
+
+const concatFloat32 = (arrays: ReadonlyArray<Float32Array>): Float32Array => {
+  const out = new Float32Array(arrays.reduce((n, a) => n + a.length, 0))
+  let offset = 0
+  for (const a of arrays) {
+    out.set(a, offset)
+    offset += a.length
+  }
+  return out
+}
 
 /** The pixelwise mean and std over the n samples of each of the count measurements. */
 const sampleSpread = (x: tf.Tensor4D, count: number, n: number) =>

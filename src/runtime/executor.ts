@@ -10,6 +10,8 @@ import type { PlannedNode } from "./planner.js"
 import { Seeds } from "./Seeds.js"
 import type { BackendError } from "./errors.js"
 import type { ReadyBackend } from "./TensorBackend.js"
+import { isMerged, runSharded, shardSizeOf, withKeyLock } from "./shards.js"
+import type { ShardOptions } from "./shards.js"
 import { disposeValue, toPortValue, toStored } from "./tensors.js"
 
 export interface ExecuteOptions {
@@ -19,11 +21,14 @@ export interface ExecuteOptions {
   readonly backend: Effect.Effect<ReadyBackend, BackendError>
   /** Called as each node settles, so that an interrupted run can still say what it finished. */
   readonly onOutcome?: (outcome: NodeOutcome) => void
+  /** How shardable nodes split their work; without it they run in one piece unless their config sets shard_size. */
+  readonly shards?: ShardOptions
 }
 
 export interface NodeOutcome {
   readonly id: string
-  readonly result: "ran" | "cached" | "failed" | "skipped"
+  /** partial: some of its shards are left to other processes; deferred: it needs a partial node. */
+  readonly result: "ran" | "cached" | "failed" | "skipped" | "partial" | "deferred"
 }
 
 const LOCK_POLL_MS = 200
@@ -42,8 +47,8 @@ export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, pla
   const seeds = yield* Seeds
   const tensorLock = yield* Semaphore.make(1)
   const jobs = yield* Semaphore.make(Math.max(1, options.jobs))
-  const done = new Map<string, Deferred.Deferred<boolean>>()
-  for (const p of planned) done.set(p.id, yield* Deferred.make<boolean>())
+  const done = new Map<string, Deferred.Deferred<NodeOutcome["result"]>>()
+  for (const p of planned) done.set(p.id, yield* Deferred.make<NodeOutcome["result"]>())
   const now = () => Date.now()
 
   const backendFor = (p: PlannedNode) =>
@@ -90,10 +95,10 @@ export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, pla
   const warn = (p: PlannedNode, message: string) => bus.publish({ type: "node-log", at: now(), id: p.id, level: "warn", message })
 
   /** The newest intact checkpoint; each damaged one is named in a warning, and so is what the node falls back to. */
-  const loadCheckpoint = (p: PlannedNode) =>
+  const loadCheckpoint = (p: PlannedNode, key = p.key) =>
     Effect.gen(function* () {
       const loaded = yield* store.checkpoint
-        .load(p.key)
+        .load(key)
         .pipe(Effect.catch((e) => Effect.as(warn(p, `ignoring an unreadable checkpoint: ${e.message}`), undefined)))
       if (loaded === undefined) return Option.none()
       for (const { file, reason } of loaded.setAside)
@@ -131,20 +136,41 @@ export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, pla
         reportDir,
         progress: (progress) => bus.publish({ type: "node-progress", at: now(), id: p.id, ...progress }),
         log: (message, level = "info") => bus.publish({ type: "node-log", at: now(), id: p.id, level, message }),
-        checkpoints: {
-          load: Effect.succeed(Option.map(checkpoint, (v) => toPortValue(tf, v))),
-          save: (state) =>
-            Effect.tryPromise({ try: () => toStored(state), catch: (e) => new NodeFailure({ message: describeCause(e) }) }).pipe(
-              Effect.flatMap((stored) => store.checkpoint.save(p.key, stored)),
-              Effect.mapError((e) => new NodeFailure({ message: `saving a checkpoint failed: ${e.message}` })),
-            ),
-        },
+        checkpoints: checkpointsOf(p.key, Effect.succeed(Option.map(checkpoint, (v) => toPortValue(tf, v)))),
       }
-      const outputs = yield* kind.run(ctx).pipe(
+      const size = shardSizeOf(node.config, options.shards)
+      const sharded =
+        kind.shards && size !== undefined
+          ? Effect.flatMap(kind.shards(ctx), (work) =>
+              runSharded({
+                node: p,
+                pipeline: graph.name,
+                work,
+                size,
+                tf,
+                backend,
+                ...(options.shards ? { options: options.shards } : {}),
+                contextFor: (shard) => ({
+                  ...ctx,
+                  checkpoints: checkpointsOf(
+                    shard.key,
+                    loadCheckpoint(p, shard.key).pipe(Effect.map(Option.map((v) => toPortValue(tf, v)))),
+                  ),
+                }),
+              }).pipe(Effect.provideService(ArtifactStore, store), Effect.provideService(EventBus, bus)),
+            )
+          : Effect.map(kind.run(ctx), (merged) => ({ merged }))
+      const outcome = yield* sharded.pipe(
         Effect.catchDefect((defect) => Effect.fail(new NodeFailure({ message: describeCause(defect) }))),
         Effect.ensuring(Effect.sync(() => Object.values(inputs).flat().forEach(disposeValue))),
       )
-      yield* Effect.gen(function* () {
+      if (!isMerged(outcome)) {
+        const reason = `${outcome.stored} of ${outcome.total} shards stored; the others are left to other processes, and a run without --shard-index merges them`
+        yield* bus.publish({ type: "node-skipped", at: now(), id: p.id, reason })
+        return "partial" as const
+      }
+      const outputs = outcome.merged
+      const write = Effect.gen(function* () {
         const missing = Object.keys(kind.outputs).filter((port) => !(port in outputs) && !kind.outputs[port].optional)
         if (missing.length > 0)
           return yield* Effect.fail(
@@ -169,7 +195,17 @@ export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, pla
           stored,
           reportDir,
         )
-      }).pipe(
+      })
+      // Shards are computed without the node's lock (each has its own); processes that merge them take turns.
+      yield* (
+        isSharded(p)
+          ? withKeyLock(
+              store.root,
+              p.key,
+              Effect.flatMap(isStored(p.key), (done) => (done ? Effect.void : write)),
+            )
+          : write
+      ).pipe(
         Effect.ensuring(Effect.sync(() => Object.values(outputs).forEach(disposeValue))),
         Effect.ensuring(Effect.promise(() => rm(reportDir, { recursive: true, force: true }))),
       )
@@ -189,7 +225,28 @@ export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, pla
         })
       }
       yield* bus.publish({ type: "node-finished", at: now(), id: p.id, durationMs: now() - started, ...(memory ? { memory } : {}) })
+      return "ran" as const
     })
+
+  const isSharded = (p: PlannedNode) => {
+    const node = graph.nodes.get(p.id)!
+    return node.kind.shardable === true && shardSizeOf(node.config, options.shards) !== undefined
+  }
+
+  const isStored = (key: string) =>
+    store.verify(key).pipe(
+      Effect.as(true),
+      Effect.catch(() => Effect.succeed(false)),
+    )
+
+  const checkpointsOf = (key: string, load: Effect.Effect<Option.Option<PortValue>, NodeFailure>) => ({
+    load,
+    save: (state: PortValue) =>
+      Effect.tryPromise({ try: () => toStored(state), catch: (e) => new NodeFailure({ message: describeCause(e) }) }).pipe(
+        Effect.flatMap((stored) => store.checkpoint.save(key, stored)),
+        Effect.mapError((e) => new NodeFailure({ message: `saving a checkpoint failed: ${e.message}` })),
+      ),
+  })
 
   /** Repeats `attempt` while another process is computing the node (it gives that process's pid). */
   const unlessComputedElsewhere = (p: PlannedNode, attempt: Effect.Effect<NodeOutcome | { readonly busy: number }>) =>
@@ -211,7 +268,12 @@ export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, pla
       const upstream = [...new Set(Object.values(node.inputs).flatMap((ref) => refsOf(ref).map((r) => r.node)))]
       for (const id of upstream) {
         const deferred = done.get(id)
-        if (deferred && !(yield* Deferred.await(deferred))) {
+        const result = deferred && (yield* Deferred.await(deferred))
+        if (result === "partial" || result === "deferred") {
+          yield* bus.publish({ type: "node-skipped", at: now(), id: p.id, reason: `it needs '${id}', whose shards are not all stored yet` })
+          return { id: p.id, result: "deferred" as const }
+        }
+        if (result !== undefined && result !== "ran" && result !== "cached") {
           yield* bus.publish({ type: "node-skipped", at: now(), id: p.id, reason: `upstream '${id}' did not complete` })
           return { id: p.id, result: "skipped" as const }
         }
@@ -230,19 +292,15 @@ export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, pla
       }
       const run = node.kind.sharesBackend ? runNode(p) : tensorLock.withPermits(1)(runNode(p))
       const compute: Effect.Effect<NodeOutcome> = run.pipe(
-        Effect.as({ id: p.id, result: "ran" as const }),
+        Effect.map((result) => ({ id: p.id, result })),
         Effect.catch((e) =>
           Effect.as(bus.publish({ type: "node-failed", at: now(), id: p.id, error: e.message }), { id: p.id, result: "failed" as const }),
         ),
       )
       // Another run on this cache may have computed it since planning (a damaged entry does not verify; a forced
       // node is recomputed whatever is there), or be computing it now: then it is waited for, without a job slot.
-      const storedMeanwhile = p.forced
-        ? Effect.succeed(false)
-        : store.verify(p.key).pipe(
-            Effect.as(true),
-            Effect.catch(() => Effect.succeed(false)),
-          )
+      const storedMeanwhile = p.forced ? Effect.succeed(false) : isStored(p.key)
+      if (isSharded(p)) return yield* jobs.withPermits(1)(Effect.flatMap(storedMeanwhile, (stored) => (stored ? cached : compute)))
       const attempt = jobs.withPermits(1)(
         Effect.acquireUseRelease(
           Effect.promise(() => tryLockKey(store.root, p.key)),
@@ -254,7 +312,7 @@ export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, pla
       return yield* unlessComputedElsewhere(p, attempt)
     }).pipe(
       Effect.tap((outcome) => Effect.sync(() => options.onOutcome?.(outcome))),
-      Effect.tap((outcome) => Deferred.succeed(done.get(p.id)!, outcome.result === "ran" || outcome.result === "cached")),
+      Effect.tap((outcome) => Deferred.succeed(done.get(p.id)!, outcome.result)),
     )
 
   return yield* Effect.forEach(planned, settle, { concurrency: "unbounded" })

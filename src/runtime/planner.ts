@@ -48,12 +48,17 @@ export const keyMaterial = (
   return {
     kind: node.kind.kind,
     version: node.kind.version,
-    config: node.config,
+    config: node.kind.shardable ? withoutShardSize(node.config) : node.config,
     inputs,
     ...(node.kind.seeded ? { seed: graph.seed } : {}),
     ...(node.kind.backendSensitive ? { backend } : {}),
     ...(external !== undefined ? { external } : {}),
   }
+}
+
+const withoutShardSize = (config: unknown): unknown => {
+  const { shard_size: _, ...rest } = config as Record<string, unknown>
+  return rest
 }
 
 /** The nodes a target needs: itself and everything upstream of it. */

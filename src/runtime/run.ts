@@ -9,6 +9,7 @@ import type { BackendSummary, RunStatus } from "./events.js"
 import { DataUnavailable, type BackendError } from "./errors.js"
 import { execute, type NodeOutcome } from "./executor.js"
 import { removeLease, removeOrphans, writeLease } from "./leases.js"
+import type { ShardOptions } from "./shards.js"
 import { plan, upstreamOf, type PlannedNode, type RunRecord } from "./planner.js"
 import { assembleReport } from "./report-index.js"
 import { writeRunInfo, type SweepMembership } from "./run-info.js"
@@ -27,6 +28,7 @@ export interface RunOptions {
   readonly settings?: Readonly<Record<string, string>>
   /** When the run is a variant of a sweep. */
   readonly sweep?: SweepMembership
+  readonly shards?: ShardOptions
 }
 
 export interface RunResult {
@@ -142,11 +144,14 @@ export const runPipeline = Effect.fn("runPipeline")(function* (graph: PipelineGr
 
   return yield* Effect.gen(function* () {
     const settled: NodeOutcome[] = []
-    const outcomes = yield* execute(graph, final, { jobs: options.jobs ?? 2, backend: ready, onOutcome: (o) => settled.push(o) }).pipe(
-      Effect.onInterrupt(() => finish("interrupted", settled)),
-    )
+    const outcomes = yield* execute(graph, final, {
+      jobs: options.jobs ?? 2,
+      backend: ready,
+      onOutcome: (o) => settled.push(o),
+      ...(options.shards ? { shards: options.shards } : {}),
+    }).pipe(Effect.onInterrupt(() => finish("interrupted", settled)))
     yield* saveRecord(store.root, graph, options, final, outcomes)
-    const status: RunStatus = outcomes.some((o) => o.result !== "ran" && o.result !== "cached") ? "failed" : "succeeded"
+    const status: RunStatus = outcomes.some((o) => o.result === "failed" || o.result === "skipped") ? "failed" : "succeeded"
     const completed = final.filter((p) => outcomes.some((o) => o.id === p.id && (o.result === "ran" || o.result === "cached")))
     const reportDir = join(runDir, "report")
     const withReports = yield* Effect.filter(completed, (p) =>

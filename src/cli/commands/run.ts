@@ -16,6 +16,7 @@ import { chooseReporter, type UiMode } from "../../ui/choose.js"
 import { autoPolicy } from "../auto-policy.js"
 import { choiceFlag, flags, hasFlag, integerFlag, UsageError, type FlagSpec, type ParsedArgs } from "../args.js"
 import { exitCodes, loadKinds, pipelineFlags, writableCacheDir } from "../context.js"
+import { queueAddress, queuedShards, queueFlags, shardFlags, shardOptions } from "../shard-flags.js"
 import { storeChoice, storeFlags, storeReady, type StoreChoice } from "../store-option.js"
 import { loadVariants, sweepFlag, variantLabel } from "../sweep.js"
 import type { Command } from "./command.js"
@@ -78,6 +79,8 @@ export const run: Command = {
     { name: "to", value: "NODE", repeatable: true, description: "run this node and what it needs" },
     { name: "force", value: "NODE", repeatable: true, description: "recompute this node even if cached ('*' for all)" },
     { name: "jobs", value: "N", description: "nodes that may run at once (default 2; tensor work is serialised)" },
+    ...shardFlags,
+    ...queueFlags,
     { name: "ui", value: "MODE", description: "auto, tui, lines or json (default auto: tui on a terminal)" },
     { name: "json", description: "NDJSON events on stdout (same as --ui json)" },
     { name: "debug", description: "debug logs, tensor memory per node, stack traces" },
@@ -94,6 +97,8 @@ export const run: Command = {
       const graph = variants[0].graph
       const selected = selection(args, graph)
       const choice = storeChoice(args, graph.file)
+      const local = shardOptions(args, graph)
+      const queue = yield* queueAddress(args, local, graph)
       yield* writableCacheDir(choice.root)
       const layer = runtimeLayer(args, graph, kinds, choice)
       const mode: UiMode = hasFlag(args, "json") ? "json" : (choiceFlag(args, "ui", ["auto", "tui", "lines", "json"] as const) ?? "auto")
@@ -114,6 +119,8 @@ export const run: Command = {
         const results = yield* Effect.forEach(variants, ({ graph, values, settings }, index) =>
           Effect.gen(function* () {
             const force = index === 0 ? flags(args, "force") : yield* notComputed(graph, flags(args, "force"), computed)
+            const sets = Object.entries(settings).map(([path, value]) => `${path}=${value}`)
+            const shards = queue ? yield* queuedShards(queue, sets, args, graph, local) : local
             const result = yield* runPipeline(graph, {
               runId: newRunId(),
               // A later variant plans again: an earlier one may have computed what it shares.
@@ -123,6 +130,7 @@ export const run: Command = {
               jobs: integerFlag(args, "jobs", 1),
               settings,
               ...(sweepId ? { sweep: { id: sweepId, index, count: variants.length, params: Object.fromEntries(values) } } : {}),
+              ...(shards ? { shards } : {}),
             }).pipe(Effect.provide(Seeds.layer(graph.seed)), Effect.scoped)
             for (const p of result.planned) if (result.outcomes.some((o) => o.id === p.id && o.result === "ran")) computed.add(p.key)
             return result

@@ -37,6 +37,16 @@ export const addBatch = (into: Trajectories, records: ReadonlyArray<StepRecord>)
   return { ...into, t, metrics }
 }
 
+/** The trajectories of consecutive sets of images as one (they ran the same time grid). */
+export const concatTrajectories = (parts: ReadonlyArray<Trajectories>): Trajectories => {
+  const [first, ...rest] = parts
+  if (first === undefined) throw new RangeError("no trajectories to concatenate")
+  const t = parts.find((p) => p.t.length > 0)?.t ?? first.t
+  const names = [...new Set(parts.flatMap((p) => Object.keys(p.metrics)))]
+  const metrics = Object.fromEntries(names.map((name) => [name, t.map((_, step) => parts.flatMap((p) => p.metrics[name]?.[step] ?? []))]))
+  return rest.length === 0 ? first : { ...first, t, metrics }
+}
+
 export const meanCurve = (trajectories: Trajectories, metric: string): number[] =>
   (trajectories.metrics[metric] ?? []).map((values) => values.reduce((a, b) => a + b, 0) / values.length)
 

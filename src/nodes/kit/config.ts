@@ -5,6 +5,14 @@ import type { JsonSchema as JsonSchemaObject } from "../../dsl/signature.js"
 export const withDefault = <S extends Schema.Top & { readonly DecodingServices: never }>(schema: S, value: S["Encoded"]) =>
   Schema.withDecodingDefaultKey<S>(Effect.succeed(value))(schema.annotate({ default: value }) as S)
 
+/** `shard_size` of a kind with shards; the runtime leaves it out of the cache key, since results do not depend on it. */
+export const shardSize = Schema.optionalKey(
+  Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)).annotate({
+    description:
+      "images per shard: each shard is computed and cached on its own (by other processes with --shard-index or --queue), then merged; the result is the same bit for bit (default: --shard-size, else one piece)",
+  }),
+)
+
 /** A config's JSON Schema (draft-07, as ajv and editors read it), with the kind's title and description. */
 export const configJsonSchema = (kind: string, description: string, config: Schema.Top): JsonSchemaObject => {
   const document = JsonSchema.toDocumentDraft07(Schema.toJsonSchemaDocument(config, { onExcessProperty: "error" }))

@@ -2,7 +2,7 @@ import { Effect, Schema } from "effect"
 import type { UNetArgs } from "../../dirac/network/config.js"
 import type { InputPort, OutputPort, PortType } from "../../dsl/ports.js"
 import type { InputTypes, TypingResult } from "../../dsl/signature.js"
-import { NodeFailure, type NodeContext, type NodeKind, type PortValue } from "../contract.js"
+import { NodeFailure, type NodeContext, type NodeKind, type PortValue, type ShardedWork } from "../contract.js"
 import type { PortCodec } from "./codec.js"
 import { configJsonSchema } from "./config.js"
 
@@ -49,7 +49,26 @@ export interface KindContext<Config, I extends Inputs> extends Omit<NodeContext<
 
 type ConfigSchema = Schema.Top & { readonly DecodingServices: never }
 
-export interface KindDefinition<C extends ConfigSchema, I extends Inputs, O extends Outputs> {
+/** How a shard's part of the work is stored and read back. */
+export type PartCodec<P> = Pick<PortCodec<P>, "encode" | "decode">
+
+/** A kind whose work divides over images (see ShardedWork); its `run` is `merge` of the one part of all the units. */
+export interface ShardsDefinition<Config, I extends Inputs, O extends Outputs, P> {
+  readonly part: PartCodec<P>
+  readonly units: (ctx: KindContext<Config, I>) => ReadonlyArray<string>
+  readonly compute: (ctx: KindContext<Config, I>, ids: ReadonlyArray<string>) => Effect.Effect<P, NodeFailure>
+  readonly merge: (ctx: KindContext<Config, I>, parts: ReadonlyArray<P>) => Effect.Effect<TypedOutputs<O>, NodeFailure>
+  /** Frees what a part holds (tensors). */
+  readonly dispose: (part: P) => void
+}
+
+type Runs<C extends ConfigSchema, I extends Inputs, O extends Outputs, P> =
+  | { readonly run: (ctx: KindContext<C["Type"], I>) => Effect.Effect<TypedOutputs<O>, NodeFailure>; readonly shards?: never }
+  | { readonly shards: ShardsDefinition<C["Type"], I, O, P>; readonly run?: never }
+
+export type KindDefinition<C extends ConfigSchema, I extends Inputs, O extends Outputs, P = never> = KindBase<C, I, O> & Runs<C, I, O, P>
+
+interface KindBase<C extends ConfigSchema, I extends Inputs, O extends Outputs> {
   readonly kind: string
   /** Bump when results change for the same config and inputs (part of every cache key). */
   readonly version: number
@@ -67,15 +86,14 @@ export interface KindDefinition<C extends ConfigSchema, I extends Inputs, O exte
   /** `setting(key)`: what to `--set` to change a config key, for messages. */
   readonly externalFingerprint?: (config: C["Type"], setting: (key: string) => string) => Promise<string>
   readonly network?: (config: C["Type"]) => { readonly preset: string; readonly args: UNetArgs }
-  readonly run: (ctx: KindContext<C["Type"], I>) => Effect.Effect<TypedOutputs<O>, NodeFailure>
 }
 
 /**
  * A node kind declared once: its config schema gives the TypeScript type, the JSON Schema (validation, editors)
  * and the decoded config; its ports' codecs turn stored values into typed ones and back.
  */
-export const defineKind = <C extends ConfigSchema, I extends Inputs, O extends Outputs>(
-  definition: KindDefinition<C, I, O>,
+export const defineKind = <C extends ConfigSchema, I extends Inputs, O extends Outputs, P = never>(
+  definition: KindDefinition<C, I, O, P>,
 ): NodeKind<C["Type"]> => {
   const decodeConfig = Schema.decodeUnknownSync(definition.config)
   const port = <S extends InputSpec<unknown> | OutputSpec<unknown>>(spec: S) => ({
@@ -107,29 +125,70 @@ export const defineKind = <C extends ConfigSchema, I extends Inputs, O extends O
     ...(definition.externalFingerprint
       ? { externalFingerprint: (config, setting) => definition.externalFingerprint!(decodeConfig(config), setting) }
       : {}),
+    ...(definition.shards ? { shardable: true, shards: (ctx) => shardedWork(definition.shards!, typed(ctx)) } : {}),
     run: (ctx) =>
       Effect.gen(function* () {
-        const decoded: Record<string, unknown> = {}
-        for (const [name, spec] of Object.entries(definition.inputs)) {
-          const stored = ctx.inputs[name]
-          if (stored === undefined) continue
-          const decode = (value: PortValue, i: number) =>
-            spec.codec.decode(value).pipe(Effect.mapError(naming(ctx.sources[name]?.[i] ?? `input '${name}'`)))
-          decoded[name] = Array.isArray(stored)
-            ? yield* Effect.forEach(stored as ReadonlyArray<PortValue>, decode)
-            : yield* decode(stored as PortValue, 0)
-        }
-        const config = decodeConfig(ctx.config)
-        const typed = yield* definition.run({ ...ctx, config, inputs: decoded as DecodedInputs<I> })
-        const stored: Record<string, PortValue> = {}
-        for (const [name, value] of Object.entries(typed as Record<string, unknown>)) {
-          if (value !== undefined)
-            stored[name] = yield* definition.outputs[name].codec.encode(value).pipe(Effect.mapError(naming(`${ctx.id}.${name}`)))
-        }
-        return stored
+        const kindCtx = yield* typed(ctx)
+        const outputs = definition.shards ? yield* unsharded(definition.shards, kindCtx) : yield* definition.run!(kindCtx)
+        return yield* encodeOutputs(ctx.id, outputs)
       }),
   }
+
+  /** The context with decoded config and inputs. */
+  function typed(ctx: NodeContext<unknown>): Effect.Effect<KindContext<C["Type"], I>, NodeFailure> {
+    return Effect.gen(function* () {
+      const decoded: Record<string, unknown> = {}
+      for (const [name, spec] of Object.entries(definition.inputs)) {
+        const stored = ctx.inputs[name]
+        if (stored === undefined) continue
+        const decode = (value: PortValue, i: number) =>
+          spec.codec.decode(value).pipe(Effect.mapError(naming(ctx.sources[name]?.[i] ?? `input '${name}'`)))
+        decoded[name] = Array.isArray(stored)
+          ? yield* Effect.forEach(stored as ReadonlyArray<PortValue>, decode)
+          : yield* decode(stored as PortValue, 0)
+      }
+      return { ...ctx, config: decodeConfig(ctx.config), inputs: decoded as DecodedInputs<I> }
+    })
+  }
+
+  function encodeOutputs(id: string, outputs: TypedOutputs<O>): Effect.Effect<Record<string, PortValue>, NodeFailure> {
+    return Effect.gen(function* () {
+      const stored: Record<string, PortValue> = {}
+      for (const [name, value] of Object.entries(outputs as Record<string, unknown>)) {
+        if (value !== undefined)
+          stored[name] = yield* definition.outputs[name].codec.encode(value).pipe(Effect.mapError(naming(`${id}.${name}`)))
+      }
+      return stored
+    })
+  }
+
+  function shardedWork(shards: ShardsDefinition<C["Type"], I, O, P>, decoding: Effect.Effect<KindContext<C["Type"], I>, NodeFailure>) {
+    return Effect.map(decoding, (kindCtx): ShardedWork => ({
+      units: shards.units(kindCtx),
+      // The stored value takes over what the part holds.
+      part: (shardCtx, ids) =>
+        Effect.flatMap(shards.compute({ ...kindCtx, ...shardCtx, config: kindCtx.config, inputs: kindCtx.inputs }, ids), (part) =>
+          shards.part.encode(part).pipe(Effect.onError(() => Effect.sync(() => shards.dispose(part)))),
+        ),
+      merge: (stored) =>
+        Effect.gen(function* () {
+          const parts = yield* Effect.forEach(stored, shards.part.decode)
+          return yield* encodeOutputs(kindCtx.id, yield* shards.merge(kindCtx, parts))
+        }),
+    }))
+  }
 }
+
+/** A sharded kind run in one piece: the merge of one part of all its units. */
+const unsharded = <Config, I extends Inputs, O extends Outputs, P>(
+  shards: ShardsDefinition<Config, I, O, P>,
+  ctx: KindContext<Config, I>,
+) =>
+  Effect.acquireUseRelease(
+    shards.compute(ctx, shards.units(ctx)),
+    (part) => shards.merge(ctx, [part]),
+    (part) => Effect.sync(() => shards.dispose(part)),
+  )
 
 /** A port's codec failure, told which output (`validation_run.trajectories`) the value is. */
 const naming = (output: string) => (error: NodeFailure) => new NodeFailure({ message: `${output}: ${error.message}` })
