@@ -1,31 +1,60 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { psnr } from "../metrics/mse-psnr.js"
+import type { FamilyKind } from "../operators/family.js"
 import type { DegradationProcess } from "../operators/process.js"
 import { tikhonov, type TikhonovPrior } from "./tikhonov.js"
 import { tv } from "./tv.js"
+import { wiener } from "./wiener.js"
 
+export { dctI, laplacianSpectrum, symmetricFilterSpectrum } from "./dct-i.js"
 export { gradient, gradientAdjoint } from "./gradient.js"
 export { tikhonov, tikhonovNormal, type TikhonovPrior } from "./tikhonov.js"
 export { operatorNormSquared, tv } from "./tv.js"
+export { wiener } from "./wiener.js"
 
-export type BaselineMethod = "tikhonov" | "tv"
+export type BaselineMethod = "wiener" | "tikhonov" | "tv"
+
+/** The operator families each classical method can reconstruct from. */
+export const METHOD_FAMILIES: Readonly<Record<BaselineMethod, ReadonlyArray<FamilyKind>>> = {
+  wiener: ["gaussian-blur"],
+  tikhonov: ["gaussian-blur", "inpaint-gaussian", "inpaint-box"],
+  tv: ["gaussian-blur", "inpaint-gaussian", "inpaint-box"],
+}
 
 export interface BaselineOptions {
   readonly method: BaselineMethod
   readonly lambda: number
+  /** tikhonov and tv. */
   readonly iterations: number
-  /** tikhonov only; default gradient. */
+  /** wiener and tikhonov; default gradient. */
   readonly prior?: TikhonovPrior
 }
 
-/** A classical reconstruction of measurements y~ = A_1 x + noise: Tikhonov (CG) or TV (Chambolle-Pock). */
-export const baseline = (process: DegradationProcess, y: tf.Tensor4D, options: BaselineOptions): tf.Tensor4D =>
-  options.method === "tikhonov"
-    ? tikhonov(process, y, { lambda: options.lambda, prior: options.prior ?? "gradient", iterations: options.iterations })
-    : tv(process, y, { lambda: options.lambda, iterations: options.iterations })
+/** A classical reconstruction of measurements y~ = A_1 x + noise: Wiener (closed form), Tikhonov (CG) or TV (Chambolle-Pock). */
+export const baseline = (process: DegradationProcess, y: tf.Tensor4D, options: BaselineOptions): tf.Tensor4D => {
+  const prior = options.prior ?? "gradient"
+  switch (options.method) {
+    case "wiener":
+      return wiener(process, y, { lambda: options.lambda, prior })
+    case "tikhonov":
+      return tikhonov(process, y, { lambda: options.lambda, prior, iterations: options.iterations })
+    case "tv":
+      return tv(process, y, { lambda: options.lambda, iterations: options.iterations })
+  }
+}
 
-/** 8 values, log-spaced from 1e-4 to 10^-0.5 (about 0.32). */
-export const LAMBDA_GRID: ReadonlyArray<number> = Array.from({ length: 8 }, (_, k) => 10 ** (-4 + k / 2))
+const logGrid = (from: number, to: number, perDecade: number): number[] =>
+  Array.from({ length: Math.round((to - from) * perDecade) + 1 }, (_, k) => 10 ** (from + k / perDecade))
+
+/**
+ * The lambda values tuning tries, log-spaced at 4 per decade: 1e-6 .. 1 for wiener (closed form, cheap),
+ * 1e-5 .. 1 for tikhonov, 1e-4 .. 10^-0.5 for tv (whose lambda weighs TV against 1/2 ||A x - y||^2).
+ */
+export const LAMBDA_GRIDS: Readonly<Record<BaselineMethod, ReadonlyArray<number>>> = {
+  wiener: logGrid(-6, 0, 4),
+  tikhonov: logGrid(-5, 0, 4),
+  tv: logGrid(-4, -0.5, 4),
+}
 
 export interface LambdaChoice {
   readonly lambda: number
@@ -39,7 +68,7 @@ export const tuneLambda = (
   y: tf.Tensor4D,
   clean: tf.Tensor4D,
   options: Omit<BaselineOptions, "lambda">,
-  grid: ReadonlyArray<number> = LAMBDA_GRID,
+  grid: ReadonlyArray<number> = LAMBDA_GRIDS[options.method],
 ): LambdaChoice => {
   if (grid.length === 0) throw new RangeError("the lambda grid is empty")
   const scores: Array<{ lambda: number; psnr: number }> = []
