@@ -105,12 +105,12 @@ describe("baselines", () => {
     expect(mean(psnr(x, x0))).toBeGreaterThan(mean(psnr(y, x0)) + 3)
   })
 
-  it("TV with a blur recovers piecewise-constant images better than the measurement and than tikhonov-identity", () => {
+  it("TV with a blur recovers piecewise-constant images better than the measurement and than tikhonov-identity", async () => {
     const process = blur()
     const x0 = squares(2)
     const y = measure(process, x0)
-    const tvChoice = tuneLambda(process, y, x0, { method: "tv", iterations: 100 }, everyOther(LAMBDA_GRIDS.tv))
-    const tikChoice = tuneLambda(
+    const tvChoice = await tuneLambda(process, y, x0, { method: "tv", iterations: 100 }, everyOther(LAMBDA_GRIDS.tv))
+    const tikChoice = await tuneLambda(
       process,
       y,
       x0,
@@ -124,11 +124,11 @@ describe("baselines", () => {
     expect(tvPsnr).toBeGreaterThan(tikPsnr + 1)
   })
 
-  it("lambda tuning picks an interior grid point where both ends are worse, and the best PSNR of the grid", () => {
+  it("lambda tuning picks an interior grid point where both ends are worse, and the best PSNR of the grid", async () => {
     const process = blur(0.05)
     const x0 = squares(2)
     const y = measure(process, x0)
-    const choice = tuneLambda(process, y, x0, { method: "tv", iterations: 60 })
+    const choice = await tuneLambda(process, y, x0, { method: "tv", iterations: 60 })
     expect(choice.scores.map((s) => s.lambda)).toEqual(LAMBDA_GRIDS.tv)
     const index = LAMBDA_GRIDS.tv.indexOf(choice.lambda)
     expect(index).toBeGreaterThan(0)
@@ -138,13 +138,13 @@ describe("baselines", () => {
     expect(choice.scores.at(-1)!.psnr).toBeLessThan(choice.scores[index]!.psnr)
   })
 
-  it("the tuned lambda scores at least as well as every fixed grid value, each solved on its own", () => {
+  it("the tuned lambda scores at least as well as every fixed grid value, each solved on its own", async () => {
     const process = blur(0.05)
     const x0 = squares(2)
     const y = measure(process, x0)
     const options = { method: "tikhonov", prior: "gradient", iterations: 30 } as const
     const grid = everyOther(LAMBDA_GRIDS.tikhonov)
-    const choice = tuneLambda(process, y, x0, options, grid)
+    const choice = await tuneLambda(process, y, x0, options, grid)
     const tuned = baseline(process, y, { ...options, lambda: choice.lambda })
     const best = mean(psnr(tuned, x0))
     for (const lambda of grid) {

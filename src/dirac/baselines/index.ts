@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core"
+import { readImages } from "../metrics/image-pixels.js"
 import { psnr } from "../metrics/mse-psnr.js"
 import type { FamilyKind } from "../operators/family.js"
 import type { DegradationProcess } from "../operators/process.js"
@@ -62,21 +63,31 @@ export interface LambdaChoice {
   readonly scores: ReadonlyArray<{ readonly lambda: number; readonly psnr: number }>
 }
 
-/** The grid value whose reconstructions of `y` have the highest mean PSNR against `clean` (first on ties). */
-export const tuneLambda = (
+/**
+ * The grid value whose reconstructions of `y` have the highest mean PSNR against `clean` (first on ties),
+ * reconstructing at most `batchSize` measurements at once.
+ */
+export const tuneLambda = async (
   process: DegradationProcess,
   y: tf.Tensor4D,
   clean: tf.Tensor4D,
   options: Omit<BaselineOptions, "lambda">,
   grid: ReadonlyArray<number> = LAMBDA_GRIDS[options.method],
-): LambdaChoice => {
+  batchSize = y.shape[0],
+): Promise<LambdaChoice> => {
   if (grid.length === 0) throw new RangeError("the lambda grid is empty")
+  const count = y.shape[0]
   const scores: Array<{ lambda: number; psnr: number }> = []
   for (const lambda of grid) {
-    const x = baseline(process, y, { ...options, lambda })
-    const values = psnr(x, clean)
-    x.dispose()
-    scores.push({ lambda, psnr: values.reduce((a, b) => a + b, 0) / values.length })
+    let total = 0
+    for (let start = 0; start < count; start += batchSize) {
+      const size = Math.min(batchSize, count - start)
+      const part = (t: tf.Tensor4D) => t.slice([start, 0, 0, 0], [size, -1, -1, -1])
+      const [x, reference] = tf.tidy(() => [baseline(process, part(y), { ...options, lambda }), part(clean)])
+      const pixels = await Promise.all([readImages(x!), readImages(reference!)]).finally(() => tf.dispose([x!, reference!]))
+      total += psnr(...pixels).reduce((a, b) => a + b, 0)
+    }
+    scores.push({ lambda, psnr: total / count })
   }
   const best = scores.reduce((a, b) => (b.psnr > a.psnr ? b : a))
   return { lambda: best.lambda, scores }
