@@ -29,7 +29,7 @@ const BaselineConfig = Schema.Struct({
   lambda: Schema.optionalKey(
     Schema.Finite.check(Schema.isGreaterThan(0)).annotate({
       description:
-        "regularisation weight (wiener, tikhonov, tv); when absent, the value of a log grid (4 per decade: 1e-6..1 for wiener, 1e-5..1 for tikhonov, 1e-4..10^-0.5 for tv) with the best mean PSNR on the 'tune_measurements', scored against their clean images on 'tune_images'",
+        "regularisation weight (wiener, tikhonov, tv); when absent, the value of a log grid (4 per decade: 1e-4..10 for wiener and tikhonov, 1e-4..1 for tv) with the best mean PSNR on the 'tune_measurements', scored against their clean images on 'tune_images'",
     }),
   ),
   iterations: Schema.optionalKey(
