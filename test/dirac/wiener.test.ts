@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { beforeAll, describe, expect, it } from "vitest"
-import { dctI, laplacianSpectrum, symmetricFilterSpectrum, wiener } from "../../src/dirac/baselines/index.js"
+import { dctI, LAMBDA_GRIDS, laplacianSpectrum, symmetricFilterSpectrum, tuneLambda, wiener } from "../../src/dirac/baselines/index.js"
 import { psnr } from "../../src/dirac/metrics/mse-psnr.js"
 import { gaussianBlurFamily } from "../../src/dirac/operators/gaussian-blur.js"
 import { inpaintBoxFamily } from "../../src/dirac/operators/inpaint-box.js"
@@ -101,7 +101,7 @@ describe("wiener (closed-form Tikhonov for the reflect-padded Gaussian blur)", (
     const lambda = 0.05
     const objective = weightedObjective(process, y, lambda, prior)
     const solution = wiener(process, y, { lambda, prior })
-    const size = (x: tf.Tensor4D) => tf.norm(tf.grad(objective)(x)).dataSync()[0]!
+    const size = (x: tf.Tensor4D) => tf.norm(tf.grad((v) => objective(v as tf.Tensor4D))(x)).dataSync()[0]!
     expect(size(solution)).toBeLessThan(1e-4 * size(y))
     expect(size(y)).toBeGreaterThan(0.1)
   })
@@ -145,5 +145,22 @@ describe("wiener (closed-form Tikhonov for the reflect-padded Gaussian blur)", (
   it("refuses a process that is not a Gaussian blur", () => {
     const process = degradationProcess(inpaintBoxFamily({ boxSize: 4 }))
     expect(() => wiener(process, randomImages([1, 8, 8, 3], 1), { lambda: 0.1, prior: "gradient" })).toThrow(/gaussian-blur.*inpaint-box/)
+  })
+})
+
+describe("tuning wiener's lambda", () => {
+  it("scores the same in batches of one as in one batch, and picks the grid's best", async () => {
+    const process = degradationProcess(gaussianBlurFamily({ stdMin: 0.3, stdMax: 1.5 }), { noise: { sigmaMin: 0.01, sigmaMax: 0.05 } })
+    const clean = tf.tidy(() => tf.image.resizeBilinear(randomImages([3, 4, 4, 3], 6), [16, 16]) as tf.Tensor4D)
+    const y = tf.tidy(() => tf.add(process.A(clean, 1), tf.mul(tf.randomNormal(clean.shape, 0, 1, "float32", 2), 0.05)) as tf.Tensor4D)
+    const options = { method: "wiener", prior: "gradient", iterations: 1 } as const
+    const whole = await tuneLambda(process, y, clean, options)
+    const batched = await tuneLambda(process, y, clean, options, undefined, 1)
+    expect(whole.scores.map((s) => s.lambda)).toEqual(LAMBDA_GRIDS.wiener)
+    batched.scores.forEach((s, i) => expect(s.psnr).toBeCloseTo(whole.scores[i]!.psnr, 4))
+    const best = Math.max(...whole.scores.map((s) => s.psnr))
+    expect(whole.scores.find((s) => s.lambda === whole.lambda)!.psnr).toBe(best)
+    expect(whole.lambda).toBeGreaterThan(LAMBDA_GRIDS.wiener[0]!)
+    expect(whole.lambda).toBeLessThan(LAMBDA_GRIDS.wiener.at(-1)!)
   })
 })
