@@ -207,6 +207,7 @@ export const baseline = defineKind({
       operator: types.process?.operator ?? types.measurements?.operator,
     }),
     expects: {
+      measurements: { kind: "measurements", shape: types.model?.shape },
       tune_measurements: { kind: "measurements", shape: types.measurements?.shape },
       tune_images: { kind: "images", shape: types.tune_measurements?.shape },
     },
@@ -232,6 +233,10 @@ export const baseline = defineKind({
       }
       const method = config.method
       const options = { method, iterations: iterationsOf(config), prior: config.prior }
+      const tuneIds = new Set(ctx.inputs.tune_measurements?.ids ?? [])
+      const shared = measurements.ids.filter((id) => tuneIds.has(id)).length
+      if (config.lambda === undefined && shared > 0)
+        yield* ctx.log(`${shared} of the measurements reconstructed are also tuned on: their scores are not held out`, "warn")
       const lambda =
         config.lambda ??
         (yield* tunedLambda(

@@ -27,6 +27,10 @@ const pipeline = `${header()}  tv:
     use: baseline
     in: { measurements: process.measurements, process: process.process }
     with: { method: tikhonov, lambda: 0.01, iterations: 20 }
+  leaky:
+    use: baseline
+    in: { measurements: process.measurements, process: process.process, tune_measurements: process.measurements, tune_images: held }
+    with: { method: wiener }
   scores:
     use: metric
     in: { reconstructions: [tv, wiener, tikhonov], images: held, measurements: process.measurements, process: process.process }
@@ -74,10 +78,19 @@ describe("baseline node through pipe run", () => {
       steps: 1,
       engine: expect.stringMatching(/^baseline wiener \(lambda [0-9.e-]+\)$/),
     })
-    const tuning = all.filter(
-      (e) => typeof e.message === "string" && /lambda \S+ by mean PSNR on 2 validation measurements/.test(e.message),
-    )
-    expect(tuning.map((e) => e.id).sort()).toEqual(["tv", "wiener"])
+    const tuned = all.flatMap((e) => {
+      const match = typeof e.message === "string" ? /^lambda \S+ by mean PSNR on (\d+) validation measurements/.exec(e.message) : null
+      return match ? [[e.id, Number(match[1])]] : []
+    })
+    expect(tuned.sort()).toEqual([
+      ["leaky", 3],
+      ["tv", 2],
+      ["wiener", 2],
+    ])
+    const warnings = all.filter((e) => e.type === "node-log" && e.level === "warn")
+    expect(warnings.map((e) => [e.id, e.message])).toEqual([
+      ["leaky", "3 of the measurements reconstructed are also tuned on: their scores are not held out"],
+    ])
   })
 
   it("reconstructs with a supervised network, one evaluation per measurement", async () => {

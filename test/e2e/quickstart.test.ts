@@ -32,7 +32,10 @@ const shortened = (file: string) => {
   return finished.outputs as string
 }
 
-describe.each(["quickstart-blur.yaml", "quickstart-inpaint.yaml"])("%s, shortened", (file) => {
+describe.each([
+  ["quickstart-blur.yaml", "wiener"],
+  ["quickstart-inpaint.yaml", "tikhonov"],
+])("%s, shortened", (file, classical) => {
   it("runs to a report with sane metrics", () => {
     const report = shortened(file)
     expect(readFileSync(join(report, "README.md"), "utf8")).toMatch(/\| distortion_optimised \| 4 \|/)
@@ -52,7 +55,7 @@ describe.each(["quickstart-blur.yaml", "quickstart-inpaint.yaml"])("%s, shortene
       count: number
       metrics: Record<string, { mean: number }>
     }>
-    expect(rows.map((r) => r.name)).toEqual(["measurement", "distortion_optimised", "perception_optimised"])
+    expect(rows.map((r) => r.name)).toEqual(["measurement", "distortion_optimised", "perception_optimised", classical, "tv"])
     expect(rows[2].count).toBe(8)
     for (const row of rows) {
       expect(row.metrics.psnr.mean).toBeGreaterThan(10)
