@@ -33,7 +33,7 @@ describe("README.md", () => {
       expect(help.status, `pipe ${name}`).toBe(0)
       for (const option of used) expect(help.stdout, `pipe ${name} ${option}`).toContain(option)
     }
-  })
+  }, 240_000)
 
   it("runs the tool as npx pipe, which works after npm ci without pipe on PATH", () => {
     expect(readme.match(/(?:^|`)pipe [a-z]+/gm) ?? []).toEqual([])
@@ -46,7 +46,7 @@ describe("README.md", () => {
       expect(r.status, file).toBe(0)
     }
     for (const [, file] of readme.matchAll(/(pipelines\/[\w/.-]+\.yaml)/g)) expect(shipped("pipelines"), file).toContain(file)
-  })
+  }, 240_000)
 
   it("gives the test command that .ci/run runs", () => {
     expect(readme).toContain("npm test")

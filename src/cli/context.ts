@@ -99,8 +99,18 @@ export const findKind = (kinds: ReadonlyArray<NodeKind>, name: string): Effect.E
 export const loadKinds = (args: ParsedArgs): Effect.Effect<NodeKind[], UsageError> =>
   loadPlugins(pluginPaths(args)).pipe(Effect.map((plugins) => [...new Map([...builtinKinds, ...plugins].map((k) => [k.kind, k])).values()]))
 
+/** An override that did not come from `--set` (a sweep variant's value): its problems name `flag`. */
+export interface ExtraOverride {
+  readonly assignment: string
+  readonly flag: string
+}
+
 /** Reads and checks a pipeline file named on the command line: a graph, or every problem in it. */
-export const loadGraph = (args: ParsedArgs, kinds: ReadonlyArray<NodeKind>): Effect.Effect<PipelineGraph, UsageError | InvalidInput> =>
+export const loadGraph = (
+  args: ParsedArgs,
+  kinds: ReadonlyArray<NodeKind>,
+  extra: ReadonlyArray<ExtraOverride> = [],
+): Effect.Effect<PipelineGraph, UsageError | InvalidInput> =>
   Effect.gen(function* () {
     const file = args.positional[0]
     if (!file) return yield* Effect.fail(new UsageError("missing the pipeline file, e.g. pipelines/quickstart-blur.yaml"))
@@ -114,7 +124,9 @@ export const loadGraph = (args: ParsedArgs, kinds: ReadonlyArray<NodeKind>): Eff
     const decoded = decodePipeline(name, bytes)
     if ("diagnostic" in decoded) return yield* Effect.fail(new InvalidInput({ diagnostics: [decoded.diagnostic] }))
     const text = decoded.text
-    const { graph, diagnostics } = loadPipeline(name, text, kinds, flags(args, "set"))
-    if (!graph || diagnostics.length > 0) return yield* Effect.fail(new InvalidInput({ diagnostics }))
+    const { graph, diagnostics } = loadPipeline(name, text, kinds, [...flags(args, "set"), ...extra.map((e) => e.assignment)])
+    const rename = (text: string) => extra.reduce((t, e) => t.replaceAll(`--set ${e.assignment}`, e.flag), text)
+    const named = diagnostics.map((d) => ({ ...d, where: rename(d.where), message: rename(d.message) }))
+    if (!graph || diagnostics.length > 0) return yield* Effect.fail(new InvalidInput({ diagnostics: named }))
     return graph
   })

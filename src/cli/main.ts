@@ -5,6 +5,7 @@ import { didYouMean } from "../dsl/suggest.js"
 import { exitCodes } from "./context.js"
 import { backends } from "./commands/backends.js"
 import { cache } from "./commands/cache.js"
+import { compare } from "./commands/compare.js"
 import { convert } from "./commands/convert.js"
 import type { Command } from "./commands/command.js"
 import { graph } from "./commands/graph.js"
@@ -16,7 +17,7 @@ import { validate } from "./commands/validate.js"
 import { runs } from "./commands/runs.js"
 import { watch } from "./commands/watch.js"
 
-const commands: ReadonlyArray<Command> = [run, validate, plan, graph, nodes, schema, cache, convert, runs, watch, backends]
+const commands: ReadonlyArray<Command> = [run, validate, plan, graph, nodes, schema, cache, convert, runs, compare, watch, backends]
 
 const mainHelp = () =>
   [

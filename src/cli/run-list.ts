@@ -1,18 +1,15 @@
-import { open, readdir, readFile } from "node:fs/promises"
+import { open, readdir } from "node:fs/promises"
 import { join } from "node:path"
 import type { RunEvent } from "../runtime/events.js"
 import { parseRunLog } from "../runtime/RunLog.js"
 import { isAlive } from "../runtime/key-lock.js"
+import { readRunInfo, type RunInfo } from "../runtime/run-info.js"
 
 /** `running` while its process lives; `stopped` when the process is gone without the log's end event (killed). */
 export type RunListStatus = "running" | "stopped" | Extract<RunEvent, { type: "run-finished" }>["status"]
 
-export interface RunSummary {
+export interface RunSummary extends Pick<RunInfo, "pipeline" | "file" | "pid" | "startedAt" | "settings" | "sweep"> {
   readonly id: string
-  readonly pipeline: string
-  readonly file: string
-  readonly pid: number
-  readonly startedAt: string
   readonly status: RunListStatus
   /** To the end event; for a running run, so far; unknown for a stopped one. */
   readonly durationMs?: number
@@ -34,17 +31,15 @@ const endEvent = async (log: string) => {
 }
 
 const summarize = async (runsDir: string, id: string): Promise<RunSummary | undefined> => {
-  const record = await readFile(join(runsDir, id, "run.json"), "utf8").then(
-    (text) => JSON.parse(text) as { pipeline: string; file: string; pid: number; startedAt: string },
-    () => undefined,
-  )
-  if (!record) return undefined
-  const { pipeline, file, pid, startedAt } = record
+  const info = await readRunInfo(join(runsDir, id))
+  if (!info) return undefined
+  const { runId: _runId, ...rest } = info
+  const run = { id, ...rest }
   const end = await endEvent(join(runsDir, id, "events.ndjson"))
-  if (end) return { id, pipeline, file, pid, startedAt, status: end.status, durationMs: end.durationMs }
-  return isAlive(pid)
-    ? { id, pipeline, file, pid, startedAt, status: "running", durationMs: Date.now() - Date.parse(startedAt) }
-    : { id, pipeline, file, pid, startedAt, status: "stopped" }
+  if (end) return { ...run, status: end.status, durationMs: end.durationMs }
+  return isAlive(info.pid)
+    ? { ...run, status: "running", durationMs: Date.now() - Date.parse(info.startedAt) }
+    : { ...run, status: "stopped" }
 }
 
 /** Every run in the cache at `root`, oldest first. */

@@ -2,7 +2,10 @@ import * as tf from "@tensorflow/tfjs-core"
 import { Effect, Option, Schema } from "effect"
 import { imagesById } from "../dirac/data/tensor.js"
 import { modelProcessMismatch } from "../dirac/io/checkpoint-expectations.js"
+import type { ImageSource } from "../dirac/data/types.js"
+import { readImages } from "../dirac/metrics/image-pixels.js"
 import { perceptualMetric } from "../dirac/metrics/perceptual/index.js"
+import { stdErrorMoments, summariseStdError } from "../dirac/metrics/std-error-correlation.js"
 import type { SamplerArgs } from "../dirac/sample/sampler.js"
 import { repeatEach, sampleInBatches, samplingStart, type SampledSet } from "../dirac/sample/batches.js"
 import { writeSampleReport } from "../report/sample-report.js"
@@ -71,7 +74,8 @@ const SampleConfig = Schema.Struct({
   ),
   samples: withDefault(
     Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)).annotate({
-      description: "reconstructions per measurement (their pixelwise std is an uncertainty map)",
+      description:
+        "reconstructions per measurement; with 2 or more and the clean images, the report gives the correlation of their pixelwise std with the error of their mean, and calls the std an uncertainty map only where it is clearly positive",
     }),
     1,
   ),
@@ -142,7 +146,7 @@ const recordedMetrics = (clean: boolean, perceptual: boolean): string[] => [
 
 export const sample = defineKind({
   kind: "sample",
-  version: 2,
+  version: 3, // 3: the report's std map is checked against the error before it is called an uncertainty map
   summary: "The reverse process (Algorithm 1): reconstructions of measurements, with per-step trajectories",
   description:
     "The reverse process of DiracDiffusion (paper Algorithm 1): from each measurement y~ at t = 1 towards t = 0 in steps of dt, stopping early at t_stop, with optional data-consistency guidance.",
@@ -254,6 +258,13 @@ export const sample = defineKind({
       })
       const x = tf.tensor4d(out, [count * n, y.shape[1], y.shape[2], 3])
       const spread = n > 1 ? sampleSpread(x, count, n) : {}
+      const uncertainty =
+        clean && n > 1
+          ? yield* Effect.tryPromise({
+              try: () => stdErrorCorrelation(out, clean, allIds.slice(0, count), n, config.batch_size),
+              catch: failure,
+            })
+          : undefined
       // The report shows the first few measurements only: load no more than those.
       const shown = Math.min(count, REPORT_ROWS)
       const measured = tf.slice(y, [0, 0, 0, 0], [shown, -1, -1, -1])
@@ -262,15 +273,23 @@ export const sample = defineKind({
         : undefined
       yield* Effect.tryPromise({
         try: () =>
-          writeSampleReport(ctx.reportDir, measured, out, cleanShown, state.trajectories, {
-            dt: args.dt,
-            tStop: args.stopT,
-            output: args.output,
-            samples: n,
-            seed: ctx.pipelineSeed,
-            engine: engine.description,
-            measurements: count,
-          }),
+          writeSampleReport(
+            ctx.reportDir,
+            measured,
+            out,
+            cleanShown,
+            state.trajectories,
+            {
+              dt: args.dt,
+              tStop: args.stopT,
+              output: args.output,
+              samples: n,
+              seed: ctx.pipelineSeed,
+              engine: engine.description,
+              measurements: count,
+            },
+            uncertainty,
+          ),
         catch: failure,
       }).pipe(Effect.ensuring(Effect.sync(() => tf.dispose([measured, ...(cleanShown ? [cleanShown] : [])]))))
       const reconstructions = {
@@ -295,3 +314,20 @@ const sampleSpread = (x: tf.Tensor4D, count: number, n: number) =>
     const mean = tf.mean(grouped, 1)
     return { mean, std: tf.sqrt(tf.mean(tf.square(tf.sub(grouped, tf.expandDims(mean, 1))), 1)) }
   })
+
+/** How the samples' pixelwise std correlates with the error of their mean, loading `batch` clean images at a time. */
+const stdErrorCorrelation = async (x: Float32Array, clean: ImageSource, ids: ReadonlyArray<string>, n: number, batch: number) => {
+  const moments = []
+  for (let i = 0; i < ids.length; i += batch) {
+    const reference = await imagesById(clean, ids.slice(i, i + batch))
+    try {
+      const [k, h, w, c] = reference.shape
+      const per = h * w * c
+      const samples = { pixels: x.subarray(i * n * per, (i + k) * n * per), shape: [k * n, h, w, c] as const }
+      moments.push(...stdErrorMoments(samples, await readImages(reference), n))
+    } finally {
+      reference.dispose()
+    }
+  }
+  return summariseStdError(moments)
+}

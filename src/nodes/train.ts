@@ -42,11 +42,25 @@ const TrainConfig = Schema.Struct({
     }).annotate({ description: "hyper-parameters that replace the preset's (names as in the official models.yaml)" }),
     {},
   ),
+  objective: withDefault(
+    Schema.Literals(["incremental-reconstruction", "supervised"]).annotate({
+      description:
+        "incremental-reconstruction: DiracDiffusion (t ~ U[0, 1), loss L_IR(dt)); supervised: the plain supervised baseline with the same network, trained from the measurement (t = 1) to the clean image with a mean squared error (reconstruct with the baseline node's supervised method)",
+    }),
+    "incremental-reconstruction",
+  ),
   dt: withDefault(
     Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 })).annotate({
       description: "look-ahead of the incremental reconstruction loss: 0 is the score-matching loss L, 1 the clean-image loss",
     }),
     0,
+  ),
+  weighting: withDefault(
+    Schema.Literals(["inverse-variance", "uniform"]).annotate({
+      description:
+        "per-image loss weights: inverse-variance is the official 1 / sigma_t^2 (small t dominates), uniform weighs every t alike",
+    }),
+    "inverse-variance",
   ),
   steps: withDefault(positiveInt.annotate({ description: "optimisation steps" }), 1000),
   batch_size: withDefault(positiveInt, 8),
@@ -175,7 +189,11 @@ export const train = defineKind({
   seeded: true,
   backendSensitive: true,
   network: (config) => ({ preset: config.preset, args: networkArgs(config) }),
-  typing: (config, types) => {
+  typing: (config, types, given) => {
+    if (config.objective === "supervised" && given.has("dt") && config.dt !== 1)
+      return {
+        errors: [{ path: ["with", "dt"], message: "the supervised objective trains with the clean-image loss (dt = 1); remove dt" }],
+      }
     const images = types.images
     const resolution = images?.shape?.height
     try {
@@ -200,7 +218,9 @@ export const train = defineKind({
           () =>
             new Trainer(net, process, source, {
               batchSize: ctx.config.batch_size,
+              objective: ctx.config.objective,
               dt: ctx.config.dt,
+              weighting: ctx.config.weighting,
               adam: { ...defaultAdam, lr: ctx.config.lr },
               emaDecay: ctx.config.ema,
               seed: ctx.seed,
@@ -240,7 +260,8 @@ export const train = defineKind({
       const meta = {
         preset: ctx.config.preset,
         steps: trainer.step,
-        dt: ctx.config.dt,
+        objective: ctx.config.objective,
+        dt: ctx.config.objective === "supervised" ? 1 : ctx.config.dt,
         final_loss: curve.train.at(-1)?.[1] ?? null,
         ...(last ? { validation_loss: last[1] } : {}),
         args: net.args,

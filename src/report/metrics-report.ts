@@ -1,6 +1,8 @@
 import { mkdir, writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import { linePlotPng } from "./plot.js"
+import { isPerceptualMetricName } from "../dirac/metrics/perceptual/index.js"
+import type { StdErrorCorrelation } from "../dirac/metrics/std-error-correlation.js"
+import { linePlotPng, type Series } from "./plot.js"
 
 export type SetScore = {
   readonly fd: number
@@ -21,12 +23,31 @@ export type MetricRow = {
   readonly count: number
   readonly metrics: Record<string, Summary>
   readonly sets: Record<string, SetScore>
+  /** Sets of two or more samples per measurement: how their pixelwise std correlates with the error of their mean. */
+  readonly std_error_r?: StdErrorCorrelation
 }
 
 const format = (s: Summary) => `${s.mean.toPrecision(4)} ± ${s.std.toPrecision(2)}`
 
+/** A correlation, or "undefined" where it is (null). */
+export const formatR = (r: number | null) => (r === null ? "undefined" : r.toFixed(2))
+
+/** Pooled r, then the per-image mean and std; "undefined" where the std (or the error) is constant. */
+export const formatStdErrorR = (c: StdErrorCorrelation): string =>
+  c.pooled === null && c.mean === null
+    ? "undefined (constant std)"
+    : `${formatR(c.pooled)} pooled, ${formatR(c.mean)} ± ${formatR(c.std)} per image`
+
 const cell = (r: MetricRow, m: string) =>
-  r.metrics[m] ? format(r.metrics[m]) : r.sets[m] ? `FD ${r.sets[m].fd.toPrecision(4)}, KID ${r.sets[m].kid.toPrecision(3)}` : "–"
+  m === "std_error_r"
+    ? r.std_error_r
+      ? formatStdErrorR(r.std_error_r)
+      : "–"
+    : r.metrics[m]
+      ? format(r.metrics[m])
+      : r.sets[m]
+        ? `FD ${r.sets[m].fd.toPrecision(4)}, KID ${r.sets[m].kid.toPrecision(3)}`
+        : "–"
 
 export const metricsMarkdown = (rows: ReadonlyArray<MetricRow>, metrics: ReadonlyArray<string>): string =>
   [
@@ -51,6 +72,8 @@ export const writeMetricsReport = async (
     (r.metrics[metrics[0]]?.values ?? []).map((_, k) => [r.name, k, ...metrics.map((m) => r.metrics[m]?.values[k] ?? "")].join(",")),
   )
   await writeFile(join(dir, "metrics.csv"), `${[header, ...lines].join("\n")}\n`)
+  for (const perceptual of metrics.filter((m) => metrics.includes("psnr") && isPerceptualMetricName(m)))
+    await writeFile(join(dir, `perception-distortion-${perceptual}.png`), await perceptionDistortionPng(rows, perceptual))
   const reconstructed = rows.filter((r) => r.name !== "measurement")
   if (new Set(steps).size > 1) {
     for (const m of metrics.filter((name) => reconstructed[0]?.metrics[name])) {
@@ -73,10 +96,39 @@ export const writeMetricsReport = async (
   }
 }
 
-/** The values' range widened by half of it on each side (by 10% of the value when all are equal), so labels fit. */
-export const paddedRange = (values: ReadonlyArray<number>): readonly [number, number] => {
+/** Each row at its mean PSNR and perceptual distance, over a cloud of its images' own; infinite PSNRs are left out. */
+export const perceptionDistortionPng = (rows: ReadonlyArray<MetricRow>, perceptual: string): Promise<Buffer> => {
+  const series: Series[] = rows.flatMap((r) => {
+    const [psnr, distance] = [r.metrics.psnr, r.metrics[perceptual]]
+    if (!psnr || !distance || !Number.isFinite(psnr.mean)) return []
+    const cloud = psnr.values.map((x, k) => ({ x, y: distance.values[k] })).filter((p) => Number.isFinite(p.x))
+    return [{ name: r.name, points: [{ x: psnr.mean, y: distance.mean, label: r.name }], cloud }]
+  })
+  const all = series.flatMap((s) => [...s.points, ...(s.cloud ?? [])])
+  return linePlotPng({
+    title: "Perception against distortion (lower right is better)",
+    x: "PSNR (dB, higher is better)",
+    y: `${perceptual} (lower is better)`,
+    series,
+    lines: false,
+    xDomain: paddedRange(
+      all.map((p) => p.x),
+      0.1,
+    ),
+    yDomain: paddedRange(
+      all.map((p) => p.y),
+      0.1,
+    ),
+  })
+}
+
+/**
+ * The values' range widened by a fraction of it on each side, by default half (by 10% of the value when all are
+ * equal), so labels fit.
+ */
+export const paddedRange = (values: ReadonlyArray<number>, fraction = 1 / 2): readonly [number, number] => {
   const lo = Math.min(...values)
   const hi = Math.max(...values)
-  const pad = (hi - lo) / 2 || Math.abs(hi) / 10 || 1
+  const pad = (hi - lo) * fraction || Math.abs(hi) / 10 || 1
   return [lo - pad, hi + pad]
 }

@@ -3,6 +3,8 @@ import type { TopLevelSpec } from "vega-lite"
 export interface Series {
   readonly name: string
   readonly points: ReadonlyArray<{ readonly x: number; readonly y: number; readonly label?: string }>
+  /** Small faint points around the series' own, e.g. its per-image values. */
+  readonly cloud?: ReadonlyArray<{ readonly x: number; readonly y: number }>
 }
 
 export interface LinePlot {
@@ -18,6 +20,10 @@ export interface LinePlot {
   readonly logY?: boolean
   /** The y-axis range; by default the data's, without zero. */
   readonly yDomain?: readonly [number, number]
+  /** The x-axis range; by default the data's, from zero. */
+  readonly xDomain?: readonly [number, number]
+  /** Legend entries per row (default: all in one row); 1 lists long series names one under the other. */
+  readonly legendColumns?: number
   /** Labelled vertical lines, e.g. a chosen t. */
   readonly rules?: ReadonlyArray<{ readonly x: number; readonly label: string }>
 }
@@ -26,7 +32,7 @@ const textMark = { type: "text", fontSize: 11 } as const
 
 /** The Vega-Lite spec of a plot. */
 export const plotSpec = (plot: LinePlot): TopLevelSpec => {
-  const x = { field: "x", type: "quantitative", title: plot.x } as const
+  const x = { field: "x", type: "quantitative", title: plot.x, ...(plot.xDomain ? { scale: { domain: [...plot.xDomain] } } : {}) } as const
   const y = {
     field: "y",
     type: "quantitative",
@@ -34,6 +40,14 @@ export const plotSpec = (plot: LinePlot): TopLevelSpec => {
     scale: { ...(plot.logY ? { type: "log" } : { zero: false }), ...(plot.yDomain ? { domain: [...plot.yDomain] } : {}) },
   } as const
   const labelled = plot.series.some((s) => s.points.some((p) => p.label !== undefined))
+  const color = {
+    field: "series",
+    type: "nominal",
+    title: null,
+    legend:
+      plot.series.length > 1 ? { orient: "bottom", labelLimit: 400, ...(plot.legendColumns ? { columns: plot.legendColumns } : {}) } : null,
+  } as const
+  const clouds = plot.series.flatMap((s) => (s.cloud ?? []).map((p) => ({ series: s.name, x: p.x, y: p.y })))
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: plot.title,
@@ -42,18 +56,12 @@ export const plotSpec = (plot: LinePlot): TopLevelSpec => {
     background: "white",
     data: { values: plot.series.flatMap((s) => s.points.map((p) => ({ series: s.name, x: p.x, y: p.y, label: p.label ?? "" }))) },
     layer: [
+      ...(clouds.length
+        ? [{ data: { values: clouds }, mark: { type: "point", filled: true, size: 15, opacity: 0.3 }, encoding: { x, y, color } }]
+        : []),
       {
         mark: plot.lines === false ? { type: "point", filled: true, size: 80 } : { type: "line", point: plot.marks ?? false },
-        encoding: {
-          x,
-          y,
-          color: {
-            field: "series",
-            type: "nominal",
-            title: null,
-            legend: plot.series.length > 1 ? { orient: "bottom", labelLimit: 400 } : null,
-          },
-        },
+        encoding: { x, y, color },
       },
       ...(labelled ? [{ mark: { ...textMark, dy: -12 }, encoding: { x, y, text: { field: "label" } } }] : []),
       ...(plot.rules?.length

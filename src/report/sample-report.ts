@@ -1,8 +1,10 @@
 import type * as tf from "@tensorflow/tfjs-core"
 import { mkdir, writeFile } from "node:fs/promises"
 import { join } from "node:path"
+import { isUncertaintyMap, UNCERTAINTY_MAP_RULE, type StdErrorCorrelation } from "../dirac/metrics/std-error-correlation.js"
 import { meanCurve, type Trajectories } from "../dirac/sample/trajectories.js"
 import { heatImage, heatScale, labelledGridPng } from "./grid.js"
+import { formatR, formatStdErrorR } from "./metrics-report.js"
 import { linePlotPng } from "./plot.js"
 
 /**
@@ -21,13 +23,31 @@ export interface SampleRunInfo {
   readonly measurements: number
 }
 
-/** The run's parameters in words, and how much of it the grid shows. */
-export const sampleSummary = (info: SampleRunInfo, shown: number, stdMax?: number): string =>
+/** What the std column shows: an uncertainty map only by UNCERTAINTY_MAP_RULE, which needs the clean images. */
+export const stdCaption = (c: StdErrorCorrelation | undefined): string =>
+  c === undefined
+    ? "pixelwise std over samples (no clean images to check it against the error: not called an uncertainty map)"
+    : isUncertaintyMap(c)
+      ? `uncertainty map (the pixelwise std over samples, r = ${formatR(c.pooled)} with the error)`
+      : `pixelwise std over samples (r = ${formatR(c.pooled)} with the error: not an uncertainty map)`
+
+/** How the std correlates with the error, and the rule that names it. */
+const correlationSummary = (c: StdErrorCorrelation, measurements: number): string =>
+  `Pearson's r of the pixelwise std over samples with the absolute error of their mean, over ${measurements} measurements: ` +
+  `${formatStdErrorR(c)}` +
+  (c.interval ? ` (95% interval of the per-image mean ${c.interval[0].toFixed(2)} to ${c.interval[1].toFixed(2)})` : "") +
+  `. The std is called an uncertainty map only when ${UNCERTAINTY_MAP_RULE}.`
+
+/** The run's parameters in words, how much of it the grid shows, and what its std column is. */
+export const sampleSummary = (info: SampleRunInfo, shown: number, stdMax?: number, uncertainty?: StdErrorCorrelation): string =>
   [
     `Sampled ${info.measurements} measurements, ${info.samples} sample${info.samples === 1 ? "" : "s"} each: ` +
       `dt ${info.dt}, t_stop ${info.tStop}, output ${info.output}, seed ${info.seed}; the network ran on ${info.engine}.`,
     `grid.png shows ${shown === info.measurements ? `all ${shown}` : `the first ${shown} of ${info.measurements}`} measurements` +
-      (stdMax === undefined ? "." : `; in its std column black is 0 and white ${stdMax.toPrecision(3)}, the largest std shown.`),
+      (stdMax === undefined
+        ? "."
+        : `; its std column is the ${stdCaption(uncertainty)}: black is 0 and white ${stdMax.toPrecision(3)}, the largest std shown.`),
+    ...(uncertainty ? [correlationSummary(uncertainty, info.measurements)] : []),
   ].join("\n\n")
 
 export const writeSampleReport = async (
@@ -37,6 +57,7 @@ export const writeSampleReport = async (
   clean: tf.Tensor4D | undefined,
   trajectories: Trajectories,
   info: SampleRunInfo,
+  uncertainty?: StdErrorCorrelation,
 ) => {
   await mkdir(dir, { recursive: true })
   const n = info.samples
@@ -55,12 +76,17 @@ export const writeSampleReport = async (
       images: rows.map((i) => image(x, i * n + s)),
     })),
     ...(stds && stdMax !== undefined
-      ? [{ title: `std (white ${stdMax.toPrecision(2)})`, images: stds.map((std) => heatImage(std, w, h, stdMax)) }]
+      ? [
+          {
+            title: `${uncertainty && isUncertaintyMap(uncertainty) ? "uncertainty" : "std"} (white ${stdMax.toPrecision(2)})`,
+            images: stds.map((std) => heatImage(std, w, h, stdMax)),
+          },
+        ]
       : []),
     ...(cleanData ? [{ title: "target", images: rows.map((i) => image(cleanData, i * n)) }] : []),
   ]
   await writeFile(join(dir, "grid.png"), await labelledGridPng(columns))
-  await writeFile(join(dir, "summary.md"), `${sampleSummary(info, shown, stdMax)}\n`)
+  await writeFile(join(dir, "summary.md"), `${sampleSummary(info, shown, stdMax, uncertainty)}\n`)
   const curve = (metric: string) => ({
     name: metric,
     points: meanCurve(trajectories, metric).map((v, i) => ({ x: trajectories.t[i], y: v })),

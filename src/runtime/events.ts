@@ -1,8 +1,9 @@
 /** The one typed event stream of a run. Every reporter (Ink, plain lines, NDJSON, the run log) consumes it. */
 
 import type { Progress } from "../nodes/contract.js"
+import type { SweepMembership } from "./run-info.js"
 
-export type { Progress }
+export type { Progress, SweepMembership }
 
 export interface BackendSummary {
   readonly name: string
@@ -33,6 +34,8 @@ export type RunEvent =
       readonly at: number
       readonly runId: string
       readonly pipeline: { readonly name: string; readonly file: string }
+      /** When the run is a variant of a sweep. */
+      readonly sweep?: SweepMembership
       /** The backend the run will use; it starts only when a node has to run (then `backend-ready` follows). */
       readonly backend: BackendSummary
       readonly nodes: ReadonlyArray<NodeSummary>

@@ -1,5 +1,6 @@
 import { refsOf, type PipelineGraph } from "../dsl/graph.js"
 import { cacheKey, canonicalJson, type KeyMaterial } from "./cache-key.js"
+import type { SweepMembership } from "./run-info.js"
 
 export interface PlannedNode {
   readonly id: string
@@ -17,6 +18,8 @@ export interface RunRecord {
   readonly pipeline: string
   readonly runId: string
   readonly nodes: Readonly<Record<string, { readonly key: string; readonly material: KeyMaterial }>>
+  /** When that run was a variant of a sweep: the sweep, and the keys of all its variants so far (what `cache gc` keeps). */
+  readonly sweep?: SweepMembership & { readonly keys: ReadonlyArray<string> }
 }
 
 export interface PlanOptions {

@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import { existsSync } from "node:fs"
-import { mkdir, writeFile } from "node:fs/promises"
+import { mkdir } from "node:fs/promises"
 import { join } from "node:path"
 import { settingOf, type PipelineGraph } from "../dsl/graph.js"
 import { ArtifactStore } from "./ArtifactStore.js"
@@ -12,6 +12,7 @@ import { execute, type NodeOutcome } from "./executor.js"
 import { removeLease, removeOrphans, writeLease } from "./leases.js"
 import { plan, upstreamOf, type PlannedNode, type RunRecord } from "./planner.js"
 import { assembleReport } from "./report-index.js"
+import { writeRunInfo, type SweepMembership } from "./run-info.js"
 import { loadRecordFile, recordPath, writeRecordFile } from "./run-record.js"
 import { makeRunLogWriter } from "./RunLog.js"
 import { TensorBackend, type ReadyBackend, type TensorBackendShape } from "./TensorBackend.js"
@@ -23,6 +24,10 @@ export interface RunOptions {
   readonly selected?: ReadonlySet<string>
   readonly force?: ReadonlyArray<string>
   readonly jobs?: number
+  /** The values overridden on the command line, recorded with the run. */
+  readonly settings?: Readonly<Record<string, string>>
+  /** When the run is a variant of a sweep. */
+  readonly sweep?: SweepMembership
 }
 
 export interface RunResult {
@@ -83,14 +88,15 @@ export const runPipeline = Effect.fn("runPipeline")(function* (graph: PipelineGr
   yield* Effect.promise(async () => {
     await removeOrphans(store.root)
     await mkdir(runDir, { recursive: true })
-    await writeFile(
-      join(runDir, "run.json"),
-      JSON.stringify(
-        { runId: options.runId, pipeline: graph.name, file: graph.file, pid: process.pid, startedAt: new Date().toISOString() },
-        null,
-        2,
-      ),
-    )
+    await writeRunInfo(runDir, {
+      runId: options.runId,
+      pipeline: graph.name,
+      file: graph.file,
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      ...(options.settings ? { settings: options.settings } : {}),
+      ...(options.sweep ? { sweep: options.sweep } : {}),
+    })
   })
   yield* bus.subscribe(makeRunLogWriter(join(runDir, "events.ndjson")))
   const started = Date.now()
@@ -113,6 +119,7 @@ export const runPipeline = Effect.fn("runPipeline")(function* (graph: PipelineGr
     at: started,
     runId: options.runId,
     pipeline: { name: graph.name, file: graph.file },
+    ...(options.sweep ? { sweep: options.sweep } : {}),
     backend: summary(backend.current()?.info ?? backend.expected),
     nodes: graph.order
       .filter((id) => !options.selected || options.selected.has(id))
@@ -134,7 +141,7 @@ export const runPipeline = Effect.fn("runPipeline")(function* (graph: PipelineGr
     const outcomes = yield* execute(graph, final, { jobs: options.jobs ?? 2, backend: ready, onOutcome: (o) => settled.push(o) }).pipe(
       Effect.onInterrupt(() => finish("interrupted", settled)),
     )
-    yield* saveRecord(store.root, graph, options.runId, final, outcomes)
+    yield* saveRecord(store.root, graph, options, final, outcomes)
     const status: RunStatus = outcomes.some((o) => o.result !== "ran" && o.result !== "cached") ? "failed" : "succeeded"
     const completed = final.filter((p) => outcomes.some((o) => o.id === p.id && (o.result === "ran" || o.result === "cached")))
     const report = yield* Effect.promise(() =>
@@ -185,7 +192,7 @@ const announced = (backend: TensorBackendShape, bus: EventBusShape): Effect.Effe
 const saveRecord = (
   root: string,
   graph: PipelineGraph,
-  runId: string,
+  { runId, sweep }: RunOptions,
   planned: ReadonlyArray<PlannedNode>,
   outcomes: ReadonlyArray<NodeOutcome>,
 ) =>
@@ -195,6 +202,8 @@ const saveRecord = (
     const completed = new Set(outcomes.filter((o) => o.result === "ran" || o.result === "cached").map((o) => o.id))
     const nodes = Object.fromEntries(Object.entries(previous?.nodes ?? {}).filter(([id]) => graph.nodes.has(id)))
     for (const p of planned) if (completed.has(p.id)) nodes[p.id] = { key: p.key, material: p.material }
-    const record: RunRecord = { pipeline, runId, nodes }
+    const earlier = sweep && previous?.sweep?.id === sweep.id ? previous.sweep.keys : []
+    const keys = [...new Set([...earlier, ...Object.values(nodes).map((n) => n.key)])]
+    const record: RunRecord = { pipeline, runId, nodes, ...(sweep ? { sweep: { ...sweep, keys } } : {}) }
     yield* Effect.promise(() => writeRecordFile(recordPath(root, pipeline), record))
   })

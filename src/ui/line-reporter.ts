@@ -1,7 +1,7 @@
 import type { RunEvent } from "../runtime/events.js"
 import { formatDuration, formatEta, formatNumber, formatPercent, formatRate, formatScalars } from "./format.js"
 import type { Reporter } from "./reporter.js"
-import { initialRunState, reduceRun, type NodeView, type RunState } from "./run-state.js"
+import { initialRunState, reduceRun, type NodeView, type RunState, type VariantView } from "./run-state.js"
 
 export interface LineReporterOptions {
   readonly write: (line: string) => void
@@ -37,7 +37,9 @@ export const formatEventLine = (event: RunEvent, state: RunState, debug = false)
     case "run-started": {
       const b = event.backend
       const threads = b.threads !== undefined && !b.device.includes("thread") ? `, ${b.threads} threads` : ""
-      return `[run] ${event.pipeline.name} run ${event.runId} backend ${b.name} (${b.device}${threads})${b.reason ? `: ${b.reason}` : ""}`
+      const run = `[run] ${event.pipeline.name} run ${event.runId} backend ${b.name} (${b.device}${threads})${b.reason ? `: ${b.reason}` : ""}`
+      const variant = state.sweep?.variants.find((v) => v.runId === event.runId)
+      return variant ? `${variantLine(state, variant)}\n${run}` : run
     }
     case "backend-ready": {
       const replanned =
@@ -67,7 +69,9 @@ export const formatEventLine = (event: RunEvent, state: RunState, debug = false)
     case "run-finished": {
       const c = event.counts
       const outputs = event.outputs !== undefined ? `, outputs in ${event.outputs}` : ""
-      return `[end] ${event.status}: ${c.ran} ran, ${c.cached} cached, ${c.failed} failed, ${c.skipped} skipped in ${formatDuration(event.durationMs)}${outputs}`
+      const end = `[end] ${event.status}: ${c.ran} ran, ${c.cached} cached, ${c.failed} failed, ${c.skipped} skipped in ${formatDuration(event.durationMs)}${outputs}`
+      const variant = state.sweep?.variants.find((v) => v.runId === state.runId)
+      return variant ? `${end}\n${variantLine(state, variant)}` : end
     }
   }
 }
@@ -89,4 +93,11 @@ const progressText = (node: NodeView): string => {
   if (scalars !== "") parts.push(scalars)
   if (p.message !== undefined && p.message !== "") parts.push(`- ${p.message}`)
   return parts.join(" ")
+}
+
+/** `[variant 2/4] params.lr=1e-3 params.steps=800: succeeded in 3.1s, run ID`. */
+export const variantLine = (state: RunState, v: VariantView): string => {
+  const values = Object.entries(v.params).map(([path, value]) => `${path}=${value}`)
+  const status = v.status === "running" ? `run ${v.runId}` : `${v.status} in ${formatDuration(v.durationMs ?? 0)}`
+  return `[variant ${v.index + 1}/${state.sweep?.count}] ${values.join(" ")}: ${status}`
 }

@@ -1,4 +1,4 @@
-import type { BackendSummary, MemoryDelta, PlanStatus, RunEvent, RunStatus } from "../runtime/events.js"
+import type { BackendSummary, MemoryDelta, PlanStatus, RunEvent, RunStatus, SweepMembership } from "../runtime/events.js"
 
 /** View model of one run, built only from events so that live runs and replayed event files look the same. */
 
@@ -49,7 +49,28 @@ export interface RunCounts {
   readonly skipped: number
 }
 
+/** One variant of a sweep, as far as its events have come. */
+export interface VariantView {
+  readonly index: number
+  readonly runId: string
+  readonly params: Readonly<Record<string, string>>
+  readonly status: "running" | RunStatus
+  /** Nodes settled (ran, cached, failed or skipped) of `nodes`. */
+  readonly settled: number
+  readonly nodes: number
+  readonly durationMs?: number
+}
+
+export interface SweepView {
+  readonly id: string
+  readonly count: number
+  /** The variants started so far, in order. */
+  readonly variants: ReadonlyArray<VariantView>
+}
+
 export interface RunState {
+  /** When the runs are the variants of a sweep: the sweep, across its runs (the rest of the state is the current run's). */
+  readonly sweep?: SweepView
   readonly runId?: string
   readonly pipeline?: { readonly name: string; readonly file: string }
   /** The backend the run was planned with (run-started). */
@@ -113,12 +134,40 @@ const applyProgress = (node: NodeView, progress: ProgressView): NodeView => {
   return { ...node, status: node.status === "pending" ? "running" : node.status, progress, rate, rateSample, etaSeconds }
 }
 
+/** The sweep after a variant's run started. */
+const startVariant = (sweep: SweepView | undefined, member: SweepMembership, runId: string, nodes: number): SweepView => {
+  const variants = sweep?.id === member.id ? sweep.variants.filter((v) => v.index !== member.index) : []
+  const started: VariantView = { index: member.index, runId, params: member.params, status: "running", settled: 0, nodes }
+  return { id: member.id, count: member.count, variants: [...variants, started].sort((a, b) => a.index - b.index) }
+}
+
+const updateVariant = (state: RunState, update: (variant: VariantView) => VariantView): RunState =>
+  state.sweep === undefined
+    ? state
+    : { ...state, sweep: { ...state.sweep, variants: state.sweep.variants.map((v) => (v.runId === state.runId ? update(v) : v)) } }
+
 export const reduceRun = (state: RunState, event: RunEvent): RunState => {
+  const next = reduceOneRun(state, event)
+  if (event.type === "run-started")
+    return { ...next, sweep: event.sweep && startVariant(state.sweep, event.sweep, event.runId, event.nodes.length) }
+  if (event.type === "run-finished")
+    return updateVariant(next, (v) => ({ ...v, status: event.status, durationMs: event.durationMs, settled: next.settledOrder.length }))
+  return next.settledOrder.length === state.settledOrder.length
+    ? next
+    : updateVariant(next, (v) => ({ ...v, settled: next.settledOrder.length }))
+}
+
+const reduceOneRun = (state: RunState, event: RunEvent): RunState => {
   const s: RunState = { ...state, lastEventAt: event.at }
   switch (event.type) {
     case "run-started":
       return {
         ...s,
+        backendStarted: undefined,
+        counts: undefined,
+        outputs: undefined,
+        finishedAt: undefined,
+        durationMs: undefined,
         runId: event.runId,
         pipeline: event.pipeline,
         backend: event.backend,

@@ -5,6 +5,8 @@ import { batchToTensor4D } from "../../src/dirac/data/tensor.js"
 import { createUNet } from "../../src/dirac/network/index.js"
 import { paperDeblurProcess } from "../../src/dirac/operators/process.js"
 import { Adam, defaultAdam } from "../../src/dirac/train/adam.js"
+import { incrementalReconstructionLoss } from "../../src/dirac/train/loss.js"
+import { Rng, seedFromString } from "../../src/dirac/random.js"
 import { epochOrder, Trainer } from "../../src/dirac/train/trainer.js"
 import { initBackend } from "../../src/runtime/backend/select.js"
 
@@ -84,4 +86,39 @@ describe("Trainer", () => {
     trainer.dispose()
     net.dispose()
   }, 120_000)
+
+  it("weighs each image by 1 / sigma_t^2, or uniformly", () => {
+    const net = createUNet("tiny-16", { seed: 2 })
+    const process = paperDeblurProcess()
+    const x = tf.randomUniform([1, 16, 16, 3], 0, 1, "float32", 3) as tf.Tensor4D
+    const z = tf.randomNormal([1, 16, 16, 3], 0, 1, "float32", 4) as tf.Tensor4D
+    const batch = { x, t: [0.4], z }
+    const loss = (weighting: "inverse-variance" | "uniform") =>
+      incrementalReconstructionLoss(net, process, batch, { dt: 0.2, weighting, training: false }).dataSync()[0]!
+    const sigma = process.sigma(0.4)
+    expect(loss("inverse-variance") / loss("uniform")).toBeCloseTo(1 / (sigma * sigma + 1e-9), 0)
+    tf.dispose([x, z])
+    net.dispose()
+  })
+
+  it("trains the supervised baseline at t = 1 with the clean-image loss", async () => {
+    const net = createUNet("tiny-16", { seed: 1 })
+    const process = paperDeblurProcess()
+    const args = { batchSize: 4, dt: 0, adam: defaultAdam, emaDecay: 0, seed: 1 }
+    const trainer = new Trainer(net, process, syntheticSource({ seed: 1, count: 8, resolution: 16 }), { ...args, objective: "supervised" })
+    const held = await syntheticSource({ seed: 9, count: 2, resolution: 16 }).load([0, 1])
+    const x = batchToTensor4D(held)
+    const z = tf.concat(
+      held.ids.map((id) =>
+        tf.tensor4d(Rng.fromSeed(seedFromString(`validation/${id}`)).fillNormal(new Float32Array(16 * 16 * 3)), [1, 16, 16, 3]),
+      ),
+    ) as tf.Tensor4D
+    const direct = incrementalReconstructionLoss(net, process, { x, t: [1, 1], z }, { dt: 1, weighting: "uniform", training: false })
+    expect(await trainer.validationLoss(x, held.ids)).toBeCloseTo(direct.dataSync()[0]!, 3)
+    const { loss } = await trainer.trainStep()
+    expect(Number.isFinite(loss)).toBe(true)
+    tf.dispose([x, z, direct])
+    trainer.dispose()
+    net.dispose()
+  })
 })

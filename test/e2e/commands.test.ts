@@ -107,12 +107,12 @@ describe("pipe graph, nodes, schema, help", () => {
 
   it("documents every command", () => {
     const ws = workspace()
-    for (const command of ["run", "validate", "plan", "graph", "nodes", "schema", "cache", "runs", "watch"]) {
+    for (const command of ["run", "validate", "plan", "graph", "nodes", "schema", "cache", "runs", "compare", "watch"]) {
       const r = pipe(ws, [command, "--help"])
       expect(r.code).toBe(0)
       expect(r.stdout).toMatch(new RegExp(`^Usage: pipe ${command}`))
     }
-  })
+  }, 120_000)
 })
 
 describe("pipe watch and the terminal view", () => {

@@ -48,6 +48,7 @@ describe.each([
       "distortion_optimised/grid.png",
       "perception_optimised/grid.png",
       "distortion_rule/early-stop.png",
+      "scores/perception-distortion-mobilenet-perceptual.png",
     ]) {
       expect(existsSync(join(report, f)), f).toBe(true)
     }
@@ -55,7 +56,9 @@ describe.each([
       name: string
       count: number
       metrics: Record<string, { mean: number }>
+      std_error_r?: { perImage: unknown[] }
     }>
+    expect(rows.map((r) => r.std_error_r?.perImage.length)).toEqual([undefined, undefined, 4, undefined, undefined])
     expect(rows.map((r) => r.name)).toEqual(["measurement", "distortion_optimised", "perception_optimised", classical, "tv"])
     expect(rows[2].count).toBe(8)
     for (const row of rows) {

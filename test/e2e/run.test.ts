@@ -202,7 +202,9 @@ describe("pipe run", () => {
       ["long", "running"],
       ["short", "succeeded"],
     ])
-    expect(pipe(ws, ["runs"]).stdout).toMatch(/^RUN +PIPELINE +STATUS +STARTED +DURATION\n\S+ +long +running .*\n\S+ +short +succeeded /)
+    expect(pipe(ws, ["runs"]).stdout).toMatch(
+      /^RUN +PIPELINE +SWEEP +STATUS +STARTED +DURATION\n\S+ +long +- +running .*\n\S+ +short +- +succeeded /,
+    )
     const watch = pipeAsync(ws, ["watch"])
     let seen = ""
     watch.child.stderr!.on("data", (d) => (seen += d))

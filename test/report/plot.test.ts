@@ -44,4 +44,18 @@ describe("plots", () => {
     expect(svg).toContain("mark-rule")
     expect(svg).toContain("t_stop = 0.3125")
   })
+
+  it("draws a series' cloud as small faint points under its own, and takes an x range", async () => {
+    const plane: LinePlot = {
+      ...methods,
+      series: [{ name: "DO", points: [{ x: 25, y: 3, label: "DO" }], cloud: [24, 26].map((x) => ({ x, y: x / 8 })) }],
+      xDomain: [20, 30],
+    }
+    const spec = JSON.stringify(plotSpec(plane))
+    expect(spec).toContain('"opacity":0.3')
+    expect(spec).toContain('"domain":[20,30]')
+    const symbolLayers = async (plot: LinePlot) => (await linePlotSvg(plot)).match(/class="mark-symbol role-mark/g)?.length
+    expect(await symbolLayers(plane)).toBe(2)
+    expect(await symbolLayers(methods)).toBe(1)
+  })
 })

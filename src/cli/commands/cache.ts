@@ -14,7 +14,7 @@ const sizeOf = (files: Record<string, { bytes: number }>) => Object.values(files
 const listDir = (path: string) => readdir(path).catch(() => [] as string[])
 
 /**
- * The artifacts the latest runs use. A pipeline whose record is damaged (or was set aside and not yet rebuilt by a
+ * The artifacts the latest runs use (all the variants of a sweep, when the latest run was one of them). A pipeline whose record is damaged (or was set aside and not yet rebuilt by a
  * run) keeps every artifact it made, since which of them its latest run used is unknown.
  */
 const keptKeys = async (root: string, manifests: ReadonlyArray<Manifest>): Promise<Set<string>> => {
@@ -26,6 +26,7 @@ const keptKeys = async (root: string, manifests: ReadonlyArray<Manifest>): Promi
     if (!file.endsWith(".json")) continue
     const { record, damaged } = await loadRecordFile(join(root, "records", file))
     for (const node of Object.values(record?.nodes ?? {})) keys.add(node.key)
+    for (const key of record?.sweep?.keys ?? []) keys.add(key)
     if (damaged) unknown.add(file)
   }
   for (const m of manifests) if (unknown.has(`${m.pipeline}.json`)) keys.add(m.key)

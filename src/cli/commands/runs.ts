@@ -5,11 +5,12 @@ import { cacheDir, commonFlags, exitCodes } from "../context.js"
 import { listRuns, type RunSummary } from "../run-list.js"
 import type { Command } from "./command.js"
 
-const columns = ["RUN", "PIPELINE", "STATUS", "STARTED", "DURATION"]
+const columns = ["RUN", "PIPELINE", "SWEEP", "STATUS", "STARTED", "DURATION"]
 
 const row = (r: RunSummary): string[] => [
   r.id,
   r.pipeline,
+  r.sweep ? `${r.sweep.id} ${r.sweep.index + 1}/${r.sweep.count}` : "-",
   r.status,
   r.startedAt.replace("T", " ").slice(0, 19),
   r.durationMs === undefined ? "-" : formatDuration(r.durationMs),
@@ -29,7 +30,7 @@ const table = (rows: string[][]): string => {
 
 export const runs: Command = {
   name: "runs",
-  summary: "list the runs in the cache: id, pipeline, status, start, duration",
+  summary: "list the runs in the cache: id, pipeline, sweep (id, variant), status, start, duration",
   usage: "pipe runs [--json] [--cache-dir DIR]",
   maxArguments: 0,
   flags: [{ name: "json", description: "one JSON array of the runs" }, ...commonFlags],

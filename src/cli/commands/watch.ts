@@ -53,34 +53,65 @@ export const watch: Command = {
   maxArguments: 1,
   flags: [{ name: "ui", value: "MODE", description: "auto, tui, lines or json" }, ...commonFlags],
   details:
-    "RUN is a run id or its prefix (see pipe runs); by default the latest running run, else the latest run. Exit codes: 0 the run succeeded, 1 it failed or stopped.",
+    "RUN is a run id or its prefix (see pipe runs); by default the latest running run, else the latest run. A run of a sweep is followed with the whole sweep, one line per variant. Exit codes: 0 the run (every variant) succeeded, 1 it failed or stopped.",
   interrupted: "pipe watch: stopped watching; the run itself goes on",
   run: (args) =>
     Effect.gen(function* () {
       const root = cacheDir(args)
-      const { id: runId, pid } = yield* Effect.tryPromise({ try: () => findRun(root, args.positional[0]), catch: (e) => e as UsageError })
-      const runDir = join(root, "runs", runId)
+      const chosen = yield* Effect.tryPromise({ try: () => findRun(root, args.positional[0]), catch: (e) => e as UsageError })
       const reporter = yield* Effect.promise(() =>
         chooseReporter(choiceFlag(args, "ui", ["auto", "tui", "lines", "json"] as const) ?? "auto"),
       )
-      const next = tailer(join(runDir, "events.ndjson"))
       return yield* Effect.gen(function* () {
-        const exitCode = (events: RunEvent[]) => {
-          const last = events.find((e) => e.type === "run-finished")
-          return last?.type === "run-finished" ? (last.status === "succeeded" ? exitCodes.ok : exitCodes.failed) : undefined
-        }
-        for (;;) {
-          const alive = isAlive(pid)
-          const events = yield* Effect.promise(next)
-          events.forEach(reporter.onEvent)
-          const code = exitCode(events)
-          if (code !== undefined) return code
-          if (!alive) {
-            process.stderr.write(`run ${runId} stopped without finishing (killed?); 'pipe run' again resumes it\n`)
+        // A sweep is followed whole: its variants from the first, each as its process starts it.
+        let run: RunSummary | undefined = chosen.sweep ? ((yield* Effect.promise(() => variantRun(root, chosen, 0))) ?? chosen) : chosen
+        let failed = false
+        while (run !== undefined) {
+          const code = yield* follow(join(root, "runs", run.id), run, reporter.onEvent)
+          if (code === undefined) return exitCodes.failed
+          failed ||= code !== exitCodes.ok
+          const sweep: RunSummary["sweep"] = run.sweep
+          if (sweep === undefined || sweep.index + 1 >= sweep.count) break
+          run = yield* waitForVariant(root, run, sweep.index + 1)
+          if (run === undefined) {
+            process.stderr.write(`sweep ${sweep.id} stopped after variant ${sweep.index + 1} of ${sweep.count} (killed?)\n`)
             return exitCodes.failed
           }
-          yield* Effect.sleep(250)
         }
+        return failed ? exitCodes.failed : exitCodes.ok
       }).pipe(Effect.ensuring(Effect.promise(() => reporter.close())))
     }),
 }
+
+/** Replays a run's events and follows them to its end: its exit code, or undefined when its process died first. */
+const follow = (runDir: string, run: RunSummary, onEvent: (event: RunEvent) => void) =>
+  Effect.gen(function* () {
+    const next = tailer(join(runDir, "events.ndjson"))
+    for (;;) {
+      const alive = isAlive(run.pid)
+      const events = yield* Effect.promise(next)
+      events.forEach(onEvent)
+      const last = events.find((e) => e.type === "run-finished")
+      if (last?.type === "run-finished") return last.status === "succeeded" ? exitCodes.ok : exitCodes.failed
+      if (!alive) {
+        process.stderr.write(`run ${run.id} stopped without finishing (killed?); 'pipe run' again resumes it\n`)
+        return undefined
+      }
+      yield* Effect.sleep(250)
+    }
+  })
+
+/** The run of variant `index` of the sweep of `run`, if it has started. */
+const variantRun = async (root: string, run: RunSummary, index: number) =>
+  (await listRuns(root)).find((r) => r.sweep?.id === run.sweep?.id && r.sweep?.index === index)
+
+/** Waits for the sweep's process to start variant `index`; undefined when the process ends first. */
+const waitForVariant = (root: string, run: RunSummary, index: number) =>
+  Effect.gen(function* () {
+    for (;;) {
+      const alive = isAlive(run.pid)
+      const found = yield* Effect.promise(() => variantRun(root, run, index))
+      if (found !== undefined || !alive) return found
+      yield* Effect.sleep(250)
+    }
+  })

@@ -13,9 +13,17 @@ export interface TrainingBatch {
   readonly z: tf.Tensor4D
 }
 
+/**
+ * How the per-image errors are weighted: `inverse-variance` is the official w_i = 1 / sigma_{t_i}^2 (small t
+ * dominates: at sigma 0.01..0.05 a t near 0 weighs 25x a t near 1); `uniform` is w_i = 1.
+ */
+export type LossWeighting = "inverse-variance" | "uniform"
+
 export interface LossOptions {
   /** Look-ahead dt of the incremental reconstruction loss; 1 means the clean-image loss. */
   readonly dt: number
+  /** Default inverse-variance (the official weights). */
+  readonly weighting?: LossWeighting
   readonly training: boolean
   readonly dropoutSeed?: number
 }
@@ -44,7 +52,7 @@ export const noisyDegraded = (process: DegradationProcess, batch: TrainingBatch)
  * The incremental reconstruction loss L_IR(dt) (paper Eq. 9, official `weighted_*` losses):
  *
  *   L = mean_i w_i || A_{t_i'}(Phi(y_i, sigma_i)) - A_{t_i'}(x_i) ||^2,   t_i' = max(t_i - dt, 0),
- *   w_i = 1 / (sigma_{t_i}^2 + 1e-9),
+ *   w_i = 1 / (sigma_{t_i}^2 + 1e-9)   (or w_i = 1 with uniform weighting),
  *
  * the squared error summed over pixels and averaged over the batch. dt = 0 is the score-matching loss L(theta);
  * dt = 1 is the clean-image loss || Phi(y_i) - x_i ||^2 (no operator, as the official `mse_x_loss`). A_t is
@@ -70,6 +78,7 @@ export const incrementalReconstructionLoss = (
             batch.t.map((t) => Math.max(t - options.dt, 0)),
           )
     const perImage = tf.sum(tf.square(seen), [1, 2, 3])
+    if (options.weighting === "uniform") return tf.mean(perImage) as tf.Scalar
     const weights = tf.tensor1d(sigmas.map((s) => 1 / (s * s + 1e-9)))
     return tf.mean(tf.mul(perImage, weights)) as tf.Scalar
   })

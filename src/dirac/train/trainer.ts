@@ -5,12 +5,22 @@ import type { SongUNet } from "../network/index.js"
 import type { DegradationProcess } from "../operators/process.js"
 import { Rng, seedFromString, type RngState } from "../random.js"
 import { Adam, Ema, type AdamArgs } from "./adam.js"
-import { incrementalReconstructionLoss, type TrainingBatch } from "./loss.js"
+import { incrementalReconstructionLoss, type LossOptions, type LossWeighting, type TrainingBatch } from "./loss.js"
+
+/**
+ * `incremental-reconstruction`: DiracDiffusion, t ~ U[0, 1) and L_IR(dt). `supervised`: the plain supervised
+ * baseline with the same network, t = 1 always and the clean-image loss || Phi(y_1) - x ||^2.
+ */
+export type TrainingObjective = "incremental-reconstruction" | "supervised"
 
 export interface TrainerArgs {
   readonly batchSize: number
-  /** Look-ahead of the incremental reconstruction loss. */
+  /** Default incremental-reconstruction. */
+  readonly objective?: TrainingObjective
+  /** Look-ahead of the incremental reconstruction loss (the supervised objective always uses 1). */
   readonly dt: number
+  /** Default inverse-variance. */
+  readonly weighting?: LossWeighting
   readonly adam: AdamArgs
   /** EMA decay of the weights; 0 turns EMA off. */
   readonly emaDecay: number
@@ -75,6 +85,16 @@ export class Trainer {
     this.order = epochOrder(source.count, args.seed, 0)
   }
 
+  private get supervised(): boolean {
+    return this.args.objective === "supervised"
+  }
+
+  private lossOptions(training: boolean, dropoutSeed?: number): LossOptions {
+    return this.supervised
+      ? { dt: 1, weighting: "uniform", training, dropoutSeed }
+      : { dt: this.args.dt, weighting: this.args.weighting, training, dropoutSeed }
+  }
+
   get step(): number {
     return this.position.step
   }
@@ -103,7 +123,7 @@ export class Trainer {
     this.position = { ...this.position, epoch, position }
     const images = await this.source.load(indices)
     const x = batchToTensor4D(images)
-    const t = indices.map(() => rng.uniform())
+    const t = indices.map(() => (this.supervised ? 1 : rng.uniform()))
     const z = tf.tensor4d(rng.fillNormal(new Float32Array(x.size)), x.shape)
     return { batch: { x, t, z }, indices }
   }
@@ -116,7 +136,7 @@ export class Trainer {
     const k = this.position.step + 1
     try {
       const { value, grads } = tf.variableGrads(
-        () => incrementalReconstructionLoss(this.net, this.process, batch, { dt: this.args.dt, training: true, dropoutSeed }),
+        () => incrementalReconstructionLoss(this.net, this.process, batch, this.lossOptions(true, dropoutSeed)),
         Object.values(this.adam.params),
       )
       const loss = (await value.data())[0]
@@ -143,12 +163,12 @@ export class Trainer {
   }
 
   /**
-   * L_IR on held-out images at fixed severities t_i = (i + 0.5) / n and noise seeded by each image's id, without
+   * L_IR on held-out images at fixed severities t_i = (i + 0.5) / n (supervised: t_i = 1) and noise seeded by each image's id, without
    * dropout: the same number every time for the same weights, so validation curves are comparable.
    */
   async validationLoss(images: tf.Tensor4D, ids: ReadonlyArray<string>): Promise<number> {
     const n = ids.length
-    const t = ids.map((_, i) => (i + 0.5) / n)
+    const t = ids.map((_, i) => (this.supervised ? 1 : (i + 0.5) / n))
     const z = tf.concat(
       ids.map((id) =>
         tf.tensor4d(Rng.fromSeed(seedFromString(`validation/${id}`)).fillNormal(new Float32Array(images.size / n)), [
@@ -158,7 +178,7 @@ export class Trainer {
       ),
     )
     const loss = tf.tidy(() =>
-      incrementalReconstructionLoss(this.net, this.process, { x: images, t, z: z as tf.Tensor4D }, { dt: this.args.dt, training: false }),
+      incrementalReconstructionLoss(this.net, this.process, { x: images, t, z: z as tf.Tensor4D }, this.lossOptions(false)),
     )
     try {
       return (await loss.data())[0]

@@ -32,6 +32,8 @@ export const ModelMeta = Schema.Struct({
   ema: Schema.Boolean,
   preset: Schema.optionalKey(Schema.String),
   steps: Schema.optionalKey(Schema.Number),
+  /** What it was trained for: DiracDiffusion (incremental-reconstruction) or the supervised baseline. */
+  objective: Schema.optionalKey(Schema.Literals(["incremental-reconstruction", "supervised"])),
   /** The look-ahead dt of the loss it was trained with. */
   dt: Schema.optionalKey(Schema.Number),
   final_loss: Schema.optionalKey(Schema.NullOr(Schema.Number)),

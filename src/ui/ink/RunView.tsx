@@ -11,7 +11,7 @@ import {
   formatScalars,
   progressBar,
 } from "../format.js"
-import { countByStatus, isRunOver, type NodeView, type RunState } from "../run-state.js"
+import { countByStatus, isRunOver, type NodeView, type RunState, type SweepView, type VariantView } from "../run-state.js"
 
 export interface RunViewProps {
   readonly state: RunState
@@ -28,6 +28,8 @@ type StaticItem =
   | { readonly key: string; readonly backendOf: RunState }
 
 export const RunView = ({ state, maxRunning = 4, barWidth = 24, columns = Infinity }: RunViewProps) => {
+  if (state.sweep !== undefined)
+    return <SweepLines state={state} sweep={state.sweep} maxRunning={maxRunning} barWidth={barWidth} columns={columns} />
   const byId = new Map(state.nodes.map((n) => [n.id, n]))
   const items: StaticItem[] = state.runId === undefined ? [] : [{ key: "header", header: state }]
   // Static output is append-only: the backend line goes where it happened, after the nodes settled by then.
@@ -216,6 +218,52 @@ const Summary = ({ state }: { state: RunState }) => {
       {c !== undefined && `: ${c.ran} ran, ${c.cached} cached, ${c.failed} failed, ${c.skipped} skipped`}
       {state.durationMs !== undefined && ` in ${formatDuration(state.durationMs)}`}
       {state.outputs !== undefined && <Text dimColor> · outputs: {state.outputs}</Text>}
+    </Text>
+  )
+}
+
+/** A sweep: a line per finished variant above; the running variant with its running nodes below. */
+const SweepLines = ({ state, sweep, maxRunning, barWidth, columns }: Required<RunViewProps> & { sweep: SweepView }) => {
+  const finished = sweep.variants.filter((v) => v.status !== "running")
+  const current = sweep.variants.find((v) => v.status === "running")
+  const running = state.nodes.filter((n) => n.status === "running")
+  return (
+    <>
+      <Static items={finished.map((variant) => ({ key: `variant:${variant.index}`, variant }))}>
+        {(item) => <VariantLine key={item.key} sweep={sweep} variant={item.variant} />}
+      </Static>
+      <Box flexDirection="column">
+        {current !== undefined && <VariantLine sweep={sweep} variant={current} />}
+        {current !== undefined &&
+          running
+            .slice(0, maxRunning)
+            .map((node) => <RunningNode key={node.id} node={node} now={state.lastEventAt} barWidth={barWidth} columns={columns} />)}
+        <Text dimColor>
+          sweep {sweep.id}: {finished.length} of {sweep.count} variants finished
+          {finished.some((v) => v.status !== "succeeded")
+            ? `, ${finished.filter((v) => v.status !== "succeeded").length} not succeeded`
+            : ""}
+        </Text>
+      </Box>
+    </>
+  )
+}
+
+const VariantLine = ({ sweep, variant: v }: { sweep: SweepView; variant: VariantView }) => {
+  const values = Object.entries(v.params).map(([path, value]) => `${path}=${value}`)
+  const marker = v.status === "running" ? ["▸ ", "yellow"] : v.status === "succeeded" ? ["✓ ", "green"] : ["✗ ", "red"]
+  return (
+    <Text wrap="truncate-end">
+      <Text color={marker[1]}>{marker[0]}</Text>
+      <Text bold>
+        variant {v.index + 1}/{sweep.count}
+      </Text>{" "}
+      {values.join(" ")}
+      <Text dimColor>
+        {v.status === "running"
+          ? ` · ${v.settled}/${v.nodes} nodes · run ${v.runId}`
+          : ` · ${v.status} in ${formatDuration(v.durationMs ?? 0)} · run ${v.runId}`}
+      </Text>
     </Text>
   )
 }
