@@ -208,7 +208,7 @@ const baselines = async (process_: DegradationProcess, val: ImageSet, test: Imag
       name === "tv"
         ? { method: "tv" as const, iterations: 300 }
         : { method: "tikhonov" as const, iterations: 100, prior: "gradient" as const }
-    const { lambda } = tuneLambda(process_, val.y, val.x, options, grid)
+    const { lambda } = await tuneLambda(process_, val.y, val.x, options, grid)
     const x = method(test.y, lambda)
     rows[name] = { ...(await score(x, test.x)), lambda }
     x.dispose()

@@ -43,6 +43,8 @@ export interface PortType {
   readonly range?: readonly [number, number]
   /** Trajectories: the per-step metrics recorded, e.g. eps_dc, psnr_x0. */
   readonly metrics?: ReadonlyArray<string>
+  /** Process and measurements: the degradation operator family, e.g. gaussian-blur, inpaint-box. */
+  readonly operator?: string
 }
 
 export interface InputPort {

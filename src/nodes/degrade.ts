@@ -118,9 +118,11 @@ export const degrade = defineKind({
   backendSensitive: true,
   typing: (config, types) => ({
     errors: [...configErrors(config), ...boxErrors(config, types.images?.shape)],
-    ...(types.images
-      ? { outputs: { measurements: { kind: "measurements", shape: types.images.shape } } }
-      : { absent: { measurements: "connect images to its 'images' input" } }),
+    outputs: {
+      process: { kind: "process", operator: config.operator },
+      ...(types.images ? { measurements: { kind: "measurements", shape: types.images.shape, operator: config.operator } } : {}),
+    },
+    ...(types.images ? {} : { absent: { measurements: "connect images to its 'images' input" } }),
   }),
   run: (ctx) =>
     Effect.gen(function* () {

@@ -84,7 +84,8 @@ export const schedule = defineKind({
   },
   defaultOutput: "process",
   backendSensitive: true,
-  typing: (config) => ({
+  typing: (config, types) => ({
+    ...(types.process?.operator ? { outputs: { process: { kind: "process", operator: types.process.operator } } } : {}),
     errors: [
       ...(config.points + 2 > config.candidates
         ? [{ path: ["with", "points"], message: `needs at least points + 2 = ${config.points + 2} candidates, got ${config.candidates}` }]

@@ -20,11 +20,19 @@ const expected: Record<string, string> = {
   "imagenet-inpaint-official.yaml": "checkpoints/inpaint_imagenet_dt_0.0.ckpt",
 }
 
+/** 16 px synthetic test and validation images in place of the FFHQ folder. */
+const syntheticImages = ["test_images", "val_images"].flatMap((n) => [
+  "--set",
+  `${n}.with.source=synthetic`,
+  "--set",
+  `${n}.with.resolution=16`,
+])
+
 /** The blur pipeline on the parity checkpoint: tiny-16 networks and 16 px synthetic test images. */
 const onParityCheckpoint = [
   ...["params.checkpoint_dt0", "params.checkpoint_dt1"].flatMap((p) => ["--set", `${p}=${parity}`]),
   ...["model_dt0", "model_dt1"].flatMap((n) => ["--set", `${n}.with.arch=tiny-16`]),
-  ...["--set", "test_images.with.source=synthetic", "--set", "test_images.with.resolution=16"],
+  ...syntheticImages,
 ]
 
 describe("the official-checkpoint pipelines", () => {
@@ -69,7 +77,8 @@ describe("the official-checkpoint pipelines", () => {
       "plan",
       pipeline("ffhq-inpaint-official.yaml"),
       ...["--set", `params.checkpoint=${parity}`, "--set", "model.with.arch=tiny-16"],
-      ...["--set", "test_images.with.source=synthetic", "--set", "test_images.with.resolution=16", "--cache-dir", join(ws.dir, ".pipe")],
+      ...syntheticImages,
+      ...["--cache-dir", join(ws.dir, ".pipe")],
     ])
     expect(r.code).toBe(2)
     expect(r.stderr).toContain(

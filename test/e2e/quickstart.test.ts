@@ -5,8 +5,8 @@ import { events, pipe, workspace } from "./cli.js"
 
 const root = new URL("../..", import.meta.url).pathname
 
-/** The shipped quickstart through the real CLI, shortened with --set so that CI runs it in about a minute. */
-const shortened = (file: string) => {
+/** The shipped quickstart through the real CLI, shortened with --set (steps, images, baseline iterations) so that CI runs it in about a minute. */
+const shortened = (file: string, iterative: ReadonlyArray<string>) => {
   const ws = workspace()
   const r = pipe(ws, [
     "run",
@@ -22,6 +22,7 @@ const shortened = (file: string) => {
     "params.test_images=4",
     "--set",
     "params.dt=0.25",
+    ...iterative.flatMap((node) => ["--set", `${node}.with.iterations=10`]),
   ])
   expect(r.code, r.stderr).toBe(0)
   const finished = events(r.stdout).at(-1)!
@@ -32,9 +33,12 @@ const shortened = (file: string) => {
   return finished.outputs as string
 }
 
-describe.each(["quickstart-blur.yaml", "quickstart-inpaint.yaml"])("%s, shortened", (file) => {
+describe.each([
+  ["quickstart-blur.yaml", "wiener"],
+  ["quickstart-inpaint.yaml", "tikhonov"],
+])("%s, shortened", (file, classical) => {
   it("runs to a report with sane metrics", () => {
-    const report = shortened(file)
+    const report = shortened(file, classical === "wiener" ? ["tv"] : ["tv", classical])
     expect(readFileSync(join(report, "README.md"), "utf8")).toMatch(/\| distortion_optimised \| 4 \|/)
     for (const f of [
       "model/loss.png",
@@ -54,8 +58,8 @@ describe.each(["quickstart-blur.yaml", "quickstart-inpaint.yaml"])("%s, shortene
       metrics: Record<string, { mean: number }>
       std_error_r?: { perImage: unknown[] }
     }>
-    expect(rows.map((r) => r.std_error_r?.perImage.length)).toEqual([undefined, undefined, 4])
-    expect(rows.map((r) => r.name)).toEqual(["measurement", "distortion_optimised", "perception_optimised"])
+    expect(rows.map((r) => r.std_error_r?.perImage.length)).toEqual([undefined, undefined, 4, undefined, undefined])
+    expect(rows.map((r) => r.name)).toEqual(["measurement", "distortion_optimised", "perception_optimised", classical, "tv"])
     expect(rows[2].count).toBe(8)
     for (const row of rows) {
       expect(row.metrics.psnr.mean).toBeGreaterThan(10)

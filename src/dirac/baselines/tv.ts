@@ -28,6 +28,18 @@ export const operatorNormSquared = (process: DegradationProcess, shape: [number,
   return estimate * 1.02
 }
 
+const norms = new WeakMap<DegradationProcess, Map<string, number>>()
+
+/** operatorNormSquared, estimated once per process and image size (tuning solves many times with the same A_1). */
+const cachedNormSquared = (process: DegradationProcess, [, h, w, c]: [number, number, number, number]): number => {
+  const known = norms.get(process) ?? new Map<string, number>()
+  norms.set(process, known)
+  const key = `${h}x${w}x${c}`
+  const value = known.get(key) ?? operatorNormSquared(process, [1, h, w, c])
+  known.set(key, value)
+  return value
+}
+
 /**
  * Total-variation reconstruction, min 1/2 ||A_1 x - y||^2 + lambda TV(x) over x in [0, 1], with isotropic TV per
  * channel, by Chambolle-Pock (primal-dual hybrid gradient) with K = [A_1; grad], ||K||^2 <= ||A_1||^2 + 8 and
@@ -36,7 +48,7 @@ export const operatorNormSquared = (process: DegradationProcess, shape: [number,
 export const tv = (process: DegradationProcess, y: tf.Tensor4D, options: TvOptions): tf.Tensor4D => {
   if (!(options.lambda > 0)) throw new RangeError(`lambda must be positive, got ${options.lambda}`)
   const shape = y.shape
-  const normK = Math.sqrt(Math.max(options.operatorNormSquared ?? operatorNormSquared(process, shape), 1) + 8)
+  const normK = Math.sqrt(Math.max(options.operatorNormSquared ?? cachedNormSquared(process, shape), 1) + 8)
   const step = 0.99 / normK
   const lambda = options.lambda
   let x = tf.tidy(() => tf.clipByValue(process.AT(y, 1), 0, 1) as tf.Tensor4D)

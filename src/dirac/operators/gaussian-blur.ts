@@ -28,7 +28,7 @@ export interface GaussianBlurOptions {
 }
 
 /** Y_{b,c} = L X_{b,c} R for every image b and channel c (L: H x H, R: W x W, row-major). */
-const sandwich = (x: tf.Tensor4D, left: Float32Array, right: Float32Array): tf.Tensor4D =>
+export const sandwich = (x: tf.Tensor4D, left: Float32Array, right: Float32Array): tf.Tensor4D =>
   tf.tidy(() => {
     const [b, h, w, c] = x.shape
     // Layout [h, b, c, w]: the height pass is one left matMul, the width pass one right matMul.
