@@ -240,7 +240,9 @@ const report = () => {
     const { name, points } = JSON.parse(readFileSync(join(OUT, file), "utf8")) as { name: string; points: Array<Record<string, any>> }
     for (const p of points)
       for (const [output, s] of Object.entries(p).filter(([, v]) => typeof v === "object"))
-        lines.push(`| ${name} | ${p.steps} | ${p.train_seconds} | ${p.load} | ${output} | ${fmt(s)} | ${s.t_stop ?? ""} |`)
+        lines.push(
+          `| ${name} | ${p.steps} | ${p.train_seconds} | ${p.load} | ${output} | ${fmt(s)} | ${typeof s.t_stop === "number" ? s.t_stop.toFixed(3) : ""} |`,
+        )
   }
   writeFileSync(join(repoRoot, "bench", "results", "quickstart-budget.md"), `${lines.join("\n")}\n`)
 }

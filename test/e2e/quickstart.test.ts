@@ -34,9 +34,9 @@ const shortened = (file: string, iterative: ReadonlyArray<string>) => {
 }
 
 describe.each([
-  ["quickstart-blur.yaml", "wiener"],
-  ["quickstart-inpaint.yaml", "tikhonov"],
-])("%s, shortened", (file, classical) => {
+  ["quickstart-blur.yaml", "wiener", ["supervised"]],
+  ["quickstart-inpaint.yaml", "tikhonov", []],
+])("%s, shortened", (file, classical, learned) => {
   it("runs to a report with sane metrics", () => {
     const report = shortened(file, classical === "wiener" ? ["tv"] : ["tv", classical])
     expect(readFileSync(join(report, "README.md"), "utf8")).toMatch(/\| distortion_optimised \| 4 \|/)
@@ -58,8 +58,9 @@ describe.each([
       metrics: Record<string, { mean: number }>
       std_error_r?: { perImage: unknown[] }
     }>
-    expect(rows.map((r) => r.std_error_r?.perImage.length)).toEqual([undefined, undefined, 4, undefined, undefined])
-    expect(rows.map((r) => r.name)).toEqual(["measurement", "distortion_optimised", "perception_optimised", classical, "tv"])
+    const names = ["measurement", "distortion_optimised", "perception_optimised", classical, "tv", ...learned]
+    expect(rows.map((r) => r.name)).toEqual(names)
+    expect(rows.map((r) => r.std_error_r?.perImage.length)).toEqual(names.map((n) => (n === "perception_optimised" ? 4 : undefined)))
     expect(rows[2].count).toBe(8)
     for (const row of rows) {
       expect(row.metrics.psnr.mean).toBeGreaterThan(10)
