@@ -46,18 +46,20 @@ const cells = (c: Comparison): string[][] => [
   ...c.runs.map((r) => [r.id, r.status, ...c.params.map((p) => r.params[p] ?? "-"), ...c.metrics.map((m) => shownNumber(r.metrics[m]))]),
 ]
 
-export const comparisonText = (c: Comparison): string => {
-  const rows = cells(c)
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
+/** Rows of cells as text columns two spaces apart, each as wide as its widest cell. */
+export const alignedColumns = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
   return rows
     .map((r) =>
       r
-        .map((cell, i) => cell.padEnd(widths[i]))
+        .map((cell, i) => cell.padEnd(widths[i]!))
         .join("  ")
         .trimEnd(),
     )
     .join("\n")
 }
+
+export const comparisonText = (c: Comparison): string => alignedColumns(cells(c))
 
 export const comparisonMarkdown = (c: Comparison): string => {
   const [head, ...body] = cells(c)

@@ -1,4 +1,5 @@
 import { Effect } from "effect"
+import { alignedColumns } from "../../report/compare-table.js"
 import { formatDuration } from "../../ui/format.js"
 import { hasFlag } from "../args.js"
 import { cacheDir, commonFlags, exitCodes } from "../context.js"
@@ -16,18 +17,6 @@ const row = (r: RunSummary): string[] => [
   r.durationMs === undefined ? "-" : formatDuration(r.durationMs),
 ]
 
-const table = (rows: string[][]): string => {
-  const widths = columns.map((_, i) => Math.max(...rows.map((r) => r[i].length)))
-  return rows
-    .map((r) =>
-      r
-        .map((cell, i) => cell.padEnd(widths[i]))
-        .join("  ")
-        .trimEnd(),
-    )
-    .join("\n")
-}
-
 export const runs: Command = {
   name: "runs",
   summary: "list the runs in the cache: id, pipeline, sweep (id, variant), status, start, duration",
@@ -41,7 +30,7 @@ export const runs: Command = {
       const found = yield* Effect.promise(() => listRuns(root))
       if (hasFlag(args, "json")) process.stdout.write(`${JSON.stringify(found)}\n`)
       else if (found.length === 0) process.stdout.write(`no runs in ${root}; start one with 'pipe run FILE'\n`)
-      else process.stdout.write(`${table([columns, ...found.map(row)])}\n`)
+      else process.stdout.write(`${alignedColumns([columns, ...found.map(row)])}\n`)
       return exitCodes.ok
     }),
 }
