@@ -3,6 +3,8 @@
  * DiracDiffusion match the classical baselines and the supervised network on the quickstart's test images.
  *
  *   npx tsx bench/quickstart-budget.ts --config NAME[,NAME...] [--steps 200,400,800] [--threads N]
+ *   npx tsx bench/quickstart-budget.ts --config NAME --save-dir DIR   (also writes DIR/NAME-STEPS.safetensors)
+ *   npx tsx bench/quickstart-budget.ts --curves DIR/NAME-STEPS.safetensors   (validation curves under sampler variants)
  *   npx tsx bench/quickstart-budget.ts --report      (bench/results/quickstart-budget/*.json -> quickstart-budget.md)
  *
  * The quickstart's data exactly (synthetic 32x32 images: 512 for training, seed 1; 8 validation, seed 2; 16 test,
@@ -25,16 +27,16 @@ import { batchToTensor4D } from "../src/dirac/data/tensor.js"
 import { psnr } from "../src/dirac/metrics/mse-psnr.js"
 import { ssim } from "../src/dirac/metrics/ssim.js"
 import { perceptualMetric } from "../src/dirac/metrics/perceptual/index.js"
-import { createUNet, forward, type SongUNet } from "../src/dirac/network/index.js"
+import { createUNet, forward, loadWeights, saveWeights, type SongUNet } from "../src/dirac/network/index.js"
 import { measure } from "../src/dirac/noise/measurement.js"
 import { gaussianBlurFamily } from "../src/dirac/operators/gaussian-blur.js"
 import { degradationProcess, type DegradationProcess } from "../src/dirac/operators/process.js"
 import { diracSample, networkDenoiser, type Denoiser, type SamplerArgs } from "../src/dirac/sample/sampler.js"
-import { addBatch, chooseStop, emptyTrajectories } from "../src/dirac/sample/trajectories.js"
+import { addBatch, chooseStop, emptyTrajectories, meanCurve } from "../src/dirac/sample/trajectories.js"
 import { scheduleDegradation } from "../src/dirac/schedule/schedule-degradation.js"
 import { defaultAdam } from "../src/dirac/train/adam.js"
 import type { LossWeighting } from "../src/dirac/train/loss.js"
-import { Trainer, type TrainingObjective } from "../src/dirac/train/trainer.js"
+import { Trainer, type TimeSampling, type TrainingObjective } from "../src/dirac/train/trainer.js"
 import { initBackend } from "../src/runtime/backend/select.js"
 import { repoRoot } from "./lib/options.js"
 
@@ -45,6 +47,7 @@ interface StudyConfig {
   readonly dt: number
   readonly preset: string
   readonly batch: number
+  readonly timeSampling?: TimeSampling
 }
 
 const quickstart: StudyConfig = {
@@ -56,6 +59,8 @@ const quickstart: StudyConfig = {
   batch: 8,
 }
 
+const dt1: StudyConfig = { ...quickstart, lr: 1e-3, weighting: "uniform", dt: 1 }
+
 export const CONFIGS: Record<string, StudyConfig> = {
   quickstart,
   "lr1e-3": { ...quickstart, lr: 1e-3 },
@@ -63,6 +68,8 @@ export const CONFIGS: Record<string, StudyConfig> = {
   "lr1e-3-uniform-dt1": { ...quickstart, lr: 1e-3, weighting: "uniform", dt: 1 },
   "lr1e-3-uniform-dt0.5": { ...quickstart, lr: 1e-3, weighting: "uniform", dt: 0.5 },
   supervised: { ...quickstart, objective: "supervised", lr: 1e-3 },
+  "dt1-power1": { ...dt1, timeSampling: { power: 1, measurementFraction: 0 } },
+  "dt1-half-at-1": { ...dt1, timeSampling: { power: 0, measurementFraction: 0.5 } },
 }
 
 const OUT = join(repoRoot, "bench", "results", "quickstart-budget")
@@ -173,6 +180,7 @@ const study = async (name: string, config: StudyConfig, steps: number[], process
     adam: { ...defaultAdam, lr: config.lr },
     emaDecay: 0,
     seed: 0,
+    timeSampling: config.timeSampling,
   })
   const points: Array<Record<string, unknown>> = []
   let trainSeconds = 0
@@ -184,6 +192,8 @@ const study = async (name: string, config: StudyConfig, steps: number[], process
         console.log(name, `step ${trainer.step} loss ${loss.toPrecision(3)} ${Math.round((performance.now() - t0) / 1000)} s`)
     }
     trainSeconds += (performance.now() - t0) / 1000
+    const saveDir = argument("save-dir")
+    if (saveDir) await saveWeights(net, join(saveDir, `${name}-${target}.safetensors`))
     const scores =
       config.objective === "supervised" ? await evaluateSupervised(net, process_, test) : await evaluateDirac(net, process_, val, test)
     points.push({ steps: target, train_seconds: Math.round(trainSeconds), load: loadavg()[0].toFixed(1), ...scores })
@@ -247,6 +257,33 @@ const report = () => {
   writeFileSync(join(repoRoot, "bench", "results", "quickstart-budget.md"), `${lines.join("\n")}\n`)
 }
 
+/** The validation curves of one saved network under sampler variants (--curves WEIGHTS): where PSNR and the perceptual distance of x^0 and y_t peak. */
+const curves = async (path: string, process_: DegradationProcess, val: ImageSet) => {
+  const net = await loadWeights(path)
+  const variants: Record<string, SamplerArgs> = {
+    "look-ahead dt 0.05": SAMPLER,
+    "look-ahead dt 0.02": { ...SAMPLER, dt: 0.02 },
+    "look-back dt 0.05": { ...SAMPLER, update: "look-back" },
+    "look-ahead dt 0.05, guidance 2": { ...SAMPLER, guidance: { ...SAMPLER.guidance, step: 2 } },
+  }
+  for (const [label, args] of Object.entries(variants)) {
+    const run = await diracSample(networkDenoiser(net), process_, args, {
+      measurements: val.y,
+      ids: val.ids,
+      seed: 1,
+      clean: val.x,
+      perceptual: (a, b) => perceptual.distance(a, b),
+    })
+    run.output.dispose()
+    const tr = addBatch(emptyTrajectories(args.dt, process_.sigma(1) ** 2), run.trajectory)
+    const rows = ["psnr_x0", "perceptual_x0", "psnr_y", "perceptual_y"].map((m) => [m, meanCurve(tr, m)] as const)
+    console.log(`\n${label}`)
+    console.log(["t", ...rows.map(([m]) => m)].join("\t"))
+    tr.t.forEach((t, i) => console.log([t.toFixed(3), ...rows.map(([, c]) => c[i]?.toFixed(3))].join("\t")))
+  }
+  net.dispose()
+}
+
 const main = async () => {
   mkdirSync(OUT, { recursive: true })
   if (process.argv.includes("--report")) return report()
@@ -255,6 +292,8 @@ const main = async () => {
   const val = await imageSet(process_, 2, 8)
   const test = await imageSet(process_, 3, 16)
   if (process.argv.includes("--baselines")) await baselines(process_, val, test)
+  const weights = argument("curves")
+  if (weights) return curves(weights, process_, val)
   const steps = (argument("steps") ?? "200,400,800,1200").split(",").map(Number)
   for (const name of (argument("config") ?? "").split(",").filter(Boolean)) {
     const config = CONFIGS[name]

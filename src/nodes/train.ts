@@ -62,6 +62,23 @@ const TrainConfig = Schema.Struct({
     }),
     "inverse-variance",
   ),
+  time_sampling: withDefault(
+    Schema.Struct({
+      power: withDefault(
+        Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)).annotate({
+          description: "severities t drawn with density (power + 1) t^power: 0 is the paper's t ~ U[0, 1), larger values favour t near 1",
+        }),
+        0,
+      ),
+      measurement_fraction: withDefault(
+        Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1, exclusiveMaximum: true })).annotate({
+          description: "fraction of each batch trained at t = 1, the measurement every reverse process starts from",
+        }),
+        0,
+      ),
+    }).annotate({ description: "how training draws the severity t of each image (incremental-reconstruction only)" }),
+    {},
+  ),
   steps: withDefault(positiveInt.annotate({ description: "optimisation steps" }), 1000),
   batch_size: withDefault(positiveInt, 8),
   lr: withDefault(
@@ -224,6 +241,10 @@ export const train = defineKind({
               adam: { ...defaultAdam, lr: ctx.config.lr },
               emaDecay: ctx.config.ema,
               seed: ctx.seed,
+              timeSampling: {
+                power: ctx.config.time_sampling.power,
+                measurementFraction: ctx.config.time_sampling.measurement_fraction,
+              },
             }),
         ),
         (t) => Effect.sync(() => t.dispose()),

@@ -7,7 +7,7 @@ import { paperDeblurProcess } from "../../src/dirac/operators/process.js"
 import { Adam, defaultAdam } from "../../src/dirac/train/adam.js"
 import { incrementalReconstructionLoss } from "../../src/dirac/train/loss.js"
 import { Rng, seedFromString } from "../../src/dirac/random.js"
-import { epochOrder, Trainer } from "../../src/dirac/train/trainer.js"
+import { drawTime, epochOrder, Trainer, uniformTime } from "../../src/dirac/train/trainer.js"
 import { initBackend } from "../../src/runtime/backend/select.js"
 
 beforeAll(async () => {
@@ -55,6 +55,29 @@ describe("Adam", () => {
     resumed.apply({ a: grad(copy.a), b: grad(copy.b) }, 4)
     expect(Array.from(copy.a.dataSync())).toEqual(Array.from(together.a.dataSync()))
     expect(() => resumed.load({ a: m.a! }, v)).toThrow(/no tensor named b/)
+  })
+})
+
+describe("drawTime", () => {
+  const draws = (sampling: Parameters<typeof drawTime>[1], n = 20000) => {
+    const rng = Rng.fromSeed(seedFromString("time-sampling"))
+    return Array.from({ length: n }, () => drawTime(rng, sampling))
+  }
+  const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length
+
+  it("draws the paper's t ~ U[0, 1) by default, from the same random stream as before", () => {
+    const rng = Rng.fromSeed(seedFromString("time-sampling"))
+    expect(draws(uniformTime, 100)).toEqual(Array.from({ length: 100 }, () => rng.uniform()))
+  })
+
+  it("gives density (p + 1) t^p for power p (mean (p + 1) / (p + 2)) and puts the measurement fraction at t = 1", () => {
+    const power2 = draws({ power: 2, measurementFraction: 0 })
+    expect(mean(power2)).toBeCloseTo(3 / 4, 2)
+    expect(power2.filter((t) => t < 0.5).length / power2.length).toBeCloseTo(0.125, 2)
+    const mixed = draws({ power: 0, measurementFraction: 0.3 })
+    expect(mixed.filter((t) => t === 1).length / mixed.length).toBeCloseTo(0.3, 2)
+    const rest = mixed.filter((t) => t < 1)
+    expect(mean(rest)).toBeCloseTo(0.5, 2)
   })
 })
 

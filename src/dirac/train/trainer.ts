@@ -26,6 +26,27 @@ export interface TrainerArgs {
   readonly emaDecay: number
   /** Seeds the data order, t, the noise and dropout. */
   readonly seed: number
+  /** How the severities t are drawn; default uniform (the paper's t ~ U[0, 1)). Ignored by the supervised objective. */
+  readonly timeSampling?: TimeSampling
+}
+
+/**
+ * The distribution of the training severities: a fraction `measurementFraction` of the images at t = 1 (the
+ * measurement itself, where every reverse process starts), the others with density (power + 1) t^power, i.e.
+ * t = u^(1 / (power + 1)) for u ~ U[0, 1). power 0 and fraction 0 is the paper's t ~ U[0, 1).
+ */
+export interface TimeSampling {
+  readonly power: number
+  readonly measurementFraction: number
+}
+
+export const uniformTime: TimeSampling = { power: 0, measurementFraction: 0 }
+
+/** One severity; draws nothing extra for the uniform case, so uniform runs keep the paper's random stream. */
+export const drawTime = (rng: Rng, sampling: TimeSampling): number => {
+  if (sampling.measurementFraction > 0 && rng.uniform() < sampling.measurementFraction) return 1
+  const u = rng.uniform()
+  return sampling.power === 0 ? u : u ** (1 / (sampling.power + 1))
 }
 
 /** Where training stands: with the weights and optimiser state, enough to continue exactly. */
@@ -123,7 +144,7 @@ export class Trainer {
     this.position = { ...this.position, epoch, position }
     const images = await this.source.load(indices)
     const x = batchToTensor4D(images)
-    const t = indices.map(() => (this.supervised ? 1 : rng.uniform()))
+    const t = indices.map(() => (this.supervised ? 1 : drawTime(rng, this.args.timeSampling ?? uniformTime)))
     const z = tf.tensor4d(rng.fillNormal(new Float32Array(x.size)), x.shape)
     return { batch: { x, t, z }, indices }
   }
