@@ -266,6 +266,17 @@ const curves = async (path: string, process_: DegradationProcess, val: ImageSet)
     "look-back dt 0.05": { ...SAMPLER, update: "look-back" },
     "look-ahead dt 0.05, guidance 2": { ...SAMPLER, guidance: { ...SAMPLER.guidance, step: 2 } },
   }
+  console.log("\nthe network on true inputs y_t = A_t(x) + sigma_t z of the validation images (what it was trained on)")
+  console.log("t\tpsnr_y_t\tpsnr_x0\tperceptual_x0")
+  for (const t of [1, 0.8, 0.6, 0.4, 0.2]) {
+    const yt = tf.tidy(() =>
+      tf.add(process_.A(val.x, t), tf.mul(tf.randomNormal(val.x.shape, 0, 1, "float32", 7), process_.sigma(t))),
+    ) as tf.Tensor4D
+    const x0 = tf.tidy(() => forward(net, yt, tf.fill([val.ids.length], process_.sigma(t)) as tf.Tensor1D))
+    const [a, b] = [await score(yt, val.x), await score(x0, val.x)]
+    console.log([t, a.psnr.toFixed(3), b.psnr.toFixed(3), b.perceptual.toFixed(3)].join("\t"))
+    tf.dispose([yt, x0])
+  }
   for (const [label, args] of Object.entries(variants)) {
     const run = await diracSample(networkDenoiser(net), process_, args, {
       measurements: val.y,

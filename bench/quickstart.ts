@@ -8,6 +8,7 @@
  * node cached). For each child: wall time, the run's own time (run-finished's durationMs: planning to the end,
  * without Node start-up and imports), whether the tensor backend started (a backend-ready event), and peak RSS
  * (bench/lib/rusage-preload.cjs). `pipe validate` of the same file gives the CLI's start-up cost on its own.
+ * BENCH_QUICKSTART_KEEP=DIR keeps each backend's cache (and the run's report) in DIR/cache-BACKEND.
  * --quick shortens the pipeline with --set (2 training steps, 16 training and 2 test images, dt 0.5). Needs
  * `npm run build` (bin/pipe.js runs dist/). No PyTorch counterpart.
  */
@@ -98,7 +99,7 @@ export const runQuickstartBench = (options: BenchOptions): BenchReport => {
   try {
     const startup = pipe(["validate", PIPELINE, ...(options.quick ? QUICK_SETS.flatMap((s) => ["--set", s]) : [])], scratch)
     const runs = options.backends.map((backend) => {
-      const cache = join(scratch, `cache-${backend.spec.replace(":", "-")}`)
+      const cache = join(process.env.BENCH_QUICKSTART_KEEP ?? scratch, `cache-${backend.spec.replace(":", "-")}`)
       const first = runOnce(backend, cache, scratch, options.quick)
       const again = runOnce(backend, cache, scratch, options.quick)
       if (again.counts.ran !== 0) throw new Error(`the re-run on ${backend.spec} ran ${again.counts.ran} nodes instead of none`)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { paddedRange } from "../../src/report/metrics-report.js"
-import { linePlotSvg, plotSpec, type LinePlot } from "../../src/report/plot.js"
+import { linePlotSvg, placeLabels, plotSpec, type LinePlot } from "../../src/report/plot.js"
 
 const methods: LinePlot = {
   title: "psnr of each input against its number of steps",
@@ -22,6 +22,29 @@ describe("plots", () => {
     expect(svg).toContain("DO: 24.30")
     expect(svg).toContain("PO: 23.90")
     expect(await linePlotSvg({ ...methods, lines: undefined })).toContain("mark-line")
+  })
+
+  it("moves a label that would overlap another to the other side or a line away, and leaves the others beside their points", () => {
+    // 300 px of height over y 0..3: one line (13 px) is 0.13; the first two points are 1 px apart, the third far right.
+    const placed = placeLabels(
+      [
+        { series: "a", x: 1, y: 2, label: "perception_optimised" },
+        { series: "b", x: 1.01, y: 1.99, label: "distortion_optimised" },
+        { series: "c", x: 9, y: 2, label: "tv" },
+      ],
+      [0, 10],
+      [0, 3],
+    )
+    const at = Object.fromEntries(placed.map((p) => [p.series, p]))
+    expect(at.a).toMatchObject({ side: "right", labelY: 2 })
+    expect(at.b.side !== "right" || Math.abs(at.a.labelY - at.b.labelY) >= 0.13 - 1e-9).toBe(true)
+    expect(Math.abs(at.b.labelY - 1.99)).toBeLessThanOrEqual(0.13 + 1e-9)
+    expect(at.c).toMatchObject({ side: "right", labelY: 2 })
+    // A moved label gets a leader line from its point; one beside its point does not.
+    const same = ["DO2", "DO3"].map((name) => ({ name, points: [{ x: 14, y: 24.3, label: name }] }))
+    const spec = JSON.stringify(plotSpec({ ...methods, series: [...methods.series, ...same], xDomain: [0, 20] }))
+    expect(spec).toContain('"type":"rule"')
+    expect(JSON.stringify(plotSpec({ ...methods, xDomain: [0, 20] }))).not.toContain('"type":"rule"')
   })
 
   it("pads the y-range around the values so both points and labels sit inside", () => {
