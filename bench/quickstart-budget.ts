@@ -123,8 +123,8 @@ const score = async (x: tf.Tensor4D, clean: tf.Tensor4D): Promise<Scores> => {
   return result
 }
 
-/** Validation chooses t_stop for DO and PO; then DO (one sample) and PO (two) on the test measurements. */
-const evaluateSampler = async (denoiser: Denoiser, process_: DegradationProcess, args: SamplerArgs, val: ImageSet, test: ImageSet) => {
+/** The reverse process on the validation measurements, recording PSNR and the perceptual distance at every step. */
+const validationTrajectories = async (denoiser: Denoiser, process_: DegradationProcess, args: SamplerArgs, val: ImageSet) => {
   const run = await diracSample(denoiser, process_, args, {
     measurements: val.y,
     ids: val.ids,
@@ -133,7 +133,12 @@ const evaluateSampler = async (denoiser: Denoiser, process_: DegradationProcess,
     perceptual: (a, b) => perceptual.distance(a, b),
   })
   run.output.dispose()
-  const trajectories = addBatch(emptyTrajectories(args.dt, process_.sigma(1) ** 2), run.trajectory)
+  return addBatch(emptyTrajectories(args.dt, process_.sigma(1) ** 2), run.trajectory)
+}
+
+/** Validation chooses t_stop for DO and PO; then DO (one sample) and PO (two) on the test measurements. */
+const evaluateSampler = async (denoiser: Denoiser, process_: DegradationProcess, args: SamplerArgs, val: ImageSet, test: ImageSet) => {
+  const trajectories = await validationTrajectories(denoiser, process_, args, val)
   const doStop = chooseStop(trajectories, "psnr_x0", "max").tStop
   const poStop = chooseStop(trajectories, "perceptual_x0", "min").tStop
   const sample = async (stopT: number, seed: number) =>
@@ -278,15 +283,7 @@ const curves = async (path: string, process_: DegradationProcess, val: ImageSet)
     tf.dispose([yt, x0])
   }
   for (const [label, args] of Object.entries(variants)) {
-    const run = await diracSample(networkDenoiser(net), process_, args, {
-      measurements: val.y,
-      ids: val.ids,
-      seed: 1,
-      clean: val.x,
-      perceptual: (a, b) => perceptual.distance(a, b),
-    })
-    run.output.dispose()
-    const tr = addBatch(emptyTrajectories(args.dt, process_.sigma(1) ** 2), run.trajectory)
+    const tr = await validationTrajectories(networkDenoiser(net), process_, args, val)
     const rows = ["psnr_x0", "perceptual_x0", "psnr_y", "perceptual_y"].map((m) => [m, meanCurve(tr, m)] as const)
     console.log(`\n${label}`)
     console.log(["t", ...rows.map(([m]) => m)].join("\t"))

@@ -43,8 +43,12 @@ describe("early-stop's metric is one the sample node records", () => {
     expect(problems(["distortion_rule.with.criterion=metric", "distortion_rule.with.metric=ssim_xo"])).toEqual([
       "--set distortion_rule.with.metric=ssim_xo nodes.distortion_rule.with.metric: the trajectories record eps_dc, psnr_x0, ssim_x0, psnr_y, ssim_y, perceptual_x0, perceptual_y, not ssim_xo (did you mean 'ssim_x0'?)",
     ])
+    // file:line:col of the criterion in perception_rule's line of the shipped file
+    const lines = quickstart.split("\n")
+    const line = lines.findIndex((l) => l.startsWith("  perception_rule:"))
+    const col = lines[line]!.indexOf("criterion: perception") + "criterion: ".length + 1
     expect(problems(["validation_run.with.perceptual=none"])).toEqual([
-      "pipelines/quickstart-inpaint.yaml:43:109 nodes.perception_rule.with.criterion: the trajectories record eps_dc, psnr_x0, ssim_x0, psnr_y, ssim_y, not perceptual_y; the sample node records a perceptual distance only with clean images and perceptual other than none",
+      `pipelines/quickstart-inpaint.yaml:${line + 1}:${col} nodes.perception_rule.with.criterion: the trajectories record eps_dc, psnr_x0, ssim_x0, psnr_y, ssim_y, not perceptual_y; the sample node records a perceptual distance only with clean images and perceptual other than none`,
     ])
   })
 
