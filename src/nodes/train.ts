@@ -207,10 +207,17 @@ export const train = defineKind({
   backendSensitive: true,
   network: (config) => ({ preset: config.preset, args: networkArgs(config) }),
   typing: (config, types, given) => {
-    if (config.objective === "supervised" && given.has("dt") && config.dt !== 1)
-      return {
-        errors: [{ path: ["with", "dt"], message: "the supervised objective trains with the clean-image loss (dt = 1); remove dt" }],
-      }
+    if (config.objective === "supervised") {
+      const errors = [
+        ...(given.has("dt") && config.dt !== 1
+          ? [{ path: ["with", "dt"], message: "the supervised objective trains with the clean-image loss (dt = 1); remove dt" }]
+          : []),
+        ...(given.has("time_sampling")
+          ? [{ path: ["with", "time_sampling"], message: "the supervised objective trains at t = 1 only; remove time_sampling" }]
+          : []),
+      ]
+      if (errors.length) return { errors }
+    }
     const images = types.images
     const resolution = images?.shape?.height
     try {

@@ -29,6 +29,13 @@ describe("checks made when typing, not at run time", () => {
     expect(problems(["distortion_rule.with.criterion=metric", "distortion_rule.with.metric=ssim_x0"])).toEqual([])
   })
 
+  it("refuses the DiracDiffusion-only training options with the supervised objective", () => {
+    expect(problems(["model.with.objective=supervised", "model.with.dt=0.5"])).toEqual([
+      "--set model.with.dt=0.5 nodes.model.with.dt: the supervised objective trains with the clean-image loss (dt = 1); remove dt",
+      expect.stringMatching(/nodes\.model\.with\.time_sampling: the supervised objective trains at t = 1 only; remove time_sampling$/),
+    ])
+  })
+
   it("refuses an inpainting box as large as the images it masks", () => {
     const box = (size: number) => ["test.with.operator=inpaint-box", `test.with.box_size=${size}`, "test.with.w_max=50"]
     expect(problems(box(32))).toEqual([
