@@ -20,6 +20,8 @@ export interface RunRecord {
   readonly nodes: Readonly<Record<string, { readonly key: string; readonly material: KeyMaterial }>>
   /** When that run was a variant of a sweep: the sweep, and the keys of all its variants so far (what `cache gc` keeps). */
   readonly sweep?: SweepMembership & { readonly keys: ReadonlyArray<string> }
+  /** Nodes whose shards are partly stored (by shard-index processes) and not merged yet: `cache gc` keeps those shards. */
+  readonly pending?: ReadonlyArray<{ readonly node: string; readonly key: string }>
 }
 
 export interface PlanOptions {

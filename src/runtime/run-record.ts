@@ -37,6 +37,9 @@ const problemOf = (text: string): string | undefined => {
     return `not JSON: ${(e as Error).message}`
   }
   if (!isObject(parsed) || !isObject(parsed.nodes)) return "no nodes"
+  const pending = parsed.pending
+  if (pending !== undefined && !(Array.isArray(pending) && pending.every((p) => isObject(p) && typeof p.key === "string")))
+    return "pending is not a list of nodes"
   const bad = Object.entries(parsed.nodes).find(([, node]) => !isNodeRecord(node))
   return bad ? `node '${bad[0]}' has no key and material` : undefined
 }

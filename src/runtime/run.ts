@@ -226,6 +226,35 @@ const saveRecord = (
     for (const p of planned) if (completed.has(p.id)) nodes[p.id] = { key: p.key, material: p.material }
     const earlier = sweep && previous?.sweep?.id === sweep.id ? previous.sweep.keys : []
     const keys = [...new Set([...earlier, ...Object.values(nodes).map((n) => n.key)])]
-    const record: RunRecord = { pipeline, runId, nodes, ...(sweep ? { sweep: { ...sweep, keys } } : {}) }
+    const pending = pendingNodes(graph, previous, planned, outcomes, sweep !== undefined)
+    const record: RunRecord = {
+      pipeline,
+      runId,
+      nodes,
+      ...(sweep ? { sweep: { ...sweep, keys } } : {}),
+      ...(pending.length > 0 ? { pending } : {}),
+    }
     yield* Effect.promise(() => writeRecordFile(recordPath(root, pipeline), record))
   })
+
+/**
+ * The nodes left partial by this run, and those of earlier runs still waiting for a merge: an earlier one is dropped
+ * once its key is computed, or, outside a sweep (whose other variants may still merge theirs), once its node is
+ * computed with another configuration.
+ */
+const pendingNodes = (
+  graph: PipelineGraph,
+  previous: RunRecord | undefined,
+  planned: ReadonlyArray<PlannedNode>,
+  outcomes: ReadonlyArray<NodeOutcome>,
+  inSweep: boolean,
+): ReadonlyArray<{ node: string; key: string }> => {
+  const keyOf = new Map(planned.map((p) => [p.id, p.key]))
+  const resultOf = new Map(outcomes.map((o) => [o.id, o.result]))
+  const done = (id: string) => resultOf.get(id) === "ran" || resultOf.get(id) === "cached"
+  const now = planned.filter((p) => resultOf.get(p.id) === "partial").map((p) => ({ node: p.id, key: p.key }))
+  const earlier = (previous?.pending ?? []).filter(
+    (e) => graph.nodes.has(e.node) && !now.some((n) => n.key === e.key) && !(done(e.node) && (keyOf.get(e.node) === e.key || !inSweep)),
+  )
+  return [...earlier, ...now]
+}

@@ -55,6 +55,14 @@ describe("a damaged records/NAME.json is reported once and rebuilt, never fatal"
     expect(again.stdout).toMatch(/^removed 0 artifacts, .*; kept 2\n$/)
   })
 
+  it("pending shards that are not a list of nodes: gc warns and keeps that pipeline's results", () => {
+    const { ws, record } = damagedRecord('{"nodes": {}, "pending": "rec"}')
+    const gc = pipe(ws, ["cache", "gc"])
+    expect(gc.code).toBe(0)
+    expect(gc.stderr).toMatch(warning(record, /pending is not a list of nodes/))
+    expect(gc.stdout).toMatch(/^removed 0 artifacts, .*; kept 2\n$/)
+  })
+
   it("a rewritten record leaves no temporary file beside it", () => {
     const ws = workspace()
     ws.write("p.yaml", pipeline)

@@ -101,27 +101,30 @@ describe("shards", () => {
     expect(again.stderr).toContain("0 ran, 5 cached")
   }, 240_000)
 
-  it("--shard-index I --shard-count 3 in three processes, then a run that merges: == one piece, no shard computed twice", async () => {
+  it("--shard-index I --shard-count 3 in three processes, then a run that merges: == one piece, no shard computed twice; gc keeps unmerged shards", async () => {
     const ws = workspace()
     ws.write("p.yaml", pipeline(features, ", shard_size: 2"))
-    const runs = [0, 1, 2].map(
-      (i) =>
-        pipeAsync(ws, [
-          "run",
-          "p.yaml",
-          "--backend",
-          "cpu",
-          "--ui",
-          "lines",
-          "--shard-size",
-          "3",
-          "--shard-index",
-          `${i}`,
-          "--shard-count",
-          "3",
-        ]).done,
-    )
-    const results = await Promise.all(runs)
+    const shardRun = (i: number) =>
+      pipeAsync(ws, [
+        "run",
+        "p.yaml",
+        "--backend",
+        "cpu",
+        "--ui",
+        "lines",
+        "--shard-size",
+        "3",
+        "--shard-index",
+        `${i}`,
+        "--shard-count",
+        "3",
+      ]).done
+    const first = await shardRun(0)
+    expect(first.code, first.stderr).toBe(0)
+    const gc = pipe(ws, ["cache", "gc"])
+    expect(gc.stdout, gc.stderr).toMatch(/^removed 0 artifacts/)
+    expect(shardEntries(ws.dir)).toEqual(["rec[shard 1/3]"])
+    const results = [first, ...(await Promise.all([shardRun(1), shardRun(2)]))]
     for (const r of results) expect(r.code, r.stderr).toBe(0)
     const computed = (stderr: string) => stderr.match(/\w+: shard \d+\/\d+ computed/g) ?? []
     const byProcess = results.map((r) => computed(r.stderr))
@@ -133,6 +136,10 @@ describe("shards", () => {
     expect(all.filter((line) => line.startsWith("rec"))).toHaveLength(3)
     expect(new Set(all).size).toBe(all.length)
     expect(artifacts(ws.dir)).toEqual(single)
+    expect(pipe(ws, ["cache", "gc"]).stdout).toMatch(/^removed [1-9]\d* artifacts/)
+    expect(shardEntries(ws.dir)).toEqual([])
+    expect(artifacts(ws.dir)).toEqual(single)
+    expect(run(ws, ["--shard-size", "3"]).stderr).toContain("0 ran, 5 cached")
   }, 300_000)
 
   it("shard-index options that do not fit: exit 2 with what to do", () => {

@@ -2,6 +2,7 @@ import { Effect } from "effect"
 import { readdir, rm, stat } from "node:fs/promises"
 import { join } from "node:path"
 import { makeArtifactStore, type Manifest } from "../../runtime/ArtifactStore.js"
+import { cacheKey } from "../../runtime/cache-key.js"
 import { leasedKeys, removeOrphans } from "../../runtime/leases.js"
 import { loadRecordFile } from "../../runtime/run-record.js"
 import { formatBytes } from "../../ui/format.js"
@@ -15,11 +16,13 @@ const sizeOf = (files: Record<string, { bytes: number }>) => Object.values(files
 const listDir = (path: string) => readdir(path).catch(() => [] as string[])
 
 /**
- * The artifacts the latest runs use (all the variants of a sweep, when the latest run was one of them). A pipeline whose record is damaged (or was set aside and not yet rebuilt by a
- * run) keeps every artifact it made, since which of them its latest run used is unknown.
+ * The artifacts the latest runs use (all the variants of a sweep, when the latest run was one of them), and the nodes
+ * whose shards wait for a merge. A pipeline whose record is damaged (or was set aside and not yet rebuilt by a run)
+ * keeps every artifact it made, since which of them its latest run used is unknown.
  */
-const keptKeys = async (root: string, manifests: ReadonlyArray<Manifest>): Promise<Set<string>> => {
+const keptKeys = async (root: string, manifests: ReadonlyArray<Manifest>) => {
   const keys = new Set<string>()
+  const pending = new Set<string>()
   const unknown = new Set<string>()
   const files = await listDir(join(root, "records"))
   for (const file of files) {
@@ -28,10 +31,17 @@ const keptKeys = async (root: string, manifests: ReadonlyArray<Manifest>): Promi
     const { record, damaged } = await loadRecordFile(join(root, "records", file))
     for (const node of Object.values(record?.nodes ?? {})) keys.add(node.key)
     for (const key of record?.sweep?.keys ?? []) keys.add(key)
+    for (const { key } of record?.pending ?? []) pending.add(key)
     if (damaged) unknown.add(file)
   }
   for (const m of manifests) if (unknown.has(`${m.pipeline}.json`)) keys.add(m.key)
-  return keys
+  return { keys, pending }
+}
+
+/** A shard's entry carries its node's key material: the key of the node it is a part of (undefined for a node's own entry). */
+const shardParent = (m: Manifest): string | undefined => {
+  const parent = cacheKey(m.material)
+  return parent === m.key ? undefined : parent
 }
 
 export const cache: Command = {
@@ -48,7 +58,7 @@ export const cache: Command = {
   details: [
     "ls      every stored artifact: key, pipeline, node, size, date",
     "verify  re-hash every artifact; corrupted ones are removed (they would be recomputed anyway); exit 1 if any",
-    "gc      delete artifacts that neither the latest run of a pipeline nor a running one uses, and what killed runs left",
+    "gc      delete artifacts that neither the latest run of a pipeline nor a running one uses (shards: once merged), and what killed runs left",
     "        (on an s3:// store, which other machines share, only what interrupted writes left and the local read cache)",
   ].join("\n"),
   run: (args) =>
@@ -105,13 +115,18 @@ export const cache: Command = {
       const dryRun = args.flags.has("dry-run")
       const inUse = yield* Effect.promise(() => leasedKeys(root))
       // Other machines' runs use a shared store, and their records are not here: it keeps every entry.
-      const keep = shared
-        ? new Set(manifests.map((m) => m.key))
-        : new Set([...(yield* Effect.promise(() => keptKeys(root, manifests))), ...inUse])
+      const kept = yield* Effect.promise(() => keptKeys(root, manifests))
+      const keep = shared ? new Set(manifests.map((m) => m.key)) : new Set([...kept.keys, ...inUse])
+      // Shards are kept until their node is merged, when a shard-index run left them or a live run uses their node.
+      const stored = new Set(manifests.map((m) => m.key))
+      const awaitsMerge = (m: Manifest) => {
+        const parent = shardParent(m)
+        return parent !== undefined && !stored.has(parent) && (kept.pending.has(parent) || inUse.has(parent))
+      }
       let freed = 0
       let removed = 0
       for (const m of manifests) {
-        if (keep.has(m.key)) continue
+        if (keep.has(m.key) || awaitsMerge(m)) continue
         freed += sizeOf(m.files)
         removed++
         if (dryRun) process.stdout.write(`would remove ${m.key.slice(0, 12)}  ${m.pipeline}/${m.node}  ${formatBytes(sizeOf(m.files))}\n`)
