@@ -5,6 +5,8 @@
  *   npx tsx bench/quickstart-budget.ts --config NAME[,NAME...] [--steps 200,400,800] [--threads N]
  *   npx tsx bench/quickstart-budget.ts --config NAME --save-dir DIR   (also writes DIR/NAME-STEPS.safetensors)
  *   npx tsx bench/quickstart-budget.ts --curves DIR/NAME-STEPS.safetensors   (validation curves under sampler variants)
+ *   npx tsx bench/quickstart-budget.ts --config NAME --steps 4800 --from DIR/NAME-3200.safetensors
+ *       (continues a saved network: its weights, fresh Adam moments and a fresh batch stream; the JSON says so)
  *   npx tsx bench/quickstart-budget.ts --report      (bench/results/quickstart-budget/*.json -> quickstart-budget.md)
  *
  * The quickstart's data exactly (synthetic 32x32 images: 512 for training, seed 1; 8 validation, seed 2; 16 test,
@@ -27,7 +29,7 @@ import { batchToTensor4D } from "../src/dirac/data/tensor.js"
 import { psnr } from "../src/dirac/metrics/mse-psnr.js"
 import { ssim } from "../src/dirac/metrics/ssim.js"
 import { perceptualMetric } from "../src/dirac/metrics/perceptual/index.js"
-import { createUNet, forward, loadWeights, saveWeights, type SongUNet } from "../src/dirac/network/index.js"
+import { createUNet, forward, loadWeights, loadWeightsInto, saveWeights, type SongUNet } from "../src/dirac/network/index.js"
 import { measure } from "../src/dirac/noise/measurement.js"
 import { gaussianBlurFamily } from "../src/dirac/operators/gaussian-blur.js"
 import { degradationProcess, type DegradationProcess } from "../src/dirac/operators/process.js"
@@ -110,14 +112,18 @@ interface Scores {
   readonly psnr: number
   readonly ssim: number
   readonly perceptual: number
+  /** Per test image (the mean over its samples), for paired comparisons between methods. */
+  readonly perceptual_images?: ReadonlyArray<number>
 }
 
-const score = async (x: tf.Tensor4D, clean: tf.Tensor4D): Promise<Scores> => {
+const score = async (x: tf.Tensor4D, clean: tf.Tensor4D, images = x.shape[0]): Promise<Scores> => {
   const clipped = tf.clipByValue(x, 0, 1) as tf.Tensor4D
+  const distances = await perceptual.distance(clipped, clean)
   const result = {
     psnr: mean(psnr(clipped, clean)),
     ssim: mean(ssim(clipped, clean)),
-    perceptual: mean(await perceptual.distance(clipped, clean)),
+    perceptual: mean(distances),
+    perceptual_images: Array.from({ length: images }, (_, i) => mean(distances.filter((_, k) => k % images === i))),
   }
   clipped.dispose()
   return result
@@ -147,7 +153,10 @@ const evaluateSampler = async (denoiser: Denoiser, process_: DegradationProcess,
   const po = [await sample(poStop, 3), await sample(poStop, 4)]
   const poAll = tf.concat(po) as tf.Tensor4D
   const cleanTwice = tf.concat([test.x, test.x]) as tf.Tensor4D
-  const result = { do: { ...(await score(doOut, test.x)), t_stop: doStop }, po: { ...(await score(poAll, cleanTwice)), t_stop: poStop } }
+  const result = {
+    do: { ...(await score(doOut, test.x)), t_stop: doStop },
+    po: { ...(await score(poAll, cleanTwice, test.ids.length)), t_stop: poStop },
+  }
   tf.dispose([doOut, ...po, poAll, cleanTwice])
   return result
 }
@@ -177,6 +186,12 @@ const evaluateSupervised = async (net: Parameters<typeof forward>[0], process_: 
 
 const study = async (name: string, config: StudyConfig, steps: number[], process_: DegradationProcess, val: ImageSet, test: ImageSet) => {
   const net = createUNet(config.preset as Parameters<typeof createUNet>[0], { seed: 0 })
+  const from = argument("from")
+  const offset = from ? Number(/-(\d+)\.safetensors$/.exec(from)?.[1] ?? NaN) : 0
+  if (from) {
+    if (!Number.isInteger(offset)) throw new Error(`--from ${from}: the file name must end in -STEPS.safetensors`)
+    await loadWeightsInto(net, from)
+  }
   const trainer = new Trainer(net, process_, syntheticSource({ seed: 1, count: 512, resolution: 32 }), {
     batchSize: config.batch,
     objective: config.objective,
@@ -184,26 +199,27 @@ const study = async (name: string, config: StudyConfig, steps: number[], process
     weighting: config.weighting,
     adam: { ...defaultAdam, lr: config.lr },
     emaDecay: 0,
-    seed: 0,
+    seed: offset,
     timeSampling: config.timeSampling,
   })
   const points: Array<Record<string, unknown>> = []
   let trainSeconds = 0
   for (const target of steps) {
     const t0 = performance.now()
-    while (trainer.step < target) {
+    while (offset + trainer.step < target) {
       const { loss } = await trainer.trainStep()
-      if (trainer.step % 50 === 0)
-        console.log(name, `step ${trainer.step} loss ${loss.toPrecision(3)} ${Math.round((performance.now() - t0) / 1000)} s`)
+      const step = offset + trainer.step
+      if (step % 50 === 0) console.log(name, `step ${step} loss ${loss.toPrecision(3)} ${Math.round((performance.now() - t0) / 1000)} s`)
     }
     trainSeconds += (performance.now() - t0) / 1000
     const saveDir = argument("save-dir")
     if (saveDir) await saveWeights(net, join(saveDir, `${name}-${target}.safetensors`))
     const scores =
       config.objective === "supervised" ? await evaluateSupervised(net, process_, test) : await evaluateDirac(net, process_, val, test)
-    points.push({ steps: target, train_seconds: Math.round(trainSeconds), load: loadavg()[0].toFixed(1), ...scores })
+    const continued = from ? { continued_from: offset } : {}
+    points.push({ steps: target, ...continued, train_seconds: Math.round(trainSeconds), load: loadavg()[0].toFixed(1), ...scores })
     console.log(name, JSON.stringify(points.at(-1)))
-    writeFileSync(join(OUT, `${name}.json`), JSON.stringify({ name, config, points }, null, 2))
+    writeFileSync(join(OUT, `${name}${from ? `-from-${offset}` : ""}.json`), JSON.stringify({ name, config, points }, null, 2))
   }
   trainer.dispose()
   net.dispose()
@@ -232,6 +248,43 @@ const baselines = async (process_: DegradationProcess, val: ImageSet, test: Imag
   console.log(JSON.stringify(rows))
 }
 
+interface Study {
+  readonly name: string
+  readonly points: ReadonlyArray<Record<string, any>>
+}
+
+/** PO against the supervised network image by image, at the step counts where both kept per-image distances. */
+const pairedPerceptual = (studies: ReadonlyArray<Study>): string[] => {
+  const supervised = new Map(
+    studies
+      .filter((s) => s.name === "supervised")
+      .flatMap((s) => s.points)
+      .filter((p) => p.supervised?.perceptual_images)
+      .map((p) => [p.steps, p.supervised.perceptual_images as number[]]),
+  )
+  const rows = studies
+    .filter((s) => s.name !== "supervised")
+    .flatMap((s) => s.points.map((p) => ({ name: s.name, p })))
+    .flatMap(({ name, p }) =>
+      ["po", "po_guided_0.5"]
+        .filter((output) => p[output]?.perceptual_images && supervised.has(p.steps))
+        .map((output) => {
+          const d = (p[output].perceptual_images as number[]).map((v, i) => v - supervised.get(p.steps)![i]!)
+          const m = mean(d)
+          const se = Math.sqrt(d.reduce((a, v) => a + (v - m) ** 2, 0) / (d.length - 1) / d.length)
+          return `| ${name} | ${p.steps} | ${output} | ${m.toFixed(3)} ± ${se.toFixed(3)} | ${d.filter((v) => v < 0).length} of ${d.length} |`
+        }),
+    )
+  if (rows.length === 0) return []
+  return [
+    "Perceptual distance of PO minus the supervised network's, per test image (PO: the mean of its two samples), same steps:",
+    "",
+    "| configuration | steps | output | mean ± standard error | images where PO is lower |",
+    "|---|---|---|---|---|",
+    ...rows,
+  ]
+}
+
 const fmt = (s: Scores | undefined) => (s ? `${s.psnr.toFixed(2)} / ${s.ssim.toFixed(3)} / ${s.perceptual.toFixed(2)}` : "–")
 
 const report = () => {
@@ -251,15 +304,25 @@ const report = () => {
     "| configuration | steps | training s | load | output | PSNR / SSIM / perceptual | t_stop |",
     "|---|---|---|---|---|---|---|",
   ]
-  for (const file of files.sort()) {
-    const { name, points } = JSON.parse(readFileSync(join(OUT, file), "utf8")) as { name: string; points: Array<Record<string, any>> }
+  const studies = mergedStudies(files.sort().map((file) => JSON.parse(readFileSync(join(OUT, file), "utf8")) as Study))
+  for (const { name, points } of studies)
     for (const p of points)
       for (const [output, s] of Object.entries(p).filter(([, v]) => typeof v === "object"))
         lines.push(
-          `| ${name} | ${p.steps} | ${p.train_seconds} | ${p.load} | ${output} | ${fmt(s)} | ${typeof s.t_stop === "number" ? s.t_stop.toFixed(3) : ""} |`,
+          `| ${name} | ${p.steps}${p.continued_from ? ` (from ${p.continued_from})` : ""} | ${p.train_seconds} | ${p.load} | ${output} | ${fmt(s)} | ${typeof s.t_stop === "number" ? s.t_stop.toFixed(3) : ""} |`,
         )
-  }
+  lines.push("", ...pairedPerceptual(studies))
   writeFileSync(join(repoRoot, "bench", "results", "quickstart-budget.md"), `${lines.join("\n")}\n`)
+}
+
+/** One study per configuration, a continued run's points among the rest, by steps. */
+const mergedStudies = (studies: Study[]): Study[] => {
+  const byName = new Map<string, Study>()
+  for (const study of studies) {
+    const known = byName.get(study.name)
+    byName.set(study.name, known ? { ...known, points: [...known.points, ...study.points] } : study)
+  }
+  return [...byName.values()].map((s) => ({ ...s, points: [...s.points].sort((a, b) => a.steps - b.steps) }))
 }
 
 /** The validation curves of one saved network under sampler variants (--curves WEIGHTS): where PSNR and the perceptual distance of x^0 and y_t peak. */
