@@ -236,7 +236,7 @@ async function verify(project, pkg) {
   try {
     await run(process.execPath, ["--input-type=module", "-e", VERIFY_JS(pkg)], {
       cwd: project,
-      env: { ...childEnv, TF_CPP_MIN_LOG_LEVEL: "2" },
+      env: { TF_ENABLE_ONEDNN_OPTS: "0", ...childEnv, TF_CPP_MIN_LOG_LEVEL: "2" },
       timeoutMs: 180_000,
     })
     return { ok: true }

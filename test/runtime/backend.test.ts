@@ -196,6 +196,23 @@ describe("initBackend", () => {
       expect(["tensorflow", "webgpu", "wasm"]).toContain(out.name)
     }
   })
+
+  it.runIf(nativeInstalled)("'tensorflow' loads silently with oneDNN off; a user's TF_ENABLE_ONEDNN_OPTS stands (child process)", () => {
+    const source = `
+      import { createRequire } from "node:module"
+      import { initBackend } from ${JSON.stringify(ENTRY)}
+      const tf = createRequire(${JSON.stringify(ENTRY)})("@tensorflow/tfjs-core")
+      const info = await initBackend("tensorflow")
+      const y = tf.conv2d(tf.ones([1, 8, 8, 2]), tf.ones([3, 3, 2, 4]), 1, "same")
+      console.log(JSON.stringify({ name: info.name, center: y.dataSync()[4 * (8 * 4 + 4)], onednn: process.env.TF_ENABLE_ONEDNN_OPTS }))
+    `
+    const unset = { TF_ENABLE_ONEDNN_OPTS: undefined, TF_CPP_MIN_LOG_LEVEL: undefined }
+    const quiet = runChild(source, unset)
+    expect(quiet.stderr).toBe("")
+    expect(JSON.parse(quiet.stdout)).toEqual({ name: "tensorflow", center: 18, onednn: "0" })
+    const asked = runChild(source, { ...unset, TF_ENABLE_ONEDNN_OPTS: "1" })
+    expect(JSON.parse(asked.stdout)).toEqual({ name: "tensorflow", center: 18, onednn: "1" })
+  })
 })
 
 describe("Vulkan survey and adapter classification", () => {
@@ -266,7 +283,7 @@ describe("Vulkan survey and adapter classification", () => {
 })
 
 /** Runs an ES module in a fresh Node (with tsx); it must exit by itself within 45 s. */
-const runChild = (source: string, env: Record<string, string> = {}): { stdout: string; stderr: string } => {
+const runChild = (source: string, env: Record<string, string | undefined> = {}): { stdout: string; stderr: string } => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "backend-child-"))
   try {
     const script = path.join(dir, "child.mts")
@@ -275,7 +292,7 @@ const runChild = (source: string, env: Record<string, string> = {}): { stdout: s
       cwd: ROOT,
       encoding: "utf8",
       timeout: 45_000,
-      env: { ...process.env, ...env },
+      env: Object.fromEntries(Object.entries({ ...process.env, ...env }).filter(([, v]) => v !== undefined)),
     })
     expect(r.signal, "the child did not exit by itself").toBeNull()
     expect(r.status, r.stderr).toBe(0)

@@ -44,7 +44,10 @@ const probeNative = (pkg: string): Promise<NativeProbe | { problem: string }> =>
   new Promise((resolve) => {
     if (!isResolvable(pkg)) return resolve({ problem: "not installed" })
     const args = ["--input-type=module", "-e", PROBE_SOURCE, requireFromHere.resolve("@tensorflow/tfjs-core"), requireFromHere.resolve(pkg)]
-    const child = spawn(process.execPath, args, { env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "3" }, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(process.execPath, args, {
+      env: { TF_ENABLE_ONEDNN_OPTS: "0", ...process.env, TF_CPP_MIN_LOG_LEVEL: "3" },
+      stdio: ["ignore", "pipe", "pipe"],
+    })
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (d: Buffer) => (stdout += d))
