@@ -27,6 +27,7 @@ import { tikhonov, tuneLambda, tv } from "../src/dirac/baselines/index.js"
 import { syntheticSource } from "../src/dirac/data/synthetic.js"
 import { batchToTensor4D } from "../src/dirac/data/tensor.js"
 import { psnr } from "../src/dirac/metrics/mse-psnr.js"
+import { pairedDifference } from "../src/dirac/metrics/paired-difference.js"
 import { ssim } from "../src/dirac/metrics/ssim.js"
 import { perceptualMetric } from "../src/dirac/metrics/perceptual/index.js"
 import { createUNet, forward, loadWeights, loadWeightsInto, saveWeights, type SongUNet } from "../src/dirac/network/index.js"
@@ -269,10 +270,9 @@ const pairedPerceptual = (studies: ReadonlyArray<Study>): string[] => {
       ["po", "po_guided_0.5"]
         .filter((output) => p[output]?.perceptual_images && supervised.has(p.steps))
         .map((output) => {
-          const d = (p[output].perceptual_images as number[]).map((v, i) => v - supervised.get(p.steps)![i]!)
-          const m = mean(d)
-          const se = Math.sqrt(d.reduce((a, v) => a + (v - m) ** 2, 0) / (d.length - 1) / d.length)
-          return `| ${name} | ${p.steps} | ${output} | ${m.toFixed(3)} ± ${se.toFixed(3)} | ${d.filter((v) => v < 0).length} of ${d.length} |`
+          const byImage = (values: number[]) => ({ values, ids: values.map((_, i) => String(i)) })
+          const d = pairedDifference(byImage(p[output].perceptual_images), byImage(supervised.get(p.steps)!), false)!
+          return `| ${name} | ${p.steps} | ${output} | ${d.mean.toFixed(3)} ± ${d.standard_error!.toFixed(3)} | ${d.better} of ${d.images} |`
         }),
     )
   if (rows.length === 0) return []

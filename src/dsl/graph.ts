@@ -130,7 +130,8 @@ export const buildGraph = (
       const types = refsOf(ref).map((r) => nodes.get(r.node)?.outputTypes[r.port])
       if (types.every((t): t is PortType => t !== undefined)) inputTypes[port] = Array.isArray(ref) ? types : types[0]
     }
-    const typing = kind.typing?.(raw.with, inputTypes as InputTypes, given.get(id) ?? new Set()) ?? {}
+    const sources = Object.fromEntries(Object.entries(inputs).map(([port, ref]) => [port, refsOf(ref).map((r) => `${r.node}.${r.port}`)]))
+    const typing = kind.typing?.(raw.with, inputTypes as InputTypes, given.get(id) ?? new Set(), sources) ?? {}
     for (const error of typing.errors ?? []) problems.push({ path: ["nodes", id, ...error.path], message: error.message })
     for (const [port, ref] of Object.entries(inputs)) {
       refsOf(ref).forEach((r, i) => {

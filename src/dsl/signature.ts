@@ -6,6 +6,9 @@ export type JsonSchema = { readonly [key: string]: unknown }
 
 export type InputTypes = Readonly<Record<string, PortType | ReadonlyArray<PortType>>>
 
+/** Per input port, the outputs it reads (`node.port`), in the order written. */
+export type InputSources = Readonly<Record<string, ReadonlyArray<string>>>
+
 export interface TypingResult {
   /** Output types refined from the config and the input types (e.g. the resolution of loaded images). */
   readonly outputs?: Readonly<Record<string, PortType>>
@@ -29,8 +32,11 @@ export interface KindSignature {
   readonly outputs: Readonly<Record<string, OutputPort>>
   /** The port a bare `in: { x: node }` reference means when the kind has several outputs. */
   readonly defaultOutput?: string
-  /** `given`: the options written in the pipeline or by `--set`, before schema defaults filled the rest. */
-  readonly typing?: (config: any, inputs: InputTypes, given: ReadonlySet<string>) => TypingResult
+  /**
+   * `given`: the options written in the pipeline or by `--set`, before schema defaults filled the rest; `sources`:
+   * per input, the outputs it reads, as `node.port`.
+   */
+  readonly typing?: (config: any, inputs: InputTypes, given: ReadonlySet<string>, sources: InputSources) => TypingResult
   /** Draws random numbers: the pipeline seed is part of its cache key. */
   readonly seeded?: boolean
   /** Its results depend on the tensor backend's arithmetic: the backend fingerprint is part of its key. */

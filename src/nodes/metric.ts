@@ -1,10 +1,12 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect, Schema } from "effect"
 import { imagesById } from "../dirac/data/tensor.js"
+import { didYouMean } from "../dsl/suggest.js"
 import { dataConsistencyError } from "../dirac/metrics/data-consistency.js"
 import { readImages } from "../dirac/metrics/image-pixels.js"
 import { psnr } from "../dirac/metrics/mse-psnr.js"
 import { ssim } from "../dirac/metrics/ssim.js"
+import { pairedDifference } from "../dirac/metrics/paired-difference.js"
 import { stdErrorMoments, summariseStdError } from "../dirac/metrics/std-error-correlation.js"
 import type { DegradationProcess } from "../dirac/operators/process.js"
 import { isPerceptualMetricName, isSetMetricName, perceptualMetric, setMetric } from "../dirac/metrics/perceptual/index.js"
@@ -41,6 +43,13 @@ const MetricConfig = Schema.Struct({
         "per image: psnr (data range 1), ssim (Gaussian window 11x11, sigma 1.5), eps_dc = mean((y~ - A_1(x))^2) (needs measurements and process), mobilenet-perceptual (LPIPS-style, MobileNetV2 inside nsfwjs), lpips-vgg (official LPIPS; weights); per set: inception-fd and mobilenet-fd (FID-style Frechet distance and KID on networks inside nsfwjs), tfjs-model-fd (a converted model folder; weights); per set of 2 or more samples per measurement: std_error_r, Pearson's r of the pixelwise std over samples with the absolute error of their mean (pooled over all pixels, and per image), '–' for other sets. With psnr and a perceptual metric, the report plots every set in the perception-distortion plane",
     }),
     ["psnr", "ssim", "eps_dc", "mobilenet-perceptual", "std_error_r"],
+  ),
+  paired_against: withDefault(
+    Schema.Array(Schema.String).annotate({
+      description:
+        "reconstruction inputs (by node name) to compare every other input with, image by image: for psnr, ssim and the perceptual distances, the mean per-image difference, its standard error and on how many images the input is better (a set of several samples per measurement counts as their mean)",
+    }),
+    [],
   ),
   shard_size: shardSize,
   weights: withDefault(
@@ -207,10 +216,13 @@ export const metric = defineKind({
     process: { codec: processPort, required: false, description: "the degradation process, for eps_dc" },
   },
   outputs: { table: { codec: metricsPort, description: "per input: mean, std and per-image values of each metric" } },
-  typing: (config) => ({
-    errors: (["lpips-vgg", "tfjs-model-fd"] as const)
-      .filter((m) => config.metrics.includes(m) && !config.weights[m])
-      .map((m) => ({ path: ["with", "weights"], message: `${m} needs its weights: weights: { ${m}: PATH } (see README, Metrics)` })),
+  typing: (config, _types, _given, sources) => ({
+    errors: [
+      ...(["lpips-vgg", "tfjs-model-fd"] as const)
+        .filter((m) => config.metrics.includes(m) && !config.weights[m])
+        .map((m) => ({ path: ["with", "weights"], message: `${m} needs its weights: weights: { ${m}: PATH } (see README, Metrics)` })),
+      ...pairingErrors(config, (sources.reconstructions ?? []).map(rowName)),
+    ],
   }),
   shards: {
     part: metricPart,
@@ -250,7 +262,9 @@ export const metric = defineKind({
           yield* ctx.log("eps_dc needs the measurements and the process as inputs; it is left out", "warn")
         const shardOf = new Map(parts.flatMap((part, k) => part.ids.map((id) => [id, k] as const)))
         const rows: MetricRow[] = []
+        const ids: Array<ReadonlyArray<string>> = []
         for (const [i, source] of rowSources(ctx.inputs, ctx.sources.reconstructions).entries()) {
+          ids.push(source.ids)
           const shares = parts.map((part) => part.rows[i]!)
           const merged = <T>(of: (share: RowPart) => ReadonlyArray<T>) => interleave(source.ids, shardOf, shares.map(of))
           const sets: Record<string, SetScore> = {}
@@ -280,11 +294,12 @@ export const metric = defineKind({
             ...(uncertainty ? { std_error_r: uncertainty } : {}),
           })
         }
-        const table = metricsMarkdown(rows, metrics)
+        const paired = pairedRows(rows, ids, ctx.config.paired_against)
+        const table = metricsMarkdown(paired, metrics)
         yield* ctx.log(`\n${table}`)
         const steps = ctx.inputs.reconstructions.map((r) => r.steps)
-        yield* Effect.tryPromise({ try: () => writeMetricsReport(ctx.reportDir, table, rows, metrics, steps), catch: failure })
-        return { table: rows }
+        yield* Effect.tryPromise({ try: () => writeMetricsReport(ctx.reportDir, table, paired, metrics, steps), catch: failure })
+        return { table: paired }
       }),
     dispose: () => {},
   },
@@ -312,6 +327,51 @@ const stdErrorOf = (row: RowSource, clean: ImageSource) =>
     catch: failure,
   })
 
+/** Per-image metrics a paired comparison reports, and whether higher is better. */
+const PAIRED_METRICS: Record<string, boolean> = { psnr: true, ssim: true }
+const pairedDirection = (metric: string): boolean | undefined =>
+  PAIRED_METRICS[metric] ?? (isPerceptualMetricName(metric) ? false : undefined)
+
+/** A reconstruction input's row name: its node, or node.port for a port other than `reconstructions`. */
+const rowName = (source: string) => source.replace(/\.reconstructions$/, "")
+
+const pairingErrors = (config: MetricConfig, names: ReadonlyArray<string>) => {
+  const errors = config.paired_against
+    .map((name, i) => ({ name, i }))
+    .filter(({ name }) => !names.includes(name))
+    .map(({ name, i }) => ({
+      path: ["with", "paired_against", i],
+      message: `'${name}' is not one of this node's reconstructions (${names.join(", ")})${didYouMean(name, names)}`,
+    }))
+  if (config.paired_against.length > 0 && !config.metrics.some((m) => pairedDirection(m) !== undefined))
+    errors.push({ path: ["with", "paired_against"], message: "paired comparisons need psnr, ssim or a perceptual distance in metrics" })
+  return errors
+}
+
+/** Each reconstruction row with its per-image differences to each reference row (not to itself). */
+const pairedRows = (rows: ReadonlyArray<MetricRow>, ids: ReadonlyArray<ReadonlyArray<string>>, references: ReadonlyArray<string>) =>
+  rows.map((row, i): MetricRow => {
+    if (row.name === "measurement" || references.length === 0) return row
+    const against = references
+      .filter((name) => name !== row.name && rows.some((r) => r.name === name))
+      .map((name) => {
+        const k = rows.findIndex((r) => r.name === name)
+        const differences = Object.keys(row.metrics).flatMap((m) => {
+          const higherIsBetter = pairedDirection(m)
+          const theirs = rows[k]!.metrics[m]
+          if (higherIsBetter === undefined || !theirs) return []
+          const d = pairedDifference(
+            { values: row.metrics[m]!.values, ids: ids[i]! },
+            { values: theirs.values, ids: ids[k]! },
+            higherIsBetter,
+          )
+          return d ? [[m, d] as const] : []
+        })
+        return [name, Object.fromEntries(differences)] as const
+      })
+    return { ...row, paired: Object.fromEntries(against) }
+  })
+
 /** The metrics scored: eps_dc only with the measurements and the process. */
 const scoredMetrics = (metrics: ReadonlyArray<MetricName>, dataConsistency: boolean) =>
   metrics.filter((m) => m !== "eps_dc" || dataConsistency)
@@ -323,7 +383,7 @@ const rowSources = (
 ): RowSource[] => {
   const { measurements: measured, images: clean } = inputs
   const reconstructed = inputs.reconstructions.map((r, i) => ({
-    name: sources[i]!.replace(/\.reconstructions$/, ""),
+    name: rowName(sources[i]!),
     samples: r.samples,
     ids: r.ids.flatMap((id) => Array.from({ length: r.samples }, () => id)),
     x: (positions: ReadonlyArray<number>) => tf.gather(r.x, [...positions]) as tf.Tensor4D,

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { isPerceptualMetricName } from "../dirac/metrics/perceptual/index.js"
+import type { PairedDifference } from "../dirac/metrics/paired-difference.js"
 import type { StdErrorCorrelation } from "../dirac/metrics/std-error-correlation.js"
 import { linePlotPng, type Series } from "./plot.js"
 
@@ -25,6 +26,8 @@ export type MetricRow = {
   readonly sets: Record<string, SetScore>
   /** Sets of two or more samples per measurement: how their pixelwise std correlates with the error of their mean. */
   readonly std_error_r?: StdErrorCorrelation
+  /** Per reference row, per metric: this row minus the reference, image by image. */
+  readonly paired?: Record<string, Record<string, PairedDifference>>
 }
 
 const format = (s: Summary) => `${s.mean.toPrecision(4)} ± ${s.std.toPrecision(2)}`
@@ -49,11 +52,36 @@ const cell = (r: MetricRow, m: string) =>
         ? `FD ${r.sets[m].fd.toPrecision(4)}, KID ${r.sets[m].kid.toPrecision(3)}`
         : "–"
 
+const signed = (x: number) => `${x > 0 ? "+" : ""}${x.toPrecision(3)}`
+
+const pairedCell = (d: PairedDifference | undefined) =>
+  d
+    ? `${signed(d.mean)}${d.standard_error === null ? "" : ` ± ${d.standard_error.toPrecision(2)}`}, better on ${d.better} of ${d.images}`
+    : "–"
+
+/** For each reference: every other row's mean per-image difference to it, its standard error, and a count. */
+const pairedMarkdown = (rows: ReadonlyArray<MetricRow>, metrics: ReadonlyArray<string>): string[] => {
+  const references = [...new Set(rows.flatMap((r) => Object.keys(r.paired ?? {})))]
+  return references.flatMap((reference) => {
+    const compared = rows.filter((r) => r.paired?.[reference])
+    const columns = metrics.filter((m) => compared.some((r) => r.paired![reference]![m]))
+    return [
+      "",
+      `Against ${reference}, image by image (this row minus ${reference}: mean ± standard error, and on how many images this row is better):`,
+      "",
+      `| | ${columns.join(" | ")} |`,
+      `|---|${columns.map(() => "---").join("|")}|`,
+      ...compared.map((r) => `| ${r.name} | ${columns.map((m) => pairedCell(r.paired![reference]![m])).join(" | ")} |`),
+    ]
+  })
+}
+
 export const metricsMarkdown = (rows: ReadonlyArray<MetricRow>, metrics: ReadonlyArray<string>): string =>
   [
     `| | images | ${metrics.join(" | ")} |`,
     `|---|---|${metrics.map(() => "---").join("|")}|`,
     ...rows.map((r) => `| ${r.name} | ${r.count} | ${metrics.map((m) => cell(r, m)).join(" | ")} |`),
+    ...pairedMarkdown(rows, metrics),
   ].join("\n")
 
 /** The metric node's report in `dir`: the table as Markdown, JSON and CSV, and each metric against the steps. */

@@ -18,7 +18,7 @@ describe("checks made when typing, not at run time", () => {
     const { graph, diagnostics } = loadPipeline("p.yaml", single, testKinds)
     expect(diagnostics).toEqual([])
     expect(graph!.nodes.get("all")!.inputs.items).toEqual([{ node: "c", port: "total" }])
-    const scores = check(["scores.in.reconstructions=distortion_optimised"]).graph!.nodes.get("scores")!
+    const scores = check(["scores.in.reconstructions=distortion_optimised", "scores.with.paired_against=[]"]).graph!.nodes.get("scores")!
     expect(scores.inputs.reconstructions).toEqual([{ node: "distortion_optimised", port: "reconstructions" }])
   })
 
@@ -33,6 +33,17 @@ describe("checks made when typing, not at run time", () => {
     expect(problems(["model.with.objective=supervised", "model.with.dt=0.5"])).toEqual([
       "--set model.with.dt=0.5 nodes.model.with.dt: the supervised objective trains with the clean-image loss (dt = 1); remove dt",
       expect.stringMatching(/nodes\.model\.with\.time_sampling: the supervised objective trains at t = 1 only; remove time_sampling$/),
+    ])
+  })
+
+  it("refuses a paired comparison against a set the metric node does not score, or without a per-image metric", () => {
+    expect(problems(["scores.with.paired_against=[tv, tikonov]"])).toEqual([
+      "--set scores.with.paired_against=[tv, tikonov] nodes.scores.with.paired_against.1: 'tikonov' is not one of this node's reconstructions (distortion_optimised, perception_optimised, tikhonov, tv) (did you mean 'tikhonov'?)",
+    ])
+    const line = quickstart.split("\n").findIndex((text) => text.includes("paired_against"))
+    const column = quickstart.split("\n")[line]!.indexOf("paired_against: ") + "paired_against: ".length + 1
+    expect(problems(["scores.with.metrics=[eps_dc]"])).toEqual([
+      `${file}:${line + 1}:${column} nodes.scores.with.paired_against: paired comparisons need psnr, ssim or a perceptual distance in metrics`,
     ])
   })
 

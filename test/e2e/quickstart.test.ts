@@ -57,11 +57,18 @@ describe.each([
       count: number
       metrics: Record<string, { mean: number }>
       std_error_r?: { perImage: unknown[] }
+      paired?: Record<string, Record<string, { images: number; better: number }>>
     }>
     const names = ["measurement", "distortion_optimised", "perception_optimised", classical, "tv", ...learned]
     expect(rows.map((r) => r.name)).toEqual(names)
     expect(rows.map((r) => r.std_error_r?.perImage.length)).toEqual(names.map((n) => (n === "perception_optimised" ? 4 : undefined)))
     expect(rows[2].count).toBe(8)
+    const references = ["tv", ...learned]
+    expect(Object.keys(rows[1].paired ?? {})).toEqual(references)
+    expect(rows[2].paired!.tv!.psnr).toMatchObject({ images: 4 })
+    expect(rows[0].paired).toBeUndefined()
+    for (const reference of references)
+      expect(readFileSync(join(report, "README.md"), "utf8")).toContain(`Against ${reference}, image by image`)
     for (const row of rows) {
       expect(row.metrics.psnr.mean).toBeGreaterThan(10)
       expect(row.metrics.psnr.mean).toBeLessThan(60)

@@ -46,6 +46,27 @@ describe("the metric node's report", () => {
     expect(table.join("\n")).not.toContain("NaN")
   })
 
+  it("adds a table per reference of paired comparisons: signed mean ± standard error, and how many images are better", () => {
+    const paired: MetricRow = {
+      ...rows[1]!,
+      paired: {
+        tv: {
+          psnr: { images: 16, mean: 0.6931, standard_error: 0.1199, better: 16 },
+          "mobilenet-perceptual": { images: 16, mean: -0.26, standard_error: null, better: 15 },
+        },
+      },
+    }
+    const table = metricsMarkdown([rows[0]!, paired, rows[2]!], ["psnr", "ssim", "mobilenet-perceptual"]).split("\n")
+    const at = table.findIndex((line) => line.startsWith("Against tv, image by image"))
+    expect(at).toBeGreaterThan(0)
+    expect(table.slice(at + 2)).toEqual([
+      "| | psnr | mobilenet-perceptual |",
+      "|---|---|---|",
+      "| distortion_optimised | +0.693 ± 0.12, better on 16 of 16 | -0.260, better on 15 of 16 |",
+    ])
+    expect(metricsMarkdown(rows, ["psnr"])).not.toContain("Against")
+  })
+
   it("plots every set in the perception-distortion plane when PSNR and a perceptual metric are scored, and only then", async () => {
     const dir = mkdtempSync(join(tmpdir(), "metrics-report-"))
     await writeMetricsReport(dir, "table", rows, ["psnr", "mobilenet-perceptual", "std_error_r"], [1, 1, 1, 1])

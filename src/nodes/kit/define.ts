@@ -1,7 +1,7 @@
 import { Effect, Schema } from "effect"
 import type { UNetArgs } from "../../dirac/network/config.js"
 import type { InputPort, OutputPort, PortType } from "../../dsl/ports.js"
-import type { InputTypes, TypingResult } from "../../dsl/signature.js"
+import type { InputSources, InputTypes, TypingResult } from "../../dsl/signature.js"
 import { NodeFailure, type NodeContext, type NodeKind, type PortValue, type ShardedWork } from "../contract.js"
 import type { PortCodec } from "./codec.js"
 import { configJsonSchema } from "./config.js"
@@ -79,7 +79,7 @@ interface KindBase<C extends ConfigSchema, I extends Inputs, O extends Outputs> 
   readonly inputs: I
   readonly outputs: O
   readonly defaultOutput?: keyof O & string
-  readonly typing?: (config: C["Type"], inputs: InputTypesOf<I>, given: ReadonlySet<string>) => TypingResult
+  readonly typing?: (config: C["Type"], inputs: InputTypesOf<I>, given: ReadonlySet<string>, sources: InputSources) => TypingResult
   readonly seeded?: boolean
   readonly backendSensitive?: boolean
   readonly sharesBackend?: boolean
@@ -120,7 +120,9 @@ export const defineKind = <C extends ConfigSchema, I extends Inputs, O extends O
     ...(definition.seeded ? { seeded: true } : {}),
     ...(definition.backendSensitive ? { backendSensitive: true } : {}),
     ...(definition.sharesBackend ? { sharesBackend: true } : {}),
-    ...(definition.typing ? { typing: (config, types, given) => definition.typing!(decodeConfig(config), typesOf<I>(types), given) } : {}),
+    ...(definition.typing
+      ? { typing: (config, types, given, sources) => definition.typing!(decodeConfig(config), typesOf<I>(types), given, sources) }
+      : {}),
     ...(definition.network ? { network: (config) => definition.network!(decodeConfig(config)) } : {}),
     ...(definition.externalFingerprint
       ? { externalFingerprint: (config, setting) => definition.externalFingerprint!(decodeConfig(config), setting) }
