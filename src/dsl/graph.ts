@@ -1,7 +1,7 @@
 import type { DocPath } from "./diagnostics.js"
 import { mismatch, type PortType } from "./ports.js"
 import { nodeIdPattern } from "./schema.js"
-import type { InputTypes, KindLookup, KindSignature } from "./signature.js"
+import type { InputSources, InputTypes, KindLookup, KindSignature } from "./signature.js"
 import { didYouMean } from "./suggest.js"
 
 export interface PortRef {
@@ -48,6 +48,10 @@ interface RawNode {
 
 export const refsOf = (input: PortRef | ReadonlyArray<PortRef>): ReadonlyArray<PortRef> =>
   Array.isArray(input) ? input : [input as PortRef]
+
+/** Per input port, the outputs it reads as `node.port`: what typing and the running node see of their sources. */
+export const inputSources = (inputs: Readonly<Record<string, PortRef | ReadonlyArray<PortRef>>>): InputSources =>
+  Object.fromEntries(Object.entries(inputs).map(([port, ref]) => [port, refsOf(ref).map((r) => `${r.node}.${r.port}`)]))
 
 /** Resolves references, checks ports and types, and orders the graph. The document has passed the schema. */
 export const buildGraph = (
@@ -130,8 +134,7 @@ export const buildGraph = (
       const types = refsOf(ref).map((r) => nodes.get(r.node)?.outputTypes[r.port])
       if (types.every((t): t is PortType => t !== undefined)) inputTypes[port] = Array.isArray(ref) ? types : types[0]
     }
-    const sources = Object.fromEntries(Object.entries(inputs).map(([port, ref]) => [port, refsOf(ref).map((r) => `${r.node}.${r.port}`)]))
-    const typing = kind.typing?.(raw.with, inputTypes as InputTypes, given.get(id) ?? new Set(), sources) ?? {}
+    const typing = kind.typing?.(raw.with, inputTypes as InputTypes, given.get(id) ?? new Set(), inputSources(inputs)) ?? {}
     for (const error of typing.errors ?? []) problems.push({ path: ["nodes", id, ...error.path], message: error.message })
     for (const [port, ref] of Object.entries(inputs)) {
       refsOf(ref).forEach((r, i) => {

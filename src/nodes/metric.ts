@@ -262,9 +262,8 @@ export const metric = defineKind({
           yield* ctx.log("eps_dc needs the measurements and the process as inputs; it is left out", "warn")
         const shardOf = new Map(parts.flatMap((part, k) => part.ids.map((id) => [id, k] as const)))
         const rows: MetricRow[] = []
-        const ids: Array<ReadonlyArray<string>> = []
-        for (const [i, source] of rowSources(ctx.inputs, ctx.sources.reconstructions).entries()) {
-          ids.push(source.ids)
+        const sources = rowSources(ctx.inputs, ctx.sources.reconstructions)
+        for (const [i, source] of sources.entries()) {
           const shares = parts.map((part) => part.rows[i]!)
           const merged = <T>(of: (share: RowPart) => ReadonlyArray<T>) => interleave(source.ids, shardOf, shares.map(of))
           const sets: Record<string, SetScore> = {}
@@ -294,7 +293,11 @@ export const metric = defineKind({
             ...(uncertainty ? { std_error_r: uncertainty } : {}),
           })
         }
-        const paired = pairedRows(rows, ids, ctx.config.paired_against)
+        const paired = pairedRows(
+          rows,
+          sources.map((source) => source.ids),
+          ctx.config.paired_against,
+        )
         const table = metricsMarkdown(paired, metrics)
         yield* ctx.log(`\n${table}`)
         const steps = ctx.inputs.reconstructions.map((r) => r.steps)
@@ -353,9 +356,9 @@ const pairedRows = (rows: ReadonlyArray<MetricRow>, ids: ReadonlyArray<ReadonlyA
   rows.map((row, i): MetricRow => {
     if (row.name === "measurement" || references.length === 0) return row
     const against = references
-      .filter((name) => name !== row.name && rows.some((r) => r.name === name))
-      .map((name) => {
-        const k = rows.findIndex((r) => r.name === name)
+      .map((name) => ({ name, k: rows.findIndex((r) => r.name === name) }))
+      .filter(({ name, k }) => name !== row.name && k >= 0)
+      .map(({ name, k }) => {
         const differences = Object.keys(row.metrics).flatMap((m) => {
           const higherIsBetter = pairedDirection(m)
           const theirs = rows[k]!.metrics[m]

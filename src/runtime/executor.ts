@@ -1,6 +1,6 @@
 import { Deferred, Effect, Option, Semaphore } from "effect"
 import { rm } from "node:fs/promises"
-import { refsOf, type PipelineGraph } from "../dsl/graph.js"
+import { inputSources, refsOf, type PipelineGraph } from "../dsl/graph.js"
 import { NodeFailure, type NodeContext, type PortValue } from "../nodes/contract.js"
 import { ArtifactStore } from "./ArtifactStore.js"
 import { EventBus } from "./EventBus.js"
@@ -126,9 +126,7 @@ export const execute = Effect.fn("execute")(function* (graph: PipelineGraph, pla
         id: p.id,
         config: node.config,
         inputs,
-        sources: Object.fromEntries(
-          Object.entries(node.inputs).map(([port, ref]) => [port, refsOf(ref).map((r) => `${r.node}.${r.port}`)]),
-        ),
+        sources: inputSources(node.inputs),
         seed: seeds.forNode(p.key),
         pipelineSeed: seeds.pipelineSeed,
         tf,

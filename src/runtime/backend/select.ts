@@ -77,15 +77,18 @@ interface NativeAttempt {
 }
 
 /**
- * libtensorflow reads its settings from the environment when it loads: quiet logs, and its thread pools sized
- * to `threads` (default: all cores). Settings the user made stand.
- *
- * oneDNN is off unless asked for: on CPUs with AVX-512 VNNI/BF16, TensorFlow 2.21 turns it on and announces it
- * on stderr at load time, ignoring TF_CPP_MIN_LOG_LEVEL; it did not pay here (bench/results/train.md, notes).
+ * Quiet logs, and oneDNN off unless asked for: on CPUs with AVX-512 VNNI/BF16, TensorFlow 2.21 turns it on and
+ * announces it on stderr at load time, ignoring TF_CPP_MIN_LOG_LEVEL; it did not pay here (bench/results/train.md,
+ * notes).
+ */
+export const NATIVE_ENV_DEFAULTS = { TF_CPP_MIN_LOG_LEVEL: "2", TF_ENABLE_ONEDNN_OPTS: "0" } as const
+
+/**
+ * libtensorflow reads its settings from the environment when it loads: the defaults above, and its thread pools
+ * sized to `threads` (default: all cores). Settings the user made stand.
  */
 const configureNativeEnvironment = (threads: number | undefined): void => {
-  process.env.TF_CPP_MIN_LOG_LEVEL ??= "2"
-  process.env.TF_ENABLE_ONEDNN_OPTS ??= "0"
+  for (const [name, value] of Object.entries(NATIVE_ENV_DEFAULTS)) process.env[name] ??= value
   if (threads !== undefined) process.env.TF_NUM_INTRAOP_THREADS ??= String(threads)
 }
 

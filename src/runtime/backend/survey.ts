@@ -6,7 +6,7 @@
  */
 import { spawn } from "node:child_process"
 import { NATIVE_SETUP_COMMAND } from "./choice.js"
-import { initBackend, type InitBackendOptions } from "./select.js"
+import { initBackend, NATIVE_ENV_DEFAULTS, type InitBackendOptions } from "./select.js"
 import { firstLine } from "./optional-module.js"
 import { isResolvable, requireFromHere } from "./paths.js"
 
@@ -45,7 +45,7 @@ const probeNative = (pkg: string): Promise<NativeProbe | { problem: string }> =>
     if (!isResolvable(pkg)) return resolve({ problem: "not installed" })
     const args = ["--input-type=module", "-e", PROBE_SOURCE, requireFromHere.resolve("@tensorflow/tfjs-core"), requireFromHere.resolve(pkg)]
     const child = spawn(process.execPath, args, {
-      env: { TF_ENABLE_ONEDNN_OPTS: "0", ...process.env, TF_CPP_MIN_LOG_LEVEL: "3" },
+      env: { ...NATIVE_ENV_DEFAULTS, ...process.env, TF_CPP_MIN_LOG_LEVEL: "3" },
       stdio: ["ignore", "pipe", "pipe"],
     })
     let stdout = ""
